@@ -1,0 +1,67 @@
+"""The ``tsearch`` command line: click commands only, each in its own module; no logic here.
+
+Every command turns a :class:`tsearch.errors.UserError` into one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+
+import click
+
+from ..errors import UserError
+
+# command name -> module under tsearch.cli that defines ``command`` (imported lazily so that
+# ``tsearch --help`` and config errors answer before torch, ray or shapely load)
+COMMANDS = {
+    "run": "run",
+    "sweep": "sweep",
+    "evolve": "evolve",
+    "report": "report",
+    "validate": "validate",
+    "bench": "bench",
+}
+HELP = {
+    "run": "Train one model on one training set and score its samples over training time.",
+    "sweep": "Evaluate a grid of random training sets (experiments 1, 2, 4).",
+    "evolve": "Search the space of training sets with a genetic algorithm (experiment 3).",
+    "report": "Write report.html and report.md for a run folder.",
+    "validate": "Check images (an .npz or a folder of PNGs) against a config's target.",
+    "bench": "Benchmark the batched engine against the one-model-at-a-time loop.",
+}
+
+
+def user_errors(fn):
+    """Decorator: UserError -> ``tsearch: error: ...`` on stderr, exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"tsearch: error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"{__name__}.{COMMANDS[name]}")
+        return module.command
+
+    def format_commands(self, ctx, formatter):
+        formatter.write_dl([(name, HELP[name]) for name in COMMANDS], col_max=12)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="tsearch")
+def main():
+    """tsearch: what does a diffusion model learn from its training set?"""
