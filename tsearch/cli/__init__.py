@@ -58,7 +58,8 @@ class LazyGroup(click.Group):
         return module.command
 
     def format_commands(self, ctx, formatter):
-        formatter.write_dl([(name, HELP[name]) for name in COMMANDS], col_max=12)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, HELP[name]) for name in COMMANDS], col_max=12)
 
 
 @click.group(cls=LazyGroup)
