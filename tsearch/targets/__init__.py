@@ -1,0 +1,61 @@
+"""Targets: distributions of binary images with an exact support test.
+
+    build_target(cfg: TargetConfig) -> Target      # kinds: dots, linear_code, bernoulli, polygons
+
+Each kind's module is imported on first use, so that building a ``dots`` target never loads
+shapely (polygons) and configs fail before any heavy import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+import numpy as np
+
+from ..errors import UserError
+from .base import Samples, Target, Validity, binarize, image_keys
+
+# kind -> (module under tsearch.targets, class name)
+KINDS: dict[str, tuple[str, str]] = {
+    "dots": ("dots", "DotsTarget"),
+    "linear_code": ("linear_code", "LinearCodeTarget"),
+    "bernoulli": ("bernoulli", "BernoulliTarget"),
+    "polygons": ("polygons", "PolygonsTarget"),
+}
+
+# Support sizes above this are reported as None: they would overflow a float downstream.
+MAX_SUPPORT_SIZE = 2**1000
+
+
+def build_target(cfg) -> Target:
+    """The target a ``[target]`` config table describes (its fields are the constructor's)."""
+    module, name = KINDS[cfg.kind]
+    cls = getattr(importlib.import_module(f".{module}", __name__), name)
+    kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "kind"}
+    return cls(**kwargs)
+
+
+def countable(size: int) -> int | None:
+    """``size`` if a float can hold it (see MAX_SUPPORT_SIZE), else None."""
+    return size if size <= MAX_SUPPORT_SIZE else None
+
+
+def image_bits(images, shape: tuple[int, int]) -> np.ndarray:
+    """(n, H, W) images (any real array, e.g. raw samples) -> bool whites, binarized at 0."""
+    x = np.asarray(images)
+    if x.ndim != 3 or x.shape[1:] != tuple(shape):
+        raise UserError(f"images of shape {x.shape}; expected (n, {shape[0]}, {shape[1]})")
+    return x > 0
+
+
+def uniform_novel_mass(target: Target, train_images, size: int) -> float:
+    """Exact novel mass of a target uniform over a support of ``size`` images:
+    1 - |distinct valid training images| / size (Python ints: exact even for 2^4096)."""
+    valid = target.is_valid(train_images).valid
+    seen = {key for key, ok in zip(image_keys(train_images), valid) if ok}
+    return 1.0 - len(seen) / size
+
+
+__all__ = ["KINDS", "Samples", "Target", "Validity", "binarize", "build_target", "countable",
+           "image_bits", "image_keys", "uniform_novel_mass"]
