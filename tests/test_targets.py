@@ -16,7 +16,7 @@ from tsearch.config import BernoulliConfig, DotsConfig, LinearCodeConfig, Polygo
 from tsearch.errors import UserError
 from tsearch.targets import build_target, image_keys
 from tsearch.targets.bernoulli import BernoulliTarget
-from tsearch.targets.dots import DotsTarget, count_dot_images, touching
+from tsearch.targets.dots import DotsTarget, count_dot_images, randbelow, touching
 
 
 def image(side: int, whites=()) -> np.ndarray:
@@ -108,21 +108,23 @@ class TargetContract:
 
 
 class TestDots(TargetContract):
-    @pytest.fixture(params=[1, (2, 3)], ids=["k1", "k2-3"])
+    # side 5: exact row-by-row sampler; side 13 (> MAX_COUNTED_SIDE): rejection sampler
+    @pytest.fixture(params=[(5, 1), (5, (2, 3)), (13, (2, 3))], ids=["k1", "k2-3", "side13-k2-3"])
     def target(self, request):
-        return build_target(DotsConfig(side=5, k=request.param))
+        side, k = request.param
+        return build_target(DotsConfig(side=side, k=k))
 
     @pytest.fixture
     def invalid_cases(self, target):
-        far = [(0, 0), (0, 2), (0, 4), (4, 0)]
+        far, side = [(0, 0), (0, 2), (0, 4), (4, 0)], target.side
         if target.k_range == (1, 1):
-            return [(image(5), "wrong_count"), (image(5, far[:2]), "wrong_count")]
-        return [(image(5), "wrong_count"), (image(5, far[:1]), "wrong_count"),
-                (image(5, far), "wrong_count"),
-                (image(5, [(1, 1), (2, 2)]), "adjacent"),  # diagonal
-                (image(5, [(0, 1), (1, 0)]), "adjacent"),  # anti-diagonal
-                (image(5, [(4, 4), (3, 4)]), "adjacent"),  # vertical
-                (image(5, [(0, 0), (3, 3), (3, 4)]), "adjacent")]  # horizontal
+            return [(image(side), "wrong_count"), (image(side, far[:2]), "wrong_count")]
+        return [(image(side), "wrong_count"), (image(side, far[:1]), "wrong_count"),
+                (image(side, far), "wrong_count"),
+                (image(side, [(1, 1), (2, 2)]), "adjacent"),  # diagonal
+                (image(side, [(0, 1), (1, 0)]), "adjacent"),  # anti-diagonal
+                (image(side, [(4, 4), (3, 4)]), "adjacent"),  # vertical
+                (image(side, [(0, 0), (3, 3), (3, 4)]), "adjacent")]  # horizontal
 
 
 class TestLinearCode(TargetContract):
@@ -196,17 +198,73 @@ def test_dots_k1_support_and_exact_novel_mass():
     assert target.novel_mass(train, np.random.default_rng(0)) == pytest.approx(1 - 2 / 16)
 
 
+def assert_uniform(images, n_support: int):
+    """Every support image drawn, and chi-square (df = N - 1, sd sqrt(2 df)) < df + 5 sd: a
+    uniform sampler fails this with probability < 1e-4 (the tests fix their seeds anyway)."""
+    _, freq = np.unique(image_keys(images), return_counts=True)
+    assert len(freq) == n_support
+    expected, df = freq.sum() / n_support, n_support - 1
+    assert ((freq - expected) ** 2 / expected).sum() < df + 5 * math.sqrt(2 * df)
+
+
 def test_dots_range_is_uniform_over_the_support():
     # side 4, k in {1, 2}: N_1 = 16, N_2 = 78. Fixed seed; n = 4000 gives sd(P(k=1)) = 0.006,
-    # tolerance 0.03 (5 sd); the chi-square of the 78 two-dot images (df 77, sd 12.4) < 77 + 5 sd.
+    # tolerance 0.03 (5 sd); the 78 two-dot images pass assert_uniform.
     target = DotsTarget(side=4, k=(1, 2))
     samples = target.sample(4000, np.random.default_rng(0))
     k = np.array([len(p) for p in samples.params])
     assert np.mean(k == 1) == pytest.approx(16 / 94, abs=0.03)
-    _, freq = np.unique(image_keys(samples.images[k == 2]), return_counts=True)
-    assert len(freq) == 78
-    expected = freq.sum() / 78
-    assert ((freq - expected) ** 2 / expected).sum() < 77 + 5 * 12.4
+    assert_uniform(samples.images[k == 2], 78)
+
+
+def test_densest_dots_are_uniform():
+    # side 4, k = 4 (the densest packing, where rejection keeps 79 of C(16, 4) = 1820):
+    # 79 images, 100 draws each on average; fixed seed, tolerance of assert_uniform.
+    assert_uniform(DotsTarget(side=4, k=4).sample(7900, np.random.default_rng(1)).images, 79)
+
+
+def test_rejection_path_is_uniform(monkeypatch):
+    # the sampler used above MAX_COUNTED_SIDE, forced on side 4: 78 two-dot images, 50 draws
+    # each on average; fixed seed, tolerance of assert_uniform.
+    monkeypatch.setattr("tsearch.targets.dots.MAX_COUNTED_SIDE", 0)
+    target = DotsTarget(side=4, k=2)
+    assert target.transfer is None
+    assert_uniform(target.sample(3900, np.random.default_rng(2)).images, 78)
+
+
+def test_dense_dots_on_side_12_are_valid():
+    # k = 36 is the densest packing of 12 x 12 (rejection sampling never reaches it)
+    for k, n_support in [(16, 490478057528985379), (36, 5109144543)]:
+        target = DotsTarget(side=12, k=k)
+        assert target.support_size == n_support
+        assert target.is_valid(target.sample(20, np.random.default_rng(k)).images).valid.all()
+
+
+def test_side_12_counts_are_exact_past_int64():
+    # N_21 ... N_24 exceed 2^63. The total (all k) against an independent float64 transfer
+    # matrix, relative tolerance 1e-12 (float rounding ~1e-15; an overflow is off by > 1e-1).
+    counts = count_dot_images(12, 36)
+    assert max(counts) > 2**63 and min(counts) > 0
+    rows = np.array([m for m in range(1 << 12) if m & (m >> 1) == 0])
+    a, b = rows[:, None], rows[None, :]
+    transfer = (((a & b) | (a & (b << 1)) | (a & (b >> 1))) == 0).astype(float)
+    total = np.ones(len(rows)) @ np.linalg.matrix_power(transfer, 11) @ np.ones(len(rows))
+    assert float(sum(counts)) == pytest.approx(total, rel=1e-12)
+
+
+def test_randbelow_is_uniform_past_64_bits():
+    # n = 3 * 2^64 needs two 64-bit words; the top part u // 2^64 is uniform on {0, 1, 2}.
+    # 3000 draws, fixed seed: each count is 1000 +- 26 (sd); tolerance 130 (5 sd).
+    rng = np.random.default_rng(3)
+    draws = [randbelow(3 * 2**64, rng) for _ in range(3000)]
+    assert max(draws) < 3 * 2**64
+    np.testing.assert_allclose(np.bincount([u >> 64 for u in draws]), 1000, atol=130)
+
+
+def test_too_many_dots_is_a_user_error():
+    # the config rejects k > ceil(side/2)^2; a target built directly says so when sampled
+    with pytest.raises(UserError, match="no image"):
+        DotsTarget(side=6, k=10).sample(1, np.random.default_rng(0))
 
 
 def test_dots_describe_histogram():

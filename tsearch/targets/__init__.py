@@ -11,10 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
-import numpy as np
-
-from ..errors import UserError
-from .base import Samples, Target, Validity, binarize, image_keys
+from .base import Samples, Target, Validity, binarize, image_bits, image_keys
 
 # kind -> (module under tsearch.targets, class name)
 KINDS: dict[str, tuple[str, str]] = {
@@ -39,14 +36,6 @@ def build_target(cfg) -> Target:
 def countable(size: int) -> int | None:
     """``size`` if a float can hold it (see MAX_SUPPORT_SIZE), else None."""
     return size if size <= MAX_SUPPORT_SIZE else None
-
-
-def image_bits(images, shape: tuple[int, int]) -> np.ndarray:
-    """(n, H, W) images (any real array, e.g. raw samples) -> bool whites, binarized at 0."""
-    x = np.asarray(images)
-    if x.ndim != 3 or x.shape[1:] != tuple(shape):
-        raise UserError(f"images of shape {x.shape}; expected (n, {shape[0]}, {shape[1]})")
-    return x > 0
 
 
 def uniform_novel_mass(target: Target, train_images, size: int) -> float:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UserError
+
 
 @dataclass
 class Samples:
@@ -29,6 +31,14 @@ def binarize(images) -> np.ndarray:
     """(n, H, W) array-like -> float32 in {-1, +1}, thresholded at 0."""
     x = np.asarray(images)
     return np.where(x > 0, 1.0, -1.0).astype(np.float32)
+
+
+def image_bits(images, shape: tuple[int, int]) -> np.ndarray:
+    """(n, H, W) images (any real array, e.g. raw samples) -> bool whites, binarized at 0."""
+    x = np.asarray(images)
+    if x.ndim != 3 or x.shape[1:] != tuple(shape):
+        raise UserError(f"images of shape {x.shape}; expected (n, {shape[0]}, {shape[1]})")
+    return x > 0
 
 
 def image_keys(images) -> list[bytes]:

@@ -1,24 +1,39 @@
 """Dots: exactly k white pixels on a black side x side grid, no two of them 8-adjacent.
 
 k = 1 is the seed's dataset 1 (support size d = side^2). The target is uniform over its
-support. With k in a range [lo, hi], k is drawn with probability N_k / sum_j N_j, where N_k
-counts the valid k-dot images (known exactly for side <= 12 by a transfer matrix over rows,
-and for k = 1; otherwise k is drawn uniformly from the range and ``support_size`` is None).
-A k-dot image is a uniform k-subset of pixels conditioned on no two touching: rejection
-sampling, exact however dense the dots, but slow near the densest packing; past
+support, and with k in a range [lo, hi] every valid image with lo..hi dots is equally likely.
+
+Up to MAX_COUNTED_SIDE a transfer matrix over rows counts the support exactly: a row state
+is a bit mask s with no two adjacent bits, and
+
+    ways[0][s][j] = [j = |s|],   ways[r][s][j] = sum over t ~ s of ways[r-1][t][j - |s|]
+
+counts the fillings of rows 0..r that end in state s with j dots (t ~ s: no bit of t touches
+a bit of s vertically or diagonally); N_k = sum_s ways[side-1][s][k]. Sampling walks the
+recursion backwards: draw (last row, k) with weight ways[side-1][s][k], then each row r above
+row r+1 = s with weight ways[r][t][j] over t ~ s, j being the dots still to place. Each image
+then has probability 1 / sum_{k=lo..hi} N_k: exactly uniform (Python ints throughout; the
+counts pass 2^63 at side 12), whatever the density.
+
+Above MAX_COUNTED_SIDE, k is drawn uniformly from the range (N_k unknown, ``support_size``
+None, except N_1 = d) and a k-dot image is a uniform k-subset of pixels conditioned on no two
+touching: rejection sampling, exact but slow near the densest packing; past
 MAX_REJECTED_PIXELS of rejected candidates it gives up with a UserError.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..errors import UserError
-from . import image_bits, uniform_novel_mass
-from .base import Samples, Target, Validity
+from . import uniform_novel_mass
+from .base import Samples, Target, Validity, image_bits
 
 MAX_COUNTED_SIDE = 12  # 377 row states; above, the transfer matrix grows as phi^side
 MAX_CANDIDATE_PIXELS = 2**22  # bounds one rejection round's memory: batch * d
@@ -32,8 +47,15 @@ class DotsTarget(Target):
         self.k_range = (int(lo), int(hi))
 
     @functools.cached_property
+    def transfer(self) -> RowTransfer | None:
+        """The exact counting tables (None above MAX_COUNTED_SIDE)."""
+        return RowTransfer.build(self.side, self.k_range[1]) if self.side <= MAX_COUNTED_SIDE else None
+
+    @functools.cached_property
     def counts(self) -> np.ndarray | None:
-        """N_j for j = 0..hi: valid images with exactly j dots (None: not counted)."""
+        """N_j for j = 0..hi as Python ints: valid images with exactly j dots (None: not counted)."""
+        if self.transfer is not None:
+            return self.transfer.counts
         return count_dot_images(self.side, self.k_range[1])
 
     @property
@@ -42,6 +64,8 @@ class DotsTarget(Target):
         return None if self.counts is None else int(self.counts[lo:hi + 1].sum())
 
     def sample(self, n: int, rng: np.random.Generator) -> Samples:
+        if self.transfer is not None:
+            return self._sample_rows(n, rng)
         ks = self._draw_k(n, rng)
         params: list[Any] = [None] * n
         for k in np.unique(ks):
@@ -83,9 +107,19 @@ class DotsTarget(Target):
                 "mean_white_count": float(count.mean()) if len(count) else float("nan")}
 
     # ------------------------------------------------------------------------- sampling
+    def _sample_rows(self, n: int, rng: np.random.Generator) -> Samples:
+        """Exact backward sampling through the counting tables (module docstring)."""
+        if self.support_size == 0:
+            raise UserError(f"target.k = {self.k_range}: no image with that many dots fits "
+                            f"on a {self.side}x{self.side} grid")
+        masks = self.transfer.rows[self.transfer.sample(*self.k_range, n, rng)]  # (n, side)
+        bits = (masks[:, :, None] >> np.arange(self.side)) & 1 == 1  # (n, side, side)
+        return Samples(np.where(bits, 1.0, -1.0).astype(np.float32), [np.argwhere(b) for b in bits])
+
     def _draw_k(self, n: int, rng: np.random.Generator) -> np.ndarray:
         lo, hi = self.k_range
-        weights = None if self.counts is None else self.counts[lo:hi + 1] / self.support_size
+        counts = self.counts
+        weights = None if counts is None else np.array(counts[lo:hi + 1], float) / self.support_size
         return rng.choice(np.arange(lo, hi + 1), size=n, p=weights)
 
     def _draw_positions(self, k: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -124,28 +158,86 @@ def touching_positions(positions: np.ndarray) -> np.ndarray:
 
 
 def count_dot_images(side: int, k_max: int) -> np.ndarray | None:
-    """N_k for k = 0..k_max: side x side images with k white pixels, none 8-adjacent.
+    """N_k for k = 0..k_max (Python ints): side x side images with k white pixels, none
+    8-adjacent. None when side > MAX_COUNTED_SIDE (except k_max <= 1: N_1 = d)."""
+    if side <= MAX_COUNTED_SIDE:
+        return RowTransfer.build(side, k_max).counts
+    return np.array([1, side * side][:k_max + 1], dtype=object) if k_max <= 1 else None
 
-    Transfer matrix over rows: a row state is a bit mask with no two adjacent bits; two
-    consecutive rows are compatible when no bit of one touches a bit of the other vertically
-    or diagonally. ``ways[s, j]`` counts the fillings of the rows so far that end in state s
-    with j dots in total. None when side > MAX_COUNTED_SIDE (except k_max <= 1: N_1 = d).
-    """
-    if side > MAX_COUNTED_SIDE:
-        return np.array([1, side * side][:k_max + 1]) if k_max <= 1 else None
-    rows = np.array([m for m in range(1 << side) if m & (m >> 1) == 0])  # (S,)
-    pop = np.array([bin(m).count("1") for m in rows])
-    a, b = rows[:, None], rows[None, :]
-    compatible = ((a & b) | (a & (b << 1)) | (a & (b >> 1))) == 0  # (S, S), symmetric
-    ways = _add_row(np.ones((len(rows), 1), np.int64), pop, k_max)
-    for _ in range(side - 1):
-        ways = _add_row(compatible.astype(np.int64) @ ways, pop, k_max)
-    return ways.sum(axis=0)
+
+@dataclass(frozen=True, eq=False)
+class RowTransfer:
+    """The transfer matrix over rows of the module docstring, in Python ints."""
+
+    rows: np.ndarray  # (S,) row states: bit masks with no two adjacent bits
+    pop: list[int]  # per state: its dots |s|
+    neighbours: list[list[int]]  # per state s: the states t ~ s
+    ways: list[list[list[int]]]  # ways[r][s][j], j = 0..k_max
+    _steps: dict = field(default_factory=dict, repr=False)  # see _step
+
+    @classmethod
+    def build(cls, side: int, k_max: int) -> RowTransfer:
+        rows = np.array([m for m in range(1 << side) if m & (m >> 1) == 0])  # (S,)
+        pop = np.array([m.bit_count() for m in rows.tolist()])
+        a, b = rows[:, None], rows[None, :]
+        compatible = ((a & b) | (a & (b << 1)) | (a & (b >> 1))) == 0  # (S, S), symmetric, sparse
+        neighbours = [np.flatnonzero(c) for c in compatible]
+        ways = [_add_row(np.ones((len(rows), 1), object), pop, k_max)]  # object: exact past 2^63
+        for _ in range(side - 1):
+            ways.append(_add_row(np.stack([ways[-1][t].sum(axis=0) for t in neighbours]), pop, k_max))
+        return cls(rows, pop.tolist(), [t.tolist() for t in neighbours], [w.tolist() for w in ways])
+
+    @property
+    def counts(self) -> np.ndarray:
+        """(k_max + 1,) object array of Python ints: N_k."""
+        return np.array([sum(column) for column in zip(*self.ways[-1])], dtype=object)
+
+    def sample(self, lo: int, hi: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, side) row-state indices of n independent uniform images with lo..hi dots."""
+        firsts = [(s, k) for s in range(len(self.pop)) for k in range(lo, hi + 1)]
+        first_cum = list(itertools.accumulate(self.ways[-1][s][k] for s, k in firsts))
+        states = np.empty((n, len(self.ways)), np.int64)
+        for i in range(n):
+            s, j = firsts[draw_index(first_cum, rng)]
+            states[i, -1] = s
+            for r in range(len(self.ways) - 2, -1, -1):  # row r above row r + 1 = s
+                j -= self.pop[s]
+                options, cumulative = self._step(r, s, j)
+                s = states[i, r] = options[draw_index(cumulative, rng)]
+        return states
+
+    def _step(self, r: int, below: int, j: int) -> tuple[list[int], list[int]]:
+        """The states t ~ below that row r can take with j dots in rows 0..r, and their
+        cumulative weights ways[r][t][j]; cached, since samples revisit the likely ones."""
+        key = (r, below, j)
+        if key not in self._steps:
+            options = [t for t in self.neighbours[below] if self.ways[r][t][j]]
+            self._steps[key] = options, list(itertools.accumulate(self.ways[r][t][j] for t in options))
+        return self._steps[key]
+
+
+def draw_index(cumulative: list[int], rng: np.random.Generator) -> int:
+    """Index i drawn with probability (cumulative[i] - cumulative[i-1]) / cumulative[-1]."""
+    return bisect.bisect_right(cumulative, randbelow(cumulative[-1], rng))
+
+
+def randbelow(n: int, rng: np.random.Generator) -> int:
+    """Uniform integer in [0, n) for any Python int n >= 1 (numpy's stop at 2^64): draw
+    n.bit_length() random bits until they fall below n (fewer than 2 tries on average)."""
+    bits = n.bit_length()
+    words = -(-bits // 64)
+    while True:
+        u = 0
+        for _ in range(words):  # the generator's raw 64-bit words: 5x faster than rng.integers
+            u = (u << 64) | int(rng.bit_generator.random_raw())
+        u >>= 64 * words - bits
+        if u < n:
+            return u
 
 
 def _add_row(ways: np.ndarray, pop: np.ndarray, k_max: int) -> np.ndarray:
     """Shift each state's dot-count axis by the dots of its own row, truncated at k_max."""
-    out = np.zeros((len(pop), k_max + 1), np.int64)
+    out = np.zeros((len(pop), k_max + 1), object)
     width = min(ways.shape[1], k_max + 1)
     for c in np.unique(pop[pop <= k_max]):
         sel = pop == c
