@@ -101,74 +101,102 @@ TARGET_CONFIGS: dict[str, type] = {
 
 
 # ----------------------------------------------------------------------------- models
+def check_time_dim(time_dim: int) -> None:
+    check(time_dim >= 2 and time_dim % 2 == 0, "time_dim", "must be even and >= 2")
+
+
 @dataclass(frozen=True)
 class MLPConfig:
+    """Residual MLP on the flattened image (no locality); predicts eps."""
+
     kind: Literal["mlp"] = "mlp"
-    width: int = 256
-    depth: int = 3
-    time_dim: int = 32
+    width: int = 192
+    depth: int = 3  # residual blocks
+    time_dim: int = 32  # noise-level embedding width
 
     def __post_init__(self):
         check(self.width >= 1, "width", "must be >= 1")
         check(self.depth >= 1, "depth", "must be >= 1")
+        check_time_dim(self.time_dim)
 
 
 @dataclass(frozen=True)
 class CNNConfig:
-    """Plain convolutions; receptive field = 1 + depth * (kernel_size - 1)."""
+    """Plain convolutions; receptive field = 1 + depth * (kernel_size - 1); predicts eps."""
 
     kind: Literal["cnn"] = "cnn"
     channels: int = 64
-    depth: int = 6
+    depth: int = 6  # k x k convolutions in the chain
     kernel_size: int = 3
+    groups: int = 8  # GroupNorm groups
     time_dim: int = 32
 
     def __post_init__(self):
         check(self.channels >= 1, "channels", "must be >= 1")
         check(self.depth >= 1, "depth", "must be >= 1")
-        check(self.kernel_size % 2 == 1, "kernel_size", "must be odd")
+        check(self.kernel_size >= 1 and self.kernel_size % 2 == 1, "kernel_size", "must be odd and >= 1")
+        check(self.groups >= 1 and self.channels % self.groups == 0, "groups",
+              "must be >= 1 and divide channels")
+        check_time_dim(self.time_dim)
 
 
 @dataclass(frozen=True)
 class UNetConfig:
+    """Small UNet: one resolution per ``channels`` entry, skip connections; predicts eps."""
+
     kind: Literal["unet"] = "unet"
-    channels: tuple[int, ...] = (32, 64, 64)  # one entry per resolution
+    channels: tuple[int, ...] = (24, 32, 32)  # one entry per resolution (~160k parameters)
     blocks_per_level: int = 1
     groups: int = 8  # GroupNorm groups
-    time_dim: int = 64
+    time_dim: int = 48
 
     def __post_init__(self):
         check(1 <= len(self.channels) <= 4, "channels", "needs 1 to 4 resolutions")
-        check(all(c % self.groups == 0 for c in self.channels), "channels",
+        check(self.groups >= 1, "groups", "must be >= 1")
+        check(all(c >= 1 and c % self.groups == 0 for c in self.channels), "channels",
               "every entry must be divisible by groups")
         check(self.blocks_per_level >= 1, "blocks_per_level", "must be >= 1")
+        check_time_dim(self.time_dim)
 
 
 @dataclass(frozen=True)
 class TransformerConfig:
+    """Patch transformer with adaLN-Zero noise conditioning (DiT); predicts eps."""
+
     kind: Literal["transformer"] = "transformer"
     patch: int = 2
-    width: int = 96
+    width: int = 64
     depth: int = 4
     heads: int = 4
+    mlp_ratio: int = 2
+    time_dim: int = 32
 
     def __post_init__(self):
         check(self.patch >= 1, "patch", "must be >= 1")
-        check(self.width % self.heads == 0, "width", "must be divisible by heads")
+        check(self.width >= 1, "width", "must be >= 1")
+        check(self.depth >= 1, "depth", "must be >= 1")
+        check(self.heads >= 1 and self.width % self.heads == 0, "width", "must be divisible by heads")
+        check(self.mlp_ratio >= 1, "mlp_ratio", "must be >= 1")
+        check_time_dim(self.time_dim)
 
 
 @dataclass(frozen=True)
 class PolygonModelConfig:
-    """Experiment 4's crafted model: (x_t, t) -> K vertices -> soft rasterization."""
+    """Experiment 4's crafted model: (x_t, sigma) -> K vertices -> soft rasterization; predicts x0."""
 
     kind: Literal["polygon"] = "polygon"
-    max_vertices: int = 6
-    width: int = 128
-    sharpness: float = 4.0  # soft rasterizer edge sharpness, in 1/pixels
+    max_vertices: int = 6  # K; polygons with fewer vertices use collinear ones
+    channels: int = 32  # encoder CNN channels
+    width: int = 128  # encoder MLP width
+    time_dim: int = 64
+    sharpness: float = 4.0  # soft rasterizer edge sharpness, in 1/pixels (scaled by the network)
 
     def __post_init__(self):
         check(3 <= self.max_vertices <= 32, "max_vertices", "must be in [3, 32]")
+        check(self.channels >= 1, "channels", "must be >= 1")
+        check(self.width >= 1, "width", "must be >= 1")
         check(self.sharpness > 0, "sharpness", "must be > 0")
+        check_time_dim(self.time_dim)
 
 
 @dataclass(frozen=True)
@@ -257,7 +285,10 @@ class SamplerConfig:
     n_steps: int = 100
     n_samples: int = 256
     langevin_steps: int = 5  # annealed_langevin: corrector steps per noise level
-    snr: float = 0.16  # annealed_langevin: signal-to-noise ratio of the step size
+    # annealed_langevin: step eps_i = 2 (snr sigma_i)^2. score_sde's 0.16 suits a corrector that
+    # follows a predictor step; alone, 0.5 tracked a Gaussian's variance within 5 % (0.16: 15-40 %)
+    snr: float = 0.5
+    solver: Literal["euler", "heun"] = "heun"  # probability_flow: ODE integrator
 
     def __post_init__(self):
         check(self.n_steps >= 1, "n_steps", "must be >= 1")
@@ -287,10 +318,12 @@ class EngineConfig:
     bf16: Literal["auto", "on", "off"] = "auto"
     compile: Literal["auto", "on", "off"] = "auto"
     metric_threads: int = 2  # CPU threads for polygon validity
+    threads: int = 0  # torch intra-op threads of the process (0 = leave torch's setting)
 
     def __post_init__(self):
         check(self.chunk_size >= 0, "chunk_size", "must be >= 0")
         check(self.metric_threads >= 1, "metric_threads", "must be >= 1")
+        check(self.threads >= 0, "threads", "must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -315,12 +348,36 @@ class SweepConfig:
 
     grid: dict = field(default_factory=dict)
     smoke: dict = field(default_factory=dict)
+    # n*(d) = smallest n at which some checkpoint reaches metric >= threshold (seed mean)
     generalization_metric: str = "g_rel"
     threshold: float = 0.5
+    # per target kind, a metric replacing generalization_metric (dots: {dots = "coverage_unseen"})
+    metric_by_target: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for key, values in self.grid.items():
+            check(isinstance(values, list) and len(values) > 0, "grid", f"{key!r} needs a non-empty list")
+        check(0.0 < self.threshold <= 1.0, "threshold", "must be in (0, 1]")
+        for kind, metric in self.metric_by_target.items():
+            check(kind in TARGET_CONFIGS, "metric_by_target", f"unknown target kind {kind!r}")
+            check(isinstance(metric, str), "metric_by_target", f"{kind}: expected a metric name")
+
+
+# relative weights of the mutation operators (tsearch.search.operators); a table given in a
+# config overrides these entry by entry
+OPERATOR_WEIGHTS = {"perturb": 3.0, "add_vertex": 1.0, "remove_vertex": 1.0, "replace": 1.0,
+                    "delete": 1.0, "insert": 1.0}
 
 
 @dataclass(frozen=True)
 class SearchConfig:
+    """``tsearch evolve``: the genetic search over training sets (experiment 3).
+
+    ``generations`` counts every evaluated generation, the initial population included. The
+    ``random`` baseline (training sets drawn from the target, ``baseline_repeats`` per size of
+    ``size_grid``) runs first in every ``nsga2`` / ``single`` search, by the same loop.
+    """
+
     strategy: Literal["nsga2", "single", "random"] = "nsga2"
     generations: int = 6
     population: int = 12
@@ -333,14 +390,39 @@ class SearchConfig:
     vertex_sigma: float = 0.05  # std of vertex perturbations, in units of the image side
     allow_duplicates: bool = False
     keep_checkpoints: int = 3
+    fixed_size: int = 0  # single: the training-set size (0 = n_max)
+    baseline_repeats: int = 2  # random training sets per size of size_grid (0 = no baseline)
+    threshold: float = 0.5  # "generalizes": fitness metric >= threshold
+    operator_weights: dict = field(default_factory=dict)  # e.g. {perturb = 3, insert = 1}
 
     def __post_init__(self):
         check(self.generations >= 1, "generations", "must be >= 1")
         check(self.population >= 2, "population", "must be >= 2")
         check(1 <= self.n_min <= self.n_max, "n_min", "need 1 <= n_min <= n_max")
+        check(len(self.size_grid) >= 1 and all(n >= 1 for n in self.size_grid), "size_grid",
+              "needs sizes >= 1")
         check(0 <= self.crossover_prob <= 1, "crossover_prob", "must be in [0, 1]")
         check(0 <= self.mutation_prob <= 1, "mutation_prob", "must be in [0, 1]")
+        check(self.vertex_sigma > 0, "vertex_sigma", "must be > 0")
         check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
+        check(self.fixed_size >= 0, "fixed_size", "must be >= 0")
+        check(self.baseline_repeats >= 0, "baseline_repeats", "must be >= 0")
+        for name, weight in self.operator_weights.items():
+            check(name in OPERATOR_WEIGHTS, "operator_weights",
+                  f"unknown operator {name!r} (choose among {', '.join(OPERATOR_WEIGHTS)})")
+            check(isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight >= 0,
+                  "operator_weights", f"{name}: must be a number >= 0")
+        check(sum(self.weights.values()) > 0, "operator_weights", "all weights are 0")
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The operator weights in effect: the defaults overridden by ``operator_weights``."""
+        return {**OPERATOR_WEIGHTS, **{k: float(v) for k, v in self.operator_weights.items()}}
+
+    @property
+    def size(self) -> int:
+        """The fixed training-set size of the ``single`` strategy."""
+        return self.fixed_size or self.n_max
 
 
 @dataclass(frozen=True)
@@ -351,14 +433,18 @@ class ExecutorConfig:
     num_gpus: float = 0.0  # ray: GPU share per actor (fractional allowed)
     num_cpus: float = 1.0  # ray: CPUs per actor
     tasks_per_chunk: int = 4
-    max_retries: int = 2
+    max_retries: int = 2  # ray: retries of a chunk whose worker died (process or node)
+    start_timeout_s: float = 300.0  # ray: fail queued chunks if no actor can start this long
 
     def __post_init__(self):
         check(self.num_actors >= 0, "num_actors", "must be >= 0")
         check(self.num_gpus >= 0, "num_gpus", "must be >= 0")
+        check(self.num_gpus <= 1 or float(self.num_gpus).is_integer(), "num_gpus",
+              "a share above 1 GPU must be a whole number (Ray's rule)")
         check(self.num_cpus > 0, "num_cpus", "must be > 0")
         check(self.tasks_per_chunk >= 1, "tasks_per_chunk", "must be >= 1")
         check(self.max_retries >= 0, "max_retries", "must be >= 0")
+        check(self.start_timeout_s > 0, "start_timeout_s", "must be > 0")
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class EvalResult:
     peak_memory_mb: float = 0.0
     device: str = "cpu"
     form: str = ""  # "vmap" | "loop" | "oracle"
+    chunk_size: int = 1  # tasks trained together with this one (timings are shared by them)
 
     def best(self, metric: str = "g") -> CheckpointResult | None:
         scored = [c for c in self.checkpoints if metric in c.metrics]

@@ -75,7 +75,7 @@ def _distinct_counts(s, novel: np.ndarray, train_images, target) -> dict[str, fl
     size = target.support_size
     if size is not None:
         train = np.asarray(torch.as_tensor(train_images).cpu())
-        train_valid = train[target.is_valid(train).valid]
-        unseen = size - len(np.unique(train_valid.reshape(len(train_valid), -1), axis=0))
+        train_valid = train[target.is_valid(train).valid].reshape(-1, train.shape[-2] * train.shape[-1])
+        unseen = size - len(np.unique(train_valid, axis=0))
         out["coverage_unseen"] = n_distinct / unseen if unseen > 0 else float("nan")
     return out

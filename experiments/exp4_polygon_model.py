@@ -1,0 +1,23 @@
+"""Experiment 4 from Python: the polygon-crafted model against the UNet and the local and
+empirical oracles, on the same training sets (same seeds).
+
+    python experiments/exp4_polygon_model.py [--smoke] [key=value ...]
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from tsearch.config import load_config
+from tsearch.runs.sweep import run_sweep
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "exp4.toml"
+
+if __name__ == "__main__":
+    config = load_config(CONFIG, overrides=[a for a in sys.argv[1:] if a != "--smoke"])
+    run_dir = run_sweep(config, source=str(CONFIG), smoke="--smoke" in sys.argv)
+    analysis = json.loads((run_dir / "analysis.json").read_text())
+    for row in analysis["comparison"]:
+        print(f"n={row['n']:>4} {row['group']:<40} max g={row['max_g']:.3f} "
+              f"max valid={row['max_valid']:.3f} copy(last)={row['copy_last']:.3f}")
+    print(run_dir / "report.html")

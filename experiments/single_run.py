@@ -1,0 +1,20 @@
+"""One training set from Python: train, sample, score; then read the curves back.
+
+    python experiments/single_run.py [key=value ...]     e.g. model.kind=empirical
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from tsearch.config import load_config
+from tsearch.runs.files import read_jsonl
+from tsearch.runs.single import run_single
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "dots_small.toml"
+
+if __name__ == "__main__":
+    run_dir = run_single(load_config(CONFIG, overrides=sys.argv[1:]))
+    for r in read_jsonl(run_dir / "metrics.jsonl"):
+        print(f"step {r['step']:>6}: valid {r['valid']:.3f} copy {r['copy']:.3f} g {r['g']:.3f}")
+    print(json.loads((run_dir / "summary.json").read_text())["tau_mem"], run_dir / "report.html")

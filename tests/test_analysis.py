@@ -1,0 +1,87 @@
+"""Scaling fits, timescales and n*(d) on synthetic numbers with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tsearch.runs.analysis import (compare_fits, fit_exponential, fit_linear, fit_power_law, n_star,
+                                   scaling_fits)
+from tsearch.runs.timescales import best_checkpoint, tau_gen, tau_mem
+from tsearch.seeding import numpy_rng
+
+D = np.array([16, 36, 64, 100, 144] * 3, dtype=float)  # 5 sides x 3 seeds
+
+
+def noisy(values, rng, sigma=0.05):
+    return np.asarray(values) * np.exp(rng.normal(0, sigma, len(values)))
+
+
+def test_power_law_recovers_exponent_and_wins_aic():
+    # n* = 0.5 d^1.2 with 5% log-normal noise; CI must contain 1.2, AIC must prefer the power law.
+    n = noisy(0.5 * D ** 1.2, numpy_rng(0, "power"))
+    best, other = scaling_fits(D, n)
+    assert best.name == "power law" and other.aic - best.aic > 10 and best.weight > 0.99
+    assert best.ci["b"][0] < 1.2 < best.ci["b"][1]
+    assert abs(best.params["b"] - 1.2) < 0.05  # tolerance: ~10 standard errors of b at this noise
+    assert abs(np.log(best.params["a"] / 0.5)) < 0.2
+
+
+def test_exponential_recovers_rate_and_wins_aic():
+    # n* = 2 exp(0.03 d) (a linear code with rate ~0.043 would give c = rate ln 2)
+    n = noisy(2 * np.exp(0.03 * D), numpy_rng(0, "exp"))
+    best, other = scaling_fits(D, n)
+    assert best.name == "exponential" and other.aic - best.aic > 10
+    assert best.ci["c"][0] < 0.03 < best.ci["c"][1]
+    assert abs(best.params["c"] - 0.03) < 0.002
+
+
+def test_exact_data_fit_exactly():
+    fit = fit_power_law([4, 9, 16], [8, 27, 64])  # n* = d^1.5
+    assert fit.params["b"] == pytest.approx(1.5) and fit.params["a"] == pytest.approx(1.0)
+    fit = fit_exponential([1, 2, 3], np.exp([1.0, 1.5, 2.0]))
+    assert fit.params["c"] == pytest.approx(0.5) and fit.params["a"] == pytest.approx(np.exp(0.5))
+
+
+def test_too_few_points_give_no_fit():
+    assert scaling_fits([16, 16, 16], [2, 4, 4]) is None  # one d only
+    assert scaling_fits([16, 36], [2, 4]) is None
+
+
+def test_akaike_weights_sum_to_one():
+    fits = compare_fits([fit_power_law(D, D), fit_exponential(D, D + 1)])
+    assert sum(f.weight for f in fits) == pytest.approx(1.0)
+
+
+def test_linear_fit_of_tau_mem_recovers_slope():
+    n = np.array([4, 8, 16, 32, 64, 128], dtype=float)
+    tau = 100 + 25 * n + numpy_rng(0, "tau").normal(0, 20, len(n))  # noise sd 20 steps
+    fit = fit_linear(n, tau)
+    assert fit.ci["b"][0] < 25 < fit.ci["b"][1] and abs(fit.params["b"] - 25) < 1.5
+    assert fit.r2 > 0.99
+
+
+def record(seed, n, peaks, metric="g_rel"):
+    return {"seed": seed, "n_train": n,
+            "checkpoints": [{"step": 10 * (i + 1), metric: p} for i, p in enumerate(peaks)]}
+
+
+def test_n_star_uses_seed_means_and_per_seed_values():
+    by_n = {2: [record(0, 2, [0.1, 0.2]), record(1, 2, [0.6, 0.1])],   # mean peak 0.4
+            4: [record(0, 4, [0.3, 0.55]), record(1, 4, [0.5, 0.2])],  # mean peak 0.525
+            8: [record(0, 8, [0.9]), record(1, 8, [None])]}
+    mean_star, per_seed = n_star(by_n, "g_rel", 0.5)
+    assert mean_star == 4 and per_seed == {0: 4, 1: 2}
+    assert n_star(by_n, "g_rel", 0.95) == (None, {0: None, 1: None})
+
+
+def test_timescales_follow_their_definitions():
+    records = [{"step": 10, "valid": 0.1, "copy": 0.0, "g": 0.1},
+               {"step": 20, "valid": 0.86, "copy": 0.02, "g": 0.6},
+               {"step": 40, "valid": 0.9, "copy": 0.3, "g": 0.6},
+               {"step": 80, "valid": 0.95, "copy": 0.9, "g": 0.05}]
+    assert tau_gen(records) == 20  # 0.86 >= 0.9 * 0.95 = 0.855
+    assert tau_mem(records) == 40
+    assert best_checkpoint(records)["step"] == 20  # ties go to the earliest
+    assert tau_gen([{"step": 5, "valid": 0.0}]) is None
+    assert tau_mem(records[:2]) is None

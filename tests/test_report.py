@@ -1,0 +1,117 @@
+"""Reports: self-contained HTML, markdown, numbers consistent with the run folder's data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsearch.cli import main
+from tsearch.config import config_from_dict, load_config, replace_path
+from tsearch.engine.tasks import CheckpointResult, EvalResult
+from tsearch.runs.files import append_jsonl, write_provenance
+from tsearch.runs.report import write_report
+from tsearch.runs.single import write_run_files
+from tsearch.runs.sweep import expand_grid
+from tsearch.seeding import numpy_rng
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def hand_made_result(rng) -> EvalResult:
+    """What the engine returns for a 3-checkpoint run on 4x4 images (numbers made up)."""
+    images = np.where(rng.random((4, 4, 4)) < 0.2, 1, -1).astype(np.int8)
+    cps = [CheckpointResult(step=s, metrics={"valid": v, "copy": c, "novel": v - c, "g": v - c,
+                                             "g_rel": (v - c) / 0.75},
+                            intervals={"valid": (v - 0.1, v + 0.1)}, loss=1.0 / s,
+                            samples=np.where(rng.random((9, 4, 4)) < 0.2, 1, -1).astype(np.int8))
+           for s, v, c in ((10, 0.2, 0.0), (30, 0.85, 0.1), (100, 0.9, 0.7))]
+    return EvalResult(task_id="run", ok=True, checkpoints=cps, train_images=images, n_params=123)
+
+
+def test_run_report_is_self_contained(tmp_path):
+    write_provenance(tmp_path, "run", load_config(None, ["run.n=4", "target.side=4"]))
+    write_run_files(tmp_path, hand_made_result(numpy_rng(0, "report")))
+    html_path, md_path = write_report(tmp_path)
+    html, md = html_path.read_text(), md_path.read_text()
+    assert html.count("data:image/png;base64,") >= 4  # train set, curves, best and last samples
+    assert "src='http" not in html and "missing figure" not in html
+    assert "The best checkpoint by g is step 30" in md and "copy = 0.100" in md
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (summary["tau_gen"], summary["tau_mem"], summary["best"]["step"]) == (30, 30, 30)
+    for line in md.splitlines():
+        if line.startswith("![") and "](" in line:
+            assert (tmp_path / line.split("](")[1].rstrip(")")).is_file()
+
+
+def test_report_command(tmp_path):
+    write_provenance(tmp_path, "run", load_config(None, ["target.side=4"]))
+    write_run_files(tmp_path, hand_made_result(numpy_rng(1, "report")))
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 0 and (tmp_path / "report.html").is_file()
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and "not a tsearch run folder" in result.output
+
+
+def synthetic_sweep(tmp_path: Path, n_star_of) -> None:
+    """A sweep folder whose records reach g_rel = 0.5 exactly from n >= n_star_of(d, seed)."""
+    grid = {"target.side": [4, 6, 8], "run.n": [2, 4, 8, 16, 32, 64, 128], "run.seed": [0, 1]}
+    config = replace_path(load_config(None), "sweep.grid", grid)
+    write_provenance(tmp_path, "sweep", config)
+    for p in expand_grid(config):
+        d, n, seed = p.config.target.side ** 2, p.config.run.n, p.config.run.seed
+        g = 0.6 if n >= n_star_of(d, seed) else 0.1
+        append_jsonl(tmp_path / "evaluations.jsonl", {
+            "task_id": p.task_id, "index": p.index, "overrides": p.overrides, "seed": seed,
+            "n_train": n, "d": d, "target_kind": "dots", "model_kind": "unet", "ok": True,
+            "checkpoints": [{"step": 10, "valid": 0.9, "copy": 0.5, "g": g / 2, "g_rel": g / 2},
+                            {"step": 100, "valid": 0.9, "copy": 0.1, "g": g, "g_rel": g}]})
+
+
+@pytest.mark.parametrize("law,expected", [(lambda d, s: d / 2 * (1 + s * 0.3), "power law"),
+                                          (lambda d, s: 2 ** (d / 16 + s * 0.3), "exponential")])
+def test_sweep_report_finds_n_star_and_the_right_law(tmp_path, law, expected):
+    synthetic_sweep(tmp_path, law)
+    write_report(tmp_path)
+    analysis = json.loads((tmp_path / "analysis.json").read_text())
+    [(group, rows)] = analysis["n_star"].items()
+    for row in rows:  # n* is the first grid n at or above the law, per seed
+        for seed, star in row["per_seed"].items():
+            assert star == min(n for n in (2, 4, 8, 16, 32, 64, 128) if n >= law(row["d"], int(seed)))
+    best = analysis["scaling_fits"][group][0]
+    assert best["name"] == expected
+    md = (tmp_path / "report.md").read_text()
+    assert f"the data prefer the {expected}" in md or "AIC does not separate them" in md
+    assert (tmp_path / "figures" / "n_star.png").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", ["exp1", "exp2", "exp4"])
+def test_experiment_smoke_reports(tmp_path, monkeypatch, experiment):
+    """What CI runs: each experiment config at its --smoke size, report checked."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / experiment
+    result = CliRunner().invoke(main, ["sweep", str(ROOT / "configs" / f"{experiment}.toml"),
+                                       "--smoke", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()]
+    config = config_from_dict(json.loads((out / "config.json").read_text()))
+    assert len(records) == len(expand_grid(config))
+    analysis = json.loads((out / "analysis.json").read_text())
+    for row in analysis["comparison"]:
+        members = [r for r in records if r["d"] == row["d"] and r["n_train"] == row["n"]
+                   and row["group"] in ("all", *[_group_label(r, config) for r in [r]])]
+        assert row["seeds"] == len(members)
+        assert row["max_g"] == pytest.approx(np.mean([max(c["g"] for c in r["checkpoints"]) for r in members]))
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "What was observed" in html
+
+
+def _group_label(record, config) -> str:
+    from tsearch.runs.analysis import SEED, N, SIDE, _key, label_of
+
+    axes = [a for a in sorted(config.sweep.grid) if a not in (SEED, N, SIDE)]
+    return label_of(axes, tuple(_key(record["overrides"].get(a)) for a in axes))

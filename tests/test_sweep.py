@@ -1,0 +1,143 @@
+"""`tsearch sweep`: grid expansion and validation, streaming, resume after SIGKILL, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from tsearch.cli import main
+from tsearch.config import ConfigError, load_config
+from tsearch.runs.sweep import apply_smoke, expand_grid, load_evaluations
+
+TINY = """
+[run]
+seed = 0
+n = 2
+[target]
+kind = "dots"
+side = 4
+[model]
+kind = "mlp"
+width = 16
+depth = 1
+[train]
+steps = 6
+batch_size = 4
+n_checkpoints = 2
+first_checkpoint = 3
+[sampler]
+n_steps = 6
+n_samples = 16
+[metrics]
+n_bootstrap = 10
+reference_samples = 32
+[executor]
+tasks_per_chunk = 1
+[sweep]
+metric_by_target = { dots = "coverage_unseen" }
+[sweep.grid]
+"target.side" = [4, 6]
+"run.n" = [2, 4]
+"run.seed" = [0, 1]
+[sweep.smoke]
+"train.steps" = 4
+[sweep.smoke.grid]
+"run.seed" = [7]
+"""
+VOLATILE = {"timings", "peak_memory_mb", "chunk_size", "form"}  # wall clock and batching, not results
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+def stable(path) -> set[str]:
+    """evaluations.jsonl as a set of lines, without the fields that measure time."""
+    return {json.dumps({k: v for k, v in r.items() if k not in VOLATILE}, sort_keys=True)
+            for r in map(json.loads, path.read_text().splitlines())}
+
+
+def test_grid_expands_row_major_with_tables_first(tiny):
+    config = load_config(tiny, ["sweep.grid={\"target\" = [{kind = \"bernoulli\", p = 0.3}], \"target.side\" = [5]}"])
+    [point] = expand_grid(config)
+    assert point.config.target.kind == "bernoulli" and point.config.target.side == 5
+    assert point.config.target.p == 0.3
+    points = expand_grid(load_config(tiny))
+    assert len(points) == 8 and len({p.task_id for p in points}) == 8
+    assert points[1].overrides == {"run.n": 2, "run.seed": 0, "target.side": 6}  # sorted names, row-major
+
+
+def test_smoke_overrides_merge_into_grid(tiny):
+    config = apply_smoke(load_config(tiny))
+    assert config.train.steps == 4 and config.sweep.grid["run.seed"] == [7]
+    assert config.sweep.grid["run.n"] == [2, 4]
+
+
+def test_bad_grid_point_stops_before_any_folder(tiny, tmp_path):
+    text = TINY.replace('"target.side" = [4, 6]', '"target.side" = [4, 300]')
+    tiny.write_text(text)
+    with pytest.raises(ConfigError, match=r"sweep.grid point \d+: target.side: must be in"):
+        expand_grid(load_config(tiny), source=str(tiny))
+    result = CliRunner().invoke(main, ["sweep", str(tiny), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "target.side" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_grid_key_exits_2(tiny, tmp_path):
+    tiny.write_text(TINY.replace('"run.n" = [2, 4]', '"run.nn" = [2, 4]'))
+    result = CliRunner().invoke(main, ["sweep", str(tiny), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "run.nn: unknown key" in result.output
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_matches_uninterrupted_run(tiny, tmp_path):
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    assert CliRunner().invoke(main, ["sweep", str(tiny), "--out", str(full), "--quiet"]).exit_code == 0
+    proc = subprocess.Popen([sys.executable, "-c", "from tsearch.cli import main; main()", "sweep", str(tiny), "--out", str(killed),
+                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    evaluations = killed / "evaluations.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if evaluations.exists() and len(evaluations.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {r["task_id"] for r in load_evaluations(killed)}
+    assert 1 <= len(done_before) < 8, "the kill should land mid-sweep"
+    result = CliRunner().invoke(main, ["sweep", "--resume", str(killed), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert stable(evaluations) == stable(full / "evaluations.jsonl")
+    assert len(evaluations.read_text().splitlines()) == 8  # nothing finished was recomputed
+    assert (killed / "report.html").is_file()
+
+
+def test_report_numbers_match_evaluations(tiny, tmp_path):
+    out = tmp_path / "s"
+    result = CliRunner().invoke(main, ["sweep", str(tiny), "--smoke", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    records = load_evaluations(out)
+    assert len(records) == 4 and {r["seed"] for r in records} == {7}
+    analysis = json.loads((out / "analysis.json").read_text())
+    for row in analysis["comparison"]:
+        [r] = [r for r in records if r["d"] == row["d"] and r["n_train"] == row["n"]]
+        assert row["max_g"] == max(c["g"] for c in r["checkpoints"])
+        assert row["copy_last"] == r["checkpoints"][-1]["copy"]
+    assert analysis["metric"] == {"all": "coverage_unseen"}
+    md = (out / "report.md").read_text()
+    assert "4 of 4 evaluations finished" in md
+    for name in ("report.html", "figures/heat_all.png", "figures/curves_all_d16.png"):
+        assert (out / name).is_file(), name
+    for r in records:
+        assert (out / "samples" / f"p{r['index']:05d}_best.png").is_file()

@@ -1,0 +1,41 @@
+"""``tsearch bench [--device D] [--tasks P] [--workload reference|cpu]``: one JSON line per path."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from . import user_errors
+
+
+@click.command(help="Benchmark the batched engine against the one-model-at-a-time loop.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--tasks", "n_tasks", type=click.IntRange(min=1), default=None,
+              help="Tasks (training sets) per path [default: the workload's: reference 128, cpu 4].")
+@click.option("--loop-tasks", type=click.IntRange(min=1), default=None,
+              help="Tasks of the loop path (a rate: fewer suffice) [default: 4].")
+@click.option("--workload", type=click.Choice(["reference", "cpu"]), default=None,
+              help="Default: cpu on a CPU, reference on a GPU.")
+@click.option("--form", type=click.Choice(["auto", "vmap", "loop"]), default="auto", show_default=True,
+              help="Form of the batched path.")
+@click.option("--chunk-size", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Tasks trained together (0: from device memory).")
+@click.option("--bf16", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
+@click.option("--compile", "compile_", type=click.Choice(["auto", "on", "off"]), default="auto",
+              show_default=True)
+@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
+              help="torch intra-op threads (0: torch's default).")
+@user_errors
+def command(device, n_tasks, loop_tasks, workload, form, chunk_size, bf16, compile_, threads):
+    from ..config import EngineConfig
+    from ..engine.bench import run_bench
+    from ..engine.device import resolve_device
+
+    resolved = resolve_device(device)  # a UserError if cuda is asked for and absent
+    workload = workload or ("cpu" if resolved.type == "cpu" else "reference")
+    engine = EngineConfig(form=form, chunk_size=chunk_size, bf16=bf16, compile=compile_,
+                          threads=threads)
+    for record in run_bench(workload, device=resolved.type, n_tasks=n_tasks or 0,
+                            loop_tasks=loop_tasks or 0, engine=engine):
+        click.echo(json.dumps({"workload": workload, **record}))

@@ -1,0 +1,30 @@
+"""``tsearch run CONFIG [--set key=value ...] [--out DIR] [--dry-run]``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from . import user_errors
+
+
+@click.command(help="Train one model on one training set and score its samples over training time.")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set train.steps=500 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: results/NNNNN-run-NAME).")
+@click.option("--dry-run", is_flag=True, help="Print the resolved config as JSON and exit.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def command(config_path, overrides, out, dry_run, quiet):
+    from ..config import config_to_dict, load_config
+
+    config = load_config(config_path, overrides)  # every error stops here, before any folder
+    if dry_run:
+        click.echo(json.dumps(config_to_dict(config), indent=2, sort_keys=True))
+        return
+    from ..runs.single import run_single
+
+    run_dir = run_single(config, out=out, show_progress=not quiet)
+    click.echo(str(run_dir))

@@ -1,0 +1,33 @@
+"""``tsearch sweep CONFIG [--set ...] [--out DIR] [--resume DIR] [--smoke]``."""
+
+from __future__ import annotations
+
+import click
+
+from . import user_errors
+
+
+@click.command(help="Evaluate a grid of random training sets (experiments 1, 2, 4).")
+@click.argument("config_path", metavar="CONFIG", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set train.steps=500 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: results/NNNNN-sweep-NAME).")
+@click.option("--resume", type=click.Path(file_okay=False),
+              help="Continue the sweep in this folder; finished evaluations are not recomputed.")
+@click.option("--smoke", is_flag=True, help="Apply the config's [sweep.smoke] overrides (a ~1 minute run).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def command(config_path, overrides, out, resume, smoke, quiet):
+    from ..config import load_config
+    from ..errors import UserError
+
+    if config_path is None and resume is None:
+        raise UserError("give a CONFIG, or --resume DIR")
+    if resume is not None and out is not None:
+        raise UserError("--out and --resume are exclusive (a resumed sweep writes into its folder)")
+    config = load_config(config_path, overrides) if config_path is not None else None
+    from ..runs.sweep import run_sweep
+
+    run_dir = run_sweep(config, source=config_path or "<resume>", out=out, resume=resume,
+                        smoke=smoke, show_progress=not quiet)
+    click.echo(str(run_dir))

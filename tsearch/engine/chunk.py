@@ -1,0 +1,183 @@
+"""One chunk of tasks that share a model config, image side, diffusion, training and sampler:
+train together (vmap) or alone (loop, a chunk of 1), sample and score at every checkpoint.
+
+Failures stay inside the chunk: a model whose loss turns non-finite is dropped from the stack
+(its optimizer moments with it) and reported ``ok=False``; the others train on unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .. import seeding
+from ..targets.base import Target, binarize
+from .device import MemoryMeter
+from .score import sample_generators, sample_models, validities
+from .stacked import SingleNet, StackedNet
+from .tasks import CheckpointResult, EvalResult, EvalTask
+from .train import CHECK_EVERY, TrainData, Trainer, seeded_model
+
+
+@dataclass(eq=False)  # compared by identity
+class Job:
+    """A task inside the engine: its target, training set and result being filled in."""
+
+    task: EvalTask
+    target: Target
+    train: np.ndarray  # (n, H, W) float32 in {-1, +1}
+    novel_mass: float
+    result: EvalResult
+
+    def fail(self, reason: str) -> None:
+        self.result.ok, self.result.error = False, reason
+
+    def add_time(self, key: str, seconds: float) -> None:
+        self.result.timings[key] = self.result.timings.get(key, 0.0) + seconds
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a group runs; decided once per group (engine/__init__.py)."""
+
+    device: torch.device
+    form: str  # "vmap" | "loop"
+    chunk_size: int  # models trained together (1 for loop)
+    per_call: int  # models sampled together
+    bf16: bool
+    compile: bool
+    metric_threads: int
+
+
+Progress = Callable[[int], None]
+
+
+def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
+    """Train, sample and score ``jobs`` as one stack; fills each job's result in place."""
+    from ..diffusion import build_process, build_sampler, denoising_loss, make_score_fn
+
+    task = jobs[0].task
+    process = build_process(task.diffusion)
+    sampler = build_sampler(task.sampler, process)
+    meter = MemoryMeter(plan.device).start()
+    data = TrainData.stack([j.train for j in jobs], plan.device)
+    generators = [seeding.torch_generator(j.task.seed, "train", device=plan.device) for j in jobs]
+    trainer = Trainer(net=_build_net(jobs, plan), data=data, train=task.train, process=process,
+                      loss_fn=denoising_loss, generators=generators)
+    alive, step = list(jobs), 0
+    for stop in sorted(task.checkpoints):
+        t0 = time.perf_counter()
+        while step < stop and alive:
+            n = min(CHECK_EVERY, stop - step)
+            for _ in range(n):
+                trainer.step()
+            step += n
+            progress(n * len(alive))
+            alive = _drop_failed(trainer, alive, step, n, progress)
+            meter.poll()
+        _share_time(alive, "train_s", t0)
+        if not alive:
+            break
+        losses = trainer.take_mean_loss() if step > 0 else [None] * len(alive)
+        samples = _sample(trainer, alive, step, process, sampler, make_score_fn, plan)
+        meter.poll()
+        scored = _score(alive, samples, losses, step, plan, progress)
+        if 0 < len(scored) < len(alive):  # some samples went non-finite: drop those models too
+            trainer.keep([i for i, j in enumerate(alive) if j in scored])
+        alive = scored
+    for job in jobs:
+        job.result.peak_memory_mb = meter.peak_mb()
+        job.result.chunk_size = len(jobs)
+
+
+def _build_net(jobs: list[Job], plan: Plan):
+    from ..models import build_model
+
+    task = jobs[0].task
+    models = [seeded_model(build_model, task.model, side=j.target.side, device=plan.device,
+                           generator=seeding.torch_generator(j.task.seed, "init"))
+              for j in jobs]
+    n_params = sum(p.numel() for p in models[0].parameters())
+    for job in jobs:
+        job.result.n_params = n_params
+    if plan.form == "loop":
+        return SingleNet(model=models[0], bf16=plan.bf16, compile=plan.compile)
+    return StackedNet(models=models, bf16=plan.bf16, compile=plan.compile,
+                      key=(task.model, jobs[0].target.side))
+
+
+def _drop_failed(trainer: Trainer, alive: list[Job], step: int, n: int, progress: Progress) -> list[Job]:
+    bad = set(trainer.failed())
+    if not bad:
+        return alive
+    for i in sorted(bad):
+        _retire(alive[i], f"training loss became non-finite (nan/inf) between steps {step - n} "
+                f"and {step} (lr = {alive[i].task.train.lr:g})", step, progress)
+    keep = [i for i in range(len(alive)) if i not in bad]
+    if keep:
+        trainer.keep(keep)
+    return [alive[i] for i in keep]
+
+
+def _sample(trainer: Trainer, alive: list[Job], step: int, process, sampler, make_score_fn,
+            plan: Plan) -> torch.Tensor:
+    """(P_alive, M, H, W) raw samples at this checkpoint."""
+    t0 = time.perf_counter()
+    task = alive[0].task
+    samples = sample_models(trainer.net, process=process, sampler=sampler,
+                            make_score_fn=make_score_fn, n_samples=task.sampler.n_samples,
+                            generators=sample_generators([j.task.seed for j in alive], step, plan.device),
+                            side=alive[0].target.side, per_call=plan.per_call)
+    _share_time(alive, "sample_s", t0)
+    return samples
+
+
+def _retire(job: Job, reason: str, step: int, progress: Progress) -> None:
+    """Fail a job mid-training; its checkpoints so far stay in its result."""
+    job.fail(reason)
+    progress(max(job.task.checkpoints) - step)  # the steps it will not run
+
+
+def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, plan: Plan,
+           progress: Progress) -> list[Job]:
+    """Append a checkpoint to every job; returns the jobs whose samples were finite."""
+    finite = torch.isfinite(samples.flatten(1)).all(1).tolist()
+    for job, ok in zip(alive, finite):
+        if not ok:
+            _retire(job, f"samples became non-finite at step {step}", step, progress)
+    kept = [(j, s, loss) for j, s, loss, ok in zip(alive, samples, losses, finite) if ok]
+    t0 = time.perf_counter()
+    valid = validities([j.target for j, _, _ in kept], [s.cpu().numpy() for _, s, _ in kept],
+                       plan.metric_threads)
+    _share_time([j for j, _, _ in kept], "metrics_s", t0)
+    for (job, raw, loss), validity in zip(kept, valid):
+        t0 = time.perf_counter()
+        job.result.checkpoints.append(score_samples(job, raw, validity, step, loss))
+        job.add_time("metrics_s", time.perf_counter() - t0)
+    return [j for j, _, _ in kept]
+
+
+def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> CheckpointResult:
+    """The metrics of one model's raw samples (M, H, W) at one checkpoint."""
+    from ..metrics import compute_metrics
+
+    task = job.task
+    train = torch.as_tensor(job.train, device=raw.device)
+    report = compute_metrics(raw, train, job.target, config=task.metrics, novel_mass=job.novel_mass,
+                             rng=seeding.numpy_rng(task.seed, "metrics", step), validity=validity)
+    kept = binarize(raw.cpu().numpy()).astype(np.int8) if task.keep_samples else None
+    return CheckpointResult(step=step, metrics=dict(report.metrics), intervals=dict(report.intervals),
+                            extra=dict(report.extra), samples=kept,
+                            loss=None if loss is None else float(loss))
+
+
+def _share_time(jobs: list[Job], key: str, t0: float) -> None:
+    """Wall time since ``t0``, shared equally by the jobs that ran together."""
+    if jobs:
+        dt = (time.perf_counter() - t0) / len(jobs)
+        for job in jobs:
+            job.add_time(key, dt)

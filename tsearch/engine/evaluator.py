@@ -1,0 +1,210 @@
+"""``evaluate(tasks) -> results``: group, plan, chunk, and turn failures into results.
+
+Tasks that share (model config, side, diffusion, training, sampler, checkpoints) form a group;
+a group is planned once (device form, chunk size) and runs chunk by chunk in task order.
+A chunk that runs out of CUDA memory is split in two and retried; a single task that still
+does not fit is a failed result. Randomness is per task, so neither changes any number.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .. import seeding
+from ..config import ORACLE_KINDS, EngineConfig
+from ..errors import UserError
+from ..targets.base import binarize
+from .chunk import Job, Plan, run_chunk, score_samples
+from .device import (activation_numel, cpu_form, memory_budget, plan_chunk, resolve_device,
+                     use_bf16, use_compile)
+from .score import sample_generators, validities
+from .tasks import EvalResult, EvalTask
+
+
+def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),
+             progress: Callable[[int], None] | None = None) -> list[EvalResult]:
+    """Train, sample and score every task; results in task order. ``progress(k)`` is called
+    with k more units done: model training steps, and 1 per oracle task."""
+    device = resolve_device(engine.device)
+    if engine.threads:  # small models on a shared CPU: fewer threads can be far faster
+        torch.set_num_threads(engine.threads)
+    progress = progress or (lambda k: None)
+    for task in tasks:
+        check_task(task)
+    jobs = [prepare(task, device) for task in tasks]
+    if skipped := sum(units(j.task) for j in jobs if not j.result.ok):
+        progress(skipped)  # tasks whose training set could not be built will not run
+    for group in group_jobs([j for j in jobs if j.result.ok]).values():
+        if group[0].task.model.kind in ORACLE_KINDS:
+            for job in group:
+                run_oracle(job, device, engine.metric_threads)
+                progress(1)
+        else:
+            run_group(group, engine, device, progress)
+    return [job.result for job in jobs]
+
+
+def units(task: EvalTask) -> int:
+    """Progress units of a task: its training steps, or 1 for an oracle."""
+    return 1 if task.model.kind in ORACLE_KINDS else max(task.checkpoints)
+
+
+def check_task(task: EvalTask) -> None:
+    """User errors in a task, raised before any work starts."""
+    given = [task.train_images is not None, task.train_params is not None, task.n_train is not None]
+    if sum(given) != 1:
+        raise UserError(f"task {task.task_id}: give exactly one of train_images, train_params, n_train")
+    if task.train_images is not None:
+        shape = np.shape(task.train_images)
+        side = task.target.side
+        if len(shape) != 3 or shape[0] < 1 or shape[1:] != (side, side):
+            raise UserError(f"task {task.task_id}: train_images of shape {shape}; "
+                            f"expected (n >= 1, {side}, {side})")
+    if task.n_train is not None and task.n_train < 1:
+        raise UserError(f"task {task.task_id}: n_train must be >= 1, got {task.n_train}")
+    if not task.checkpoints or min(task.checkpoints) < 0:
+        raise UserError(f"task {task.task_id}: checkpoints must be a non-empty list of steps >= 0")
+
+
+@functools.lru_cache(maxsize=64)
+def shared_target(cfg):
+    """One target per config in the process, so that its validity memo (polygons) serves
+    every task and every later call (the generations of a search)."""
+    from ..targets import build_target
+    return build_target(cfg)
+
+
+def prepare(task: EvalTask, device: torch.device) -> Job:
+    """The task's target and training set; a genome that cannot be rendered is a failed result."""
+    t0 = time.perf_counter()
+    target = shared_target(task.target)
+    result = EvalResult(task_id=task.task_id, ok=True, device=str(device))
+    job = Job(task=task, target=target, train=np.zeros((0, target.side, target.side), np.float32),
+              novel_mass=float("nan"), result=result)
+    try:
+        job.train = training_set(task, target)
+    except (UserError, ValueError, NotImplementedError) as exc:
+        job.fail(f"training set could not be built: {exc}")
+        return job
+    result.train_images = job.train.astype(np.int8)
+    job.novel_mass = target.novel_mass(job.train, seeding.numpy_rng(task.seed, "novel_mass"),
+                                       task.metrics.reference_samples)
+    job.add_time("prepare_s", time.perf_counter() - t0)
+    return job
+
+
+def training_set(task: EvalTask, target) -> np.ndarray:
+    """(n, H, W) float32 in {-1, +1}: the given images, the rendered genome, or a target sample."""
+    if task.train_images is not None:
+        return binarize(task.train_images)
+    if task.train_params is not None:
+        return binarize(target.render(list(task.train_params)))
+    return binarize(target.sample(task.n_train, seeding.numpy_rng(task.seed, "train_set")).images)
+
+
+def group_jobs(jobs: Sequence[Job]) -> dict[tuple, list[Job]]:
+    groups: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        t = job.task
+        key = (t.model, job.target.side, t.diffusion, t.train, t.sampler, tuple(sorted(t.checkpoints)))
+        groups.setdefault(key, []).append(job)
+    return groups
+
+
+# ----------------------------------------------------------------------------- trained models
+def run_group(group: list[Job], engine: EngineConfig, device: torch.device, progress) -> None:
+    plan = plan_group(group, engine, device)
+    for job in group:
+        job.result.form = plan.form
+    for lo in range(0, len(group), plan.chunk_size):
+        run_with_split(group[lo:lo + plan.chunk_size], plan, progress)
+
+
+def run_with_split(jobs: list[Job], plan: Plan, progress) -> None:
+    """Run a chunk; on CUDA out-of-memory, halve it and retry (fresh results, same seeds)."""
+    try:
+        run_chunk(jobs, plan, progress)
+    except torch.cuda.OutOfMemoryError as exc:
+        _reset(jobs)
+        if plan.device.type == "cuda":
+            torch.cuda.empty_cache()
+        if len(jobs) == 1:
+            jobs[0].fail(f"out of memory on {plan.device} even alone: {str(exc).splitlines()[0]}")
+            return
+        half = len(jobs) // 2
+        for part in (jobs[:half], jobs[half:]):
+            run_with_split(part, plan, progress)
+
+
+def _reset(jobs: list[Job]) -> None:
+    """Forget what a chunk that ran out of memory recorded (the training set stays)."""
+    for job in jobs:
+        job.result.ok, job.result.error = True, None
+        job.result.checkpoints.clear()
+        job.result.timings = {"prepare_s": job.result.timings.get("prepare_s", 0.0)}
+
+
+def plan_group(group: list[Job], engine: EngineConfig, device: torch.device) -> Plan:
+    from ..models import build_model
+    from .train import seeded_model
+
+    task, side = group[0].task, group[0].target.side
+    probe = seeded_model(build_model, task.model, side=side, device=device,
+                         generator=seeding.torch_generator(0, "probe"))
+    n_params = sum(p.numel() for p in probe.parameters())
+    chunk, per_call = plan_chunk(n_params=n_params, act_numel=activation_numel(probe, side),
+                                 batch=task.train.batch_size, n_samples=task.sampler.n_samples,
+                                 budget=memory_budget(device))
+    chunk = min(engine.chunk_size or chunk, len(group))
+    form = choose_form(engine, device, group, chunk)
+    if form == "loop":
+        chunk, per_call = 1, 1
+    return Plan(device=device, form=form, chunk_size=chunk, per_call=min(per_call, chunk),
+                bf16=use_bf16(engine, device), compile=use_compile(engine, device),
+                metric_threads=engine.metric_threads)
+
+
+def choose_form(engine: EngineConfig, device: torch.device, group: list[Job], chunk: int) -> str:
+    """vmap | loop. Given, or auto: a fixed rule of (kind, side) on CPU (so that a resumed
+    search gets the same numbers), a cached calibration on CUDA."""
+    if engine.form != "auto":
+        return engine.form
+    if chunk == 1:
+        return "loop"
+    if device.type == "cpu":
+        return cpu_form(group[0].task.model.kind, group[0].target.side)
+    from .calibrate import calibrated_form
+    return calibrated_form(group[:chunk], device, bf16=use_bf16(engine, device),
+                           compile=use_compile(engine, device))
+
+
+# ----------------------------------------------------------------------------- oracles
+def run_oracle(job: Job, device: torch.device, threads: int) -> None:
+    """Sample an oracle's exact score at step 0 (no training) and score its samples."""
+    from ..diffusion import build_process, build_sampler
+    from ..oracles import build_oracle
+
+    task = job.task
+    job.result.form = "oracle"
+    process = build_process(task.diffusion)
+    t0 = time.perf_counter()
+    score_fn = build_oracle(task.model, process=process, target=job.target,
+                            train_images=torch.as_tensor(job.train, device=device),
+                            rng=seeding.numpy_rng(task.seed, "oracle"))
+    shape = (1, task.sampler.n_samples, job.target.side, job.target.side)
+    with torch.no_grad():
+        raw = build_sampler(task.sampler, process).sample(
+            score_fn, shape, sample_generators([task.seed], 0, device))[0]
+    job.add_time("sample_s", time.perf_counter() - t0)
+    if not torch.isfinite(raw).all():
+        job.fail("oracle samples are non-finite")
+        return
+    t0 = time.perf_counter()
+    [validity] = validities([job.target], [raw.cpu().numpy()], threads)
+    job.result.checkpoints.append(score_samples(job, raw, validity, 0, None))
+    job.add_time("metrics_s", time.perf_counter() - t0)

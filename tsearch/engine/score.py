@@ -1,0 +1,49 @@
+"""Sampling many models at once and scoring their samples.
+
+Sampling runs the reverse process of all P models of a chunk as one (P, M, H, W) batch, model
+i's noise drawn from its own generator, in slices of models that fit in memory. Scoring keeps
+the Hamming / copy computations on the device (compute_metrics receives device tensors) and
+runs the target's validity test -- the slow part for polygons -- on CPU threads; the target
+memoizes it per binarized image (a model that has converged draws the same images again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from .. import seeding
+from ..targets.base import Target, Validity, binarize
+
+
+def sample_models(net, *, process, sampler, make_score_fn, generators: Sequence[torch.Generator],
+                  n_samples: int, side: int, per_call: int) -> torch.Tensor:
+    """(P, M, H, W) raw samples of the P models of ``net``, ``per_call`` models at a time."""
+    parts = []
+    with torch.no_grad():
+        for lo in range(0, len(generators), per_call):
+            idx = list(range(lo, min(lo + per_call, len(generators))))
+            sub = net.select(idx)
+            score_fn = make_score_fn(sub, process, predicts=net.predicts)
+            shape = (len(idx), n_samples, side, side)
+            parts.append(sampler.sample(score_fn, shape, [generators[i] for i in idx]))
+    return torch.cat(parts)
+
+
+def sample_generators(seeds: Sequence[int], step: int, device) -> list[torch.Generator]:
+    """Fresh per-checkpoint generators: a checkpoint's samples do not depend on earlier ones."""
+    return [seeding.torch_generator(s, "sample", step, device=device) for s in seeds]
+
+
+def validities(targets: Sequence[Target], samples: Sequence[np.ndarray],
+               threads: int) -> list[Validity]:
+    """Validity of each model's binarized samples, models spread over ``threads`` CPU threads
+    (targets with a costly test, polygons, memoize it per binarized image themselves)."""
+    jobs = [(t, binarize(s)) for t, s in zip(targets, samples)]
+    if threads <= 1 or len(jobs) <= 1:
+        return [t.is_valid(s) for t, s in jobs]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(lambda ts: ts[0].is_valid(ts[1]), jobs))

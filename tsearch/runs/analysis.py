@@ -1,0 +1,228 @@
+"""Analysis of sweeps: n*(d), scaling fits, timescales against n, and the report sections.
+
+Symbols (experiment 1 of SEED.md):
+    peak_m(T)  = max over checkpoints of metric m for the model trained on T
+    n*(d)      = smallest n at which the seed mean of peak_m reaches the threshold
+                 (per seed: smallest n at which that seed's peak_m reaches it)
+    power law    n* = a d^b      fitted as  log n* = log a + b log d
+    exponential  n* = a e^{c d}  fitted as  log n* = log a + c d
+Both by ordinary least squares on log n* over the (d, per-seed n*) pairs; 95% intervals from
+the OLS covariance with Student-t quantiles; AIC = m ln(RSS/m) + 2k with k = 3 (two
+coefficients and the residual variance), Akaike weights w_i ∝ exp(-ΔAIC_i / 2)
+(Burnham & Anderson 2002). Timescales: tau_mem = a + b n by the same OLS (Bonnaire et al.
+2025 report tau_mem ∝ n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .report import Figure, Section, Table, fmt
+from .timescales import tau_gen, tau_mem
+
+SEED, N, SIDE = "run.seed", "run.n", "target.side"
+CURVE_METRICS = ("valid", "copy", "novel", "g")
+# two-sided 95% Student-t quantiles by degrees of freedom (beyond 30: normal)
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+         9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
+
+
+# ----------------------------------------------------------------------------- fits
+@dataclass
+class Fit:
+    name: str
+    formula: str
+    params: dict[str, float]
+    ci: dict[str, tuple[float, float]]
+    rss: float
+    aic: float
+    m: int  # data points
+    r2: float = float("nan")
+    weight: float = float("nan")  # Akaike weight among the compared fits
+
+    def predict(self, x):
+        x = np.asarray(x, dtype=float)
+        p = self.params
+        if self.name == "power law":
+            return p["a"] * x ** p["b"]
+        if self.name == "exponential":
+            return p["a"] * np.exp(p["c"] * x)
+        return p["a"] + p["b"] * x
+
+
+def t_quantile(dof: int) -> float:
+    if dof <= 0:
+        return float("inf")
+    below = [k for k in _T975 if k <= dof]
+    return _T975[max(below)] if dof <= 30 else 1.96  # nearest tabulated dof below: conservative
+
+
+def ols(x, y) -> tuple[np.ndarray, np.ndarray, float]:
+    """y = beta_0 + beta_1 x: coefficients (2,), their covariance (2, 2), residual sum of squares."""
+    X = np.column_stack([np.ones(len(x)), np.asarray(x, dtype=float)])  # (m, 2)
+    beta, *_ = np.linalg.lstsq(X, np.asarray(y, dtype=float), rcond=None)
+    rss = float(np.sum((y - X @ beta) ** 2))
+    dof = len(x) - 2
+    cov = (rss / dof) * np.linalg.inv(X.T @ X) if dof > 0 else np.full((2, 2), np.nan)
+    return beta, cov, rss
+
+
+def _fit(name: str, formula: str, x, y, names: tuple[str, str], log_intercept: bool) -> Fit:
+    beta, cov, rss = ols(x, y)
+    half = t_quantile(len(x) - 2) * np.sqrt(np.diag(cov))
+    lo, hi = beta - half, beta + half
+    m = len(x)
+    aic = m * np.log(max(rss, 1e-12) / m) + 2 * 3
+    r2 = 1 - rss / float(np.sum((y - np.mean(y)) ** 2)) if np.ptp(y) > 0 else float("nan")
+    a, a_ci = (np.exp(beta[0]), (np.exp(lo[0]), np.exp(hi[0]))) if log_intercept else (beta[0], (lo[0], hi[0]))
+    return Fit(name, formula, {names[0]: float(a), names[1]: float(beta[1])},
+               {names[0]: tuple(map(float, a_ci)), names[1]: (float(lo[1]), float(hi[1]))},
+               rss, float(aic), m, float(r2))
+
+
+def fit_power_law(d, n_star) -> Fit:
+    d, n_star = np.asarray(d, float), np.asarray(n_star, float)
+    return _fit("power law", "n* = a d^b", np.log(d), np.log(n_star), ("a", "b"), True)
+
+
+def fit_exponential(d, n_star) -> Fit:
+    d, n_star = np.asarray(d, float), np.asarray(n_star, float)
+    return _fit("exponential", "n* = a exp(c d)", d, np.log(n_star), ("a", "c"), True)
+
+
+def fit_linear(x, y) -> Fit:
+    return _fit("linear", "y = a + b x", np.asarray(x, float), np.asarray(y, float), ("a", "b"), False)
+
+
+def compare_fits(fits: Sequence[Fit]) -> list[Fit]:
+    """Set Akaike weights; best (lowest AIC) first."""
+    best = min(f.aic for f in fits)
+    raw = np.array([np.exp(-(f.aic - best) / 2) for f in fits])
+    for f, w in zip(fits, raw / raw.sum()):
+        f.weight = float(w)
+    return sorted(fits, key=lambda f: f.aic)
+
+
+def scaling_fits(d, n_star) -> list[Fit] | None:
+    """Both fits, compared, or None when the data cannot support two parameters and a variance."""
+    if len(d) < 3 or len(set(d)) < 2:
+        return None
+    return compare_fits([fit_power_law(d, n_star), fit_exponential(d, n_star)])
+
+
+# ----------------------------------------------------------------------------- records
+def peak(record: dict, metric: str) -> float | None:
+    values = [c[metric] for c in record["checkpoints"] if c.get(metric) is not None]
+    return max(values) if values else None
+
+
+def seed_mean(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
+
+
+def n_star(by_n: dict[int, list[dict]], metric: str, threshold: float) -> tuple[int | None, dict]:
+    """(n* of the seed means, {seed: n* of that seed}) for records grouped by n."""
+    ns = sorted(by_n)
+    mean_star = next((n for n in ns if (seed_mean([peak(r, metric) for r in by_n[n]]) or 0) >= threshold),
+                     None)
+    seeds = sorted({r["seed"] for rs in by_n.values() for r in rs})
+    per_seed = {s: next((n for n in ns for r in by_n[n]
+                         if r["seed"] == s and (peak(r, metric) or 0) >= threshold), None) for s in seeds}
+    return mean_star, per_seed
+
+
+def mean_curve(records: Sequence[dict]) -> list[dict]:
+    """Seed mean of every metric per step; ``intervals`` = [min, max] over seeds."""
+    steps = sorted({c["step"] for r in records for c in r["checkpoints"]})
+    out = []
+    for step in steps:
+        cps = [c for r in records for c in r["checkpoints"] if c["step"] == step]
+        names = {k for c in cps for k, v in c.items() if isinstance(v, (int, float)) and k != "step"}
+        point = {"step": step, "intervals": {}}
+        for name in sorted(names):
+            values = [c[name] for c in cps if c.get(name) is not None]
+            point[name] = float(np.mean(values)) if values else None
+            if values:
+                point["intervals"][name] = (float(min(values)), float(max(values)))
+        out.append(point)
+    return out
+
+
+def group_by(records: Sequence[dict], keys: Sequence[str]) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault(tuple(_key(r["overrides"].get(k)) for k in keys), []).append(r)
+    return groups
+
+
+def _key(value):
+    from .sweep import _label
+
+    return _label(value) if isinstance(value, (dict, list)) else value
+
+
+def label_of(keys: Sequence[str], values: tuple) -> str:
+    return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in zip(keys, values)) or "all"
+
+
+@dataclass
+class Analysis:
+    """Everything the report says, computed once from evaluations.jsonl records."""
+
+    group_axes: list[str]
+    metric_of: dict[str, str]  # group label -> generalization metric
+    threshold: float
+    n_star: dict[str, dict[int, tuple[int | None, dict]]] = field(default_factory=dict)  # label -> d -> ...
+    fits: dict[str, list[Fit] | None] = field(default_factory=dict)
+    timescales: dict[str, dict] = field(default_factory=dict)  # label -> {n: (tau_gen, tau_mem)}, fit
+    tau_fits: dict[str, Fit | None] = field(default_factory=dict)
+
+
+def analyse(records: Sequence[dict], config) -> Analysis:
+    axes = list(config.sweep.grid)
+    group_axes = [a for a in axes if a not in (SEED, N, SIDE)]
+    result = Analysis(group_axes, {}, config.sweep.threshold)
+    for values, members in group_by(records, group_axes).items():
+        label = label_of(group_axes, values)
+        kind = members[0]["target_kind"]
+        metric = config.sweep.metric_by_target.get(kind, config.sweep.generalization_metric)
+        result.metric_of[label] = metric
+        by_d = _by(members, "d")
+        result.n_star[label] = {d: n_star(_by(rs, "n_train"), metric, config.sweep.threshold)
+                                for d, rs in sorted(by_d.items())}
+        pairs = [(d, s) for d, (_, per_seed) in result.n_star[label].items()
+                 for s in per_seed.values() if s is not None]
+        result.fits[label] = scaling_fits(*zip(*pairs)) if pairs else None
+        result.timescales[label], result.tau_fits[label] = _timescales(members)
+    return result
+
+
+def _by(records: Sequence[dict], key: str) -> dict:
+    out: dict = {}
+    for r in records:
+        out.setdefault(r[key], []).append(r)
+    return out
+
+
+def _timescales(members: Sequence[dict]) -> tuple[dict, Fit | None]:
+    """Seed means of tau_gen and tau_mem per (d, n); linear fit of tau_mem on n per largest d."""
+    table = {}
+    for (d, n), rs in sorted(group_by_fields(members, ("d", "n_train")).items()):
+        table[(d, n)] = (seed_mean([tau_gen(r["checkpoints"]) for r in rs]),
+                         seed_mean([tau_mem(r["checkpoints"]) for r in rs]))
+    d_max = max(d for d, _ in table)
+    pts = [(n, tm) for (d, n), (_, tm) in table.items() if d == d_max and tm is not None]
+    fit = fit_linear(*zip(*pts)) if len({n for n, _ in pts}) >= 3 else None
+    return table, fit
+
+
+def group_by_fields(records: Sequence[dict], keys: Sequence[str]) -> dict[tuple, list[dict]]:
+    out: dict = {}
+    for r in records:
+        out.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return out

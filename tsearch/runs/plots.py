@@ -1,0 +1,126 @@
+"""Figures of run and sweep reports (matplotlib, Agg backend, PNG written atomically).
+
+Records are metrics.jsonl-style dicts: ``step``, metric names, optional ``intervals``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .files import write_atomic
+
+
+def _figure(n_panels: int, *, width: float = 3.6, height: float = 3.0):
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, no work at import time
+    import matplotlib.pyplot as plt
+
+    n_cols = min(n_panels, 4)
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width * n_cols, height * n_rows), squeeze=False)
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n_panels])
+
+
+def _null_formatter():
+    from matplotlib.ticker import NullFormatter
+
+    return NullFormatter()
+
+
+def _save(fig, path: str | Path) -> None:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    write_atomic(path, buffer.getvalue())
+
+
+def metric_curves(path: str | Path, curves: dict[str, Sequence[dict]], metrics: Sequence[str],
+                  *, title: str = "") -> None:
+    """One panel per metric, one line per label, x = training step (log), CI bands if known."""
+    fig, axes = _figure(len(metrics))
+    for ax, metric in zip(axes, metrics):
+        for label, records in curves.items():
+            pts = [r for r in records if r.get(metric) is not None]
+            if not pts:
+                continue
+            steps = np.array([max(r["step"], 1) for r in pts])
+            line, = ax.plot(steps, [r[metric] for r in pts], "o-", ms=3, label=label or None)
+            band = [r.get("intervals", {}).get(metric) for r in pts]
+            if all(b is not None for b in band):
+                lo, hi = np.array(band, dtype=float).T
+                ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2)
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(_null_formatter())  # minor labels collide on short ranges
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("training step")
+        ax.set_title(metric)
+        if len(curves) > 1 and ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
+def heatmaps(path: str | Path, panels: Sequence[tuple[str, np.ndarray, Sequence, Sequence]],
+             *, xlabel: str = "training step", ylabel: str = "n", label: str = "g") -> None:
+    """Panels (title, values (rows, cols), row labels, column labels), a shared [0, 1] scale."""
+    fig, axes = _figure(len(panels))
+    for ax, (title, values, rows, cols) in zip(axes, panels):
+        image = ax.imshow(np.asarray(values, dtype=float), vmin=0, vmax=1, cmap="viridis",
+                          aspect="auto", origin="lower")
+        ax.set_xticks(range(len(cols)), [str(c) for c in cols], rotation=60, fontsize=7)
+        ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=7)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(image, ax=ax, label=label)
+    _save(fig, path)
+
+
+def scaling_plot(path: str | Path, series: dict[str, tuple[Sequence, Sequence]],
+                 fits: dict[str, dict[str, Callable]], *, xlabel: str = "d", ylabel: str = "n*(d)") -> None:
+    """Points (x, y) per label with fitted curves (name -> f(x)) on log-log axes."""
+    fig, [ax] = _figure(1, width=5.5, height=4.2)
+    for label, (x, y) in series.items():
+        points, = ax.plot(x, y, "o", label=label)
+        if len(x) == 0:
+            continue
+        grid = np.linspace(min(x), max(x), 50)
+        for (name, f), style in zip(fits.get(label, {}).items(), ("-", "--", ":")):
+            ax.plot(grid, f(grid), style, color=points.get_color(), label=f"{label}: {name}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def timescale_plot(path: str | Path, series: dict[str, dict[str, tuple[Sequence, Sequence]]],
+                   fits: dict[str, Callable] | None = None) -> None:
+    """tau_gen and tau_mem against n, per label; optional fitted line per label (tau_mem)."""
+    fig, axes = _figure(2, width=4.5)
+    for ax, key in zip(axes, ("tau_gen", "tau_mem")):
+        for label, taus in series.items():
+            n, tau = taus[key]
+            points, = ax.plot(n, tau, "o", label=label or None)
+            if key == "tau_mem" and fits and label in fits and len(n):
+                grid = np.linspace(min(n), max(n), 20)
+                ax.plot(grid, fits[label](grid), "-", color=points.get_color())
+        ax.set_xlabel("n (training set size)")
+        ax.set_ylabel(f"{key} (training steps)")
+        ax.set_title(key)
+        if len(series) > 1 and ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    _save(fig, path)

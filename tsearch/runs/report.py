@@ -1,0 +1,139 @@
+"""report.html (self-contained: PNGs embedded as base64) and report.md for any run folder.
+
+Each run kind has a module with ``report_sections(run_dir) -> list[Section]``:
+``run`` -> tsearch.runs.single, ``sweep`` -> tsearch.runs.sweep, ``evolve`` -> tsearch.runs.evolve.
+``write_report`` adds the header (provenance and resolved config) and renders both files.
+Figures are PNG files inside the run folder, so report.md can link them and report.html can
+embed them.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .files import open_run, read_json, write_atomic
+
+REPORT_MODULES = {"run": "tsearch.runs.single", "sweep": "tsearch.runs.sweep",
+                  "evolve": "tsearch.runs.evolve"}
+
+
+@dataclass
+class Figure:
+    path: str  # PNG file, relative to the run folder
+    caption: str = ""
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[Any]]
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+
+def write_report(run_dir: str | Path) -> tuple[Path, Path]:
+    """Write report.html and report.md in ``run_dir``; returns their paths."""
+    path, meta, _ = open_run(run_dir)
+    module = REPORT_MODULES.get(meta.get("kind"))
+    if module is None:
+        raise ValueError(f"{path}: no report for run kind {meta.get('kind')!r}")
+    sections = importlib.import_module(module).report_sections(path)
+    title = f"tsearch {meta['kind']}: {path.name}"
+    sections = [*sections, _config_section(path, meta)]
+    write_atomic(path / "report.md", render_markdown(title, sections))
+    write_atomic(path / "report.html", render_html(title, sections, path))
+    return path / "report.html", path / "report.md"
+
+
+def _config_section(path: Path, meta: dict) -> Section:
+    config = json.dumps(read_json(path / "config.json"), indent=2)
+    provenance = {k: meta.get(k) for k in ("created", "command", "git_commit", "python")}
+    return Section("Provenance and resolved config",
+                   paragraphs=[f"`{k}`: {v}" for k, v in provenance.items()] + [f"```\n{config}\n```"])
+
+
+# ----------------------------------------------------------------------------- rendering
+def fmt(value: Any) -> str:
+    """Numbers as a person reads them in a table: 3 significant digits, '-' for missing."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def render_markdown(title: str, sections: list[Section]) -> str:
+    lines = [f"# {title}", ""]
+    for s in sections:
+        lines += [f"## {s.title}", ""]
+        for p in s.paragraphs:
+            lines += [p, ""]
+        for t in s.tables:
+            lines += _markdown_table(t)
+        for f in s.figures:
+            lines += [f"![{f.caption}]({f.path})", "", f"*{f.caption}*", ""]
+    return "\n".join(lines)
+
+
+def _markdown_table(t: Table) -> list[str]:
+    out = [f"*{t.caption}*", ""] if t.caption else []
+    out.append("| " + " | ".join(t.columns) + " |")
+    out.append("|" + "---|" * len(t.columns))
+    out += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in t.rows]
+    return out + [""]
+
+
+def render_html(title: str, sections: list[Section], run_dir: Path) -> str:
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    for s in sections:
+        body.append(f"<h2>{html.escape(s.title)}</h2>")
+        body += [_html_paragraph(p) for p in s.paragraphs]
+        body += [_html_table(t) for t in s.tables]
+        body += [_html_figure(f, run_dir) for f in s.figures]
+    return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def _html_paragraph(p: str) -> str:
+    if p.startswith("```"):
+        return f"<pre>{html.escape(p.strip('`').strip())}</pre>"
+    return f"<p>{html.escape(p).replace('`', '')}</p>"
+
+
+def _html_table(t: Table) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in r) + "</tr>"
+                   for r in t.rows)
+    caption = f"<caption>{html.escape(t.caption)}</caption>" if t.caption else ""
+    return f"<table>{caption}<tr>{head}</tr>{rows}</table>"
+
+
+def _html_figure(f: Figure, run_dir: Path) -> str:
+    file = run_dir / f.path
+    if not file.is_file():
+        return f"<p><em>missing figure {html.escape(f.path)}</em></p>"
+    data = base64.b64encode(file.read_bytes()).decode()
+    return (f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(f.caption)}'>"
+            f"<figcaption>{html.escape(f.caption)}</figcaption></figure>")
+
+
+_CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;
+text-align:right}caption{text-align:left;font-style:italic}img{max-width:100%;
+image-rendering:pixelated}pre{background:#f4f4f4;padding:1em;overflow-x:auto;font-size:80%}
+figure{margin:1em 0}figcaption{font-style:italic;color:#444}"""

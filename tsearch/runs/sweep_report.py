@@ -1,0 +1,225 @@
+"""Report sections of a sweep: generated observations, comparison table, n*(d) with fits,
+heat maps, curves per n, timescales against n, sample grids. Numbers come from
+tsearch.runs.analysis; every figure is a PNG under ``figures/`` of the run folder."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import plots
+from .analysis import (CURVE_METRICS, Analysis, Fit, analyse, group_by, group_by_fields, label_of,
+                       mean_curve, peak, seed_mean)
+from .files import write_json
+from .report import Figure, Section, Table, fmt
+from .timescales import tau_gen, tau_mem
+
+MAX_SAMPLE_POINTS = 16  # sample-grid figures in a report before we keep only the largest d
+
+
+def sweep_sections(run_dir: Path, config, records: Sequence[dict]) -> list[Section]:
+    total = int(np.prod([len(v) for v in config.sweep.grid.values()]))
+    if not records:
+        return [Section("What was observed", [f"No evaluation has finished (0 of {total})."])]
+    (run_dir / "figures").mkdir(exist_ok=True)
+    a = analyse(records, config)
+    groups = group_by(records, a.group_axes)
+    write_json(run_dir / "analysis.json", analysis_summary(a, groups))
+    return [Section("What was observed", observations(a, records, total)),
+            comparison_section(a, groups),
+            scaling_section(run_dir, a, groups),
+            curves_section(run_dir, a, groups),
+            timescales_section(run_dir, a),
+            samples_section(run_dir, a, groups)]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_") or "all"
+
+
+# ----------------------------------------------------------------------------- sections
+def observations(a: Analysis, records: Sequence[dict], total: int) -> list[str]:
+    out = [f"{len(records)} of {total} evaluations finished. n*(d) is the smallest training-set "
+           f"size n at which the seed mean of some checkpoint's generalization metric reaches "
+           f"{a.threshold} (metric per group: " +
+           ", ".join(f"{g}: {m}" for g, m in a.metric_of.items()) + ")."]
+    for label, by_d in a.n_star.items():
+        stars = [f"d={d}: {fmt(s) if s is not None else 'not reached'}" for d, (s, _) in by_d.items()]
+        out.append(f"{label}: n*(d) = " + "; ".join(stars) + ".")
+        fits = a.fits.get(label)
+        if fits:
+            out.append(fit_sentence(label, fits))
+        tau = a.tau_fits.get(label)
+        if tau is not None:
+            out.append(f"{label}: tau_mem grows by {tau.params['b']:.3g} training steps per training "
+                       f"image (95% CI [{tau.ci['b'][0]:.3g}, {tau.ci['b'][1]:.3g}], R² = {tau.r2:.2f}, "
+                       f"{tau.m} values of n).")
+    out.append(best_sentence(records, a))
+    return out
+
+
+def fit_sentence(label: str, fits: list[Fit]) -> str:
+    best, other = fits
+    delta = other.aic - best.aic
+    verdict = (f"the data prefer the {best.name} (ΔAIC = {delta:.2f}, Akaike weight {best.weight:.2f})"
+               if delta >= 2 else f"AIC does not separate them (ΔAIC = {delta:.2f} < 2)")
+    parts = [f"{f.formula} with " + ", ".join(f"{k} = {v:.3g} [{f.ci[k][0]:.3g}, {f.ci[k][1]:.3g}]"
+                                              for k, v in f.params.items()) for f in fits]
+    return f"{label}: fits over {best.m} (d, per-seed n*) points: " + "; ".join(parts) + f"; {verdict}."
+
+
+def best_sentence(records: Sequence[dict], a: Analysis) -> str:
+    groups = group_by(records, a.group_axes)
+    peaks = {label_of(a.group_axes, k): seed_mean([peak(r, "g") for r in rs]) for k, rs in groups.items()}
+    ranked = sorted(((v, k) for k, v in peaks.items() if v is not None), reverse=True)
+    return ("Mean over grid points of the best-checkpoint g, per group: "
+            + ", ".join(f"{k} {v:.3f}" for v, k in ranked) + ".")
+
+
+COMPARISON_COLUMNS = ["d", "n", "group", "seeds", "max_valid", "max_g", "max_g_rel", "metric",
+                      "max_metric", "copy_last", "tau_gen", "tau_mem"]
+
+
+def comparison_rows(a: Analysis, groups: dict) -> list[list]:
+    """Seed means per (group, d, n), sorted so that the groups of one (d, n) sit side by side."""
+    rows = []
+    for key, members in groups.items():
+        label = label_of(a.group_axes, key)
+        metric = a.metric_of[label]
+        for (d, n), rs in sorted(group_by_fields(members, ("d", "n_train")).items()):
+            rows.append([d, n, label, len(rs), seed_mean([peak(r, "valid") for r in rs]),
+                         seed_mean([peak(r, "g") for r in rs]), seed_mean([peak(r, "g_rel") for r in rs]),
+                         metric, seed_mean([peak(r, metric) for r in rs]),
+                         seed_mean([r["checkpoints"][-1].get("copy") for r in rs]),
+                         seed_mean([tau_gen(r["checkpoints"]) for r in rs]),
+                         seed_mean([tau_mem(r["checkpoints"]) for r in rs])])
+    return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+
+
+def comparison_section(a: Analysis, groups: dict) -> Section:
+    return Section("Side by side", [
+        "Seed means. max_* is the maximum over checkpoints; copy_last is at the last checkpoint."],
+        tables=[Table(COMPARISON_COLUMNS, comparison_rows(a, groups))])
+
+
+def analysis_summary(a: Analysis, groups: dict) -> dict:
+    """analysis.json: the report's numbers, for scripts (and tests) to read back."""
+    def fit_dict(f: Fit | None):
+        return None if f is None else {"name": f.name, "formula": f.formula, "params": f.params,
+                                       "ci95": f.ci, "aic": f.aic, "akaike_weight": f.weight,
+                                       "r2": f.r2, "points": f.m}
+    return {
+        "threshold": a.threshold, "metric": a.metric_of,
+        "n_star": {g: [{"d": d, "n_star": s, "per_seed": ps} for d, (s, ps) in by_d.items()]
+                   for g, by_d in a.n_star.items()},
+        "scaling_fits": {g: [fit_dict(f) for f in fits] if fits else None for g, fits in a.fits.items()},
+        "timescales": {g: [{"d": d, "n": n, "tau_gen": tg, "tau_mem": tm}
+                           for (d, n), (tg, tm) in t.items()] for g, t in a.timescales.items()},
+        "tau_mem_fit": {g: fit_dict(f) for g, f in a.tau_fits.items()},
+        "comparison": [dict(zip(COMPARISON_COLUMNS, row)) for row in comparison_rows(a, groups)],
+    }
+
+
+def scaling_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
+    rows = [[label, d, s, ", ".join(f"{k}:{fmt(v)}" for k, v in per_seed.items())]
+            for label, by_d in a.n_star.items() for d, (s, per_seed) in by_d.items()]
+    section = Section("n*(d)", [f"Threshold {a.threshold}; 'None' = not reached at any n of the grid "
+                                "(censored: left out of the fits)."],
+                      tables=[Table(["group", "d", "n* (seed mean)", "n* per seed"], rows)])
+    fit_rows = [[label, f.formula, *(f"{v:.3g} [{f.ci[k][0]:.3g}, {f.ci[k][1]:.3g}]"
+                                     for k, v in f.params.items()), f.aic, f.weight, f.m]
+                for label, fits in a.fits.items() if fits for f in fits]
+    if fit_rows:
+        section.tables.append(Table(["group", "model", "a [95% CI]", "b or c [95% CI]", "AIC",
+                                     "Akaike weight", "points"], fit_rows))
+        series = {label: tuple(zip(*[(d, s) for d, (_, ps) in by_d.items() for s in ps.values()
+                                     if s is not None])) or ((), ()) for label, by_d in a.n_star.items()}
+        fits = {label: {f.name: f.predict for f in fs} for label, fs in a.fits.items() if fs}
+        plots.scaling_plot(run_dir / "figures" / "n_star.png", series, fits)
+        section.figures.append(Figure("figures/n_star.png", "per-seed n*(d) with the power-law "
+                                      "(solid) and exponential (dashed) fits, log axes"))
+    section.figures += heatmap_figures(run_dir, a, groups)
+    return section
+
+
+def heatmap_figures(run_dir: Path, a: Analysis, groups: dict) -> list[Figure]:
+    figures = []
+    for key, members in groups.items():
+        label = label_of(a.group_axes, key)
+        panels = []
+        for (d,), rs in sorted(group_by_fields(members, ("d",)).items()):
+            curves = {n: mean_curve(m) for (n,), m in sorted(group_by_fields(rs, ("n_train",)).items())}
+            steps = sorted({p["step"] for c in curves.values() for p in c})
+            grid = np.array([[next((p.get("g") for p in c if p["step"] == s), None) or np.nan
+                              for s in steps] for c in curves.values()])
+            panels.append((f"{label}, d={d}", grid, list(curves), steps))
+        path = f"figures/heat_{_slug(label)}.png"
+        plots.heatmaps(run_dir / path, panels)
+        figures.append(Figure(path, f"{label}: seed-mean g over (n, training step), one panel per d"))
+    return figures
+
+
+def curves_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
+    section = Section("Curves", ["Seed means per n; bands span the seeds (min to max)."])
+    for key, members in groups.items():
+        label = label_of(a.group_axes, key)
+        for (d,), rs in sorted(group_by_fields(members, ("d",)).items()):
+            curves = {f"n={n}": mean_curve(m) for (n,), m in sorted(group_by_fields(rs, ("n_train",)).items())}
+            path = f"figures/curves_{_slug(label)}_d{d}.png"
+            metrics = [*CURVE_METRICS, *([a.metric_of[label]] if a.metric_of[label] not in CURVE_METRICS else [])]
+            plots.metric_curves(run_dir / path, curves, metrics, title=f"{label}, d={d}")
+            section.figures.append(Figure(path, f"{label}, d={d}: metrics against training step"))
+    return section
+
+
+def timescales_section(run_dir: Path, a: Analysis) -> Section:
+    rows = [[label, d, n, tg, tm] for label, table in a.timescales.items()
+            for (d, n), (tg, tm) in table.items()]
+    section = Section("Timescales", ["tau_gen: first step where valid >= 0.9 x its maximum; tau_mem: "
+                                     "first step where copy > 0.05; seed means over the seeds where "
+                                     "they were reached. The linear fit of tau_mem on n uses the "
+                                     "largest d of each group."],
+                      tables=[Table(["group", "d", "n", "tau_gen", "tau_mem"], rows)])
+    fit_rows = [[label, f"{f.params['a']:.3g} [{f.ci['a'][0]:.3g}, {f.ci['a'][1]:.3g}]",
+                 f"{f.params['b']:.3g} [{f.ci['b'][0]:.3g}, {f.ci['b'][1]:.3g}]", f.r2, f.m]
+                for label, f in a.tau_fits.items() if f is not None]
+    if fit_rows:
+        section.tables.append(Table(["group", "a [95% CI]", "b (steps per image) [95% CI]", "R²",
+                                     "points"], fit_rows, caption="tau_mem = a + b n"))
+    series, fits = {}, {}
+    for label, table in a.timescales.items():
+        d_max = max(d for d, _ in table)
+        rows_d = [(n, tg, tm) for (d, n), (tg, tm) in table.items() if d == d_max]
+        n, tg, tm = (np.array([r[i] for r in rows_d], dtype=float) for i in range(3))
+        series[label] = {"tau_gen": (n, tg), "tau_mem": (n, tm)}
+        if a.tau_fits.get(label) is not None:
+            fits[label] = a.tau_fits[label].predict
+    if any(len(s["tau_gen"][0]) > 1 for s in series.values()):
+        plots.timescale_plot(run_dir / "figures" / "timescales.png", series, fits)
+        section.figures.append(Figure("figures/timescales.png",
+                                      "tau_gen and tau_mem against n (largest d per group)"))
+    return section
+
+
+def samples_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
+    section = Section("Samples", ["First seed of each grid point: the samples at the best "
+                                  "checkpoint (by g) and at the last one."])
+    picks = []
+    for key, members in groups.items():
+        label = label_of(a.group_axes, key)
+        first_seed = min(r["seed"] for r in members)
+        chosen = [r for r in members if r["seed"] == first_seed]
+        picks += [(label, r) for r in chosen]
+    if len(picks) > MAX_SAMPLE_POINTS:
+        d_max = {lab: max(r["d"] for l2, r in picks if l2 == lab) for lab, _ in picks}
+        picks = [(lab, r) for lab, r in picks if r["d"] == d_max[lab]]
+    for label, r in picks:
+        for which in ("best", "last"):
+            path = f"samples/p{r['index']:05d}_{which}.png"
+            if (run_dir / path).is_file():
+                section.figures.append(Figure(path, f"{label}, d={r['d']}, n={r['n_train']}, "
+                                                    f"seed {r['seed']}: {which} checkpoint"))
+    return section
