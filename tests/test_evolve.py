@@ -1,0 +1,223 @@
+"""``tsearch evolve`` end to end on CPU: kill -9 and resume is exact, a corrupt checkpoint
+falls back to the previous one, bad input is one line and exit code 2.
+
+The evaluations train a tiny CNN (30 steps, about a second per generation) on 6x6 dots: its
+fitness varies between training sets, so equal results are not a coincidence of zeros, and a
+kill lands in the middle of training as often as between generations.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsearch.cli import main
+
+CONFIG = """
+[run]
+seed = 3
+[target]
+kind = "dots"
+side = 6
+k = [1, 2]
+[model]
+kind = "cnn"
+channels = 8
+depth = 2
+groups = 4
+time_dim = 16
+[train]
+steps = 30
+batch_size = 16
+n_checkpoints = 2
+first_checkpoint = 10
+[sampler]
+n_steps = 10
+n_samples = 16
+[metrics]
+n_bootstrap = 0
+reference_samples = 64
+[executor]
+tasks_per_chunk = 2
+[search]
+generations = 5
+population = 4
+n_min = 1
+n_max = 5
+size_grid = [2, 4]
+baseline_repeats = 1
+keep_checkpoints = 2
+"""
+GENERATIONS = 6  # the baseline's one + the search's five
+
+
+def evolve(*args, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "from tsearch.cli import main; main()", "evolve",
+                             "--quiet", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def finish(proc: subprocess.Popen) -> tuple[str, str]:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return out, err
+
+
+def outcome(run_dir: Path) -> dict:
+    """What must not depend on a kill: the final state, minus wall-clock timings."""
+    [last] = sorted((run_dir / "checkpoints").glob("ckpt-*.json"))[-1:]
+    payload = json.loads(last.read_text().split("\n")[1])["payload"]
+    logbook = [{k: v for k, v in json.loads(line).items() if k != "timing"}
+               for line in (run_dir / "logbook.jsonl").read_text().splitlines()]
+    for entry in payload["logbook"]:
+        entry.pop("timing")
+    for state in payload["strategies"].values():
+        state.pop("rng")  # compared through the populations it produced
+    return {"checkpoint": last.name, "payload": payload, "logbook": logbook,
+            "pareto": json.loads((run_dir / "pareto.json").read_text())}
+
+
+@pytest.fixture(scope="module")
+def config_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "evolve.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(config_path, tmp_path_factory):
+    """An uninterrupted run."""
+    run_dir = tmp_path_factory.mktemp("runs") / "reference"
+    assert finish(evolve(config_path, "--out", run_dir))[0].strip() == str(run_dir)
+    return run_dir, outcome(run_dir)
+
+
+@pytest.mark.slow
+def test_sigkill_at_a_random_point_then_resume_is_exact(config_path, reference, tmp_path):
+    rng = np.random.default_rng(11)  # the kill point: after k logged generations, plus a delay
+    k, delay = int(rng.integers(1, GENERATIONS - 2)), float(rng.uniform(0.0, 0.5))
+    run_dir = tmp_path / "killed"
+    proc = evolve(config_path, "--out", run_dir)
+    log = run_dir / "logbook.jsonl"
+    while not (log.exists() and len(log.read_text().splitlines()) >= k):
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.05)
+    time.sleep(delay)
+    assert proc.poll() is None, "the run ended before the kill: the test would prove nothing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / "pareto.json").exists()
+
+    finish(evolve("--resume", run_dir))
+    _, expected = reference
+    assert outcome(run_dir) == expected
+    assert len(expected["logbook"]) == GENERATIONS
+    assert expected["logbook"][-1]["fitness"]["max"] > 0  # real, varying numbers were compared
+
+
+def test_corrupt_latest_checkpoint_falls_back_to_the_previous(reference, tmp_path):
+    import shutil
+
+    source, expected = reference
+    run_dir = tmp_path / "copy"
+    shutil.copytree(source, run_dir)
+    latest = sorted((run_dir / "checkpoints").glob("ckpt-*.json"))[-1]
+    latest.write_text(latest.read_text()[:-100])  # torn
+    _, err = finish(evolve("--resume", run_dir))
+    assert f"checkpoint {latest} is corrupt" in err
+    assert outcome(run_dir) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ray_executor_gives_the_local_numbers(config_path, reference, tmp_path):
+    """A local Ray started by tsearch: same tasks, same chunks, so the same search."""
+    run_dir = tmp_path / "ray"
+    finish(evolve(config_path, "--out", run_dir, "--executor", "ray", "--set", "search.generations=2"))
+    _, expected = reference
+    assert outcome(run_dir)["logbook"] == expected["logbook"][:3]
+
+
+def test_outputs_and_report(reference):
+    run_dir, expected = reference
+    pareto = expected["pareto"]
+    assert pareto["front"] and pareto["baseline"].keys() == {"2", "4"}
+    assert [row["size"] for row in pareto["comparison"]] == [2, 4]
+    for p in pareto["front"]:
+        stem = run_dir / "best" / f"n{p['size']:03d}-{p['hash'][:12]}"
+        assert Path(f"{stem}-train.png").is_file() and Path(f"{stem}-samples.png").is_file()
+        with np.load(f"{stem}-train.npz") as data:
+            assert data["images"].shape == (p["size"], 6, 6)
+    for name in ("pareto.png", "progress.png", "report.html", "evaluations.jsonl"):
+        assert (run_dir / name).is_file()
+    assert "random baseline" in (run_dir / "report.md").read_text()
+
+
+# ----------------------------------------------------------------------------- bad input
+def run_cli(*args):
+    result = CliRunner().invoke(main, ["evolve", "--quiet", *map(str, args)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tsearch: error: ")
+    return lines[0]
+
+
+def listing(path: Path) -> dict:
+    return {str(p): p.stat().st_mtime_ns for p in sorted(path.rglob("*"))}
+
+
+def test_invalid_config_is_one_line(config_path, tmp_path):
+    assert "search.population" in run_cli(config_path, "--set", "search.population=1", "--out", tmp_path / "x")
+    assert "fitness_metric" in run_cli(config_path, "--set", "search.fitness_metric=loss", "--out", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_resume_refuses_foreign_folders_and_changed_configs(reference, tmp_path):
+    run_dir, _ = reference
+    before = listing(run_dir)
+    assert "not a tsearch run" in run_cli("--resume", tmp_path)
+    assert "different config" in run_cli("--resume", run_dir, "--set", "sampler.n_samples=8")
+    assert "--out and --resume" in run_cli("--resume", run_dir, "--out", tmp_path / "y")
+    assert listing(run_dir) == before
+
+
+def test_unreachable_address_and_occupied_out(config_path, reference, tmp_path):
+    assert "cannot reach" in run_cli(config_path, "--address", "127.0.0.1:1", "--out", tmp_path / "z")
+    assert not (tmp_path / "z").exists()
+    run_dir, _ = reference
+    before = listing(run_dir)
+    assert "not empty" in run_cli(config_path, "--out", run_dir)
+    assert listing(run_dir) == before
+
+
+def test_a_trained_evaluation_is_the_same_every_time(tmp_path):
+    """The premise of exact resumes with trained models: a genome's fitness depends on it
+    alone (its seed comes from the run seed and the genome hash)."""
+    from tsearch.config import load_config
+    from tsearch.executors import build_executor
+    from tsearch.runs.evolve import SearchState, evaluate_genomes, SilentDisplay
+    from tsearch.targets import build_target
+
+    config = load_config(None, ["target.kind=polygons", "target.side=8", "target.min_area=4",
+                                "model.kind=cnn", "model.channels=4", "model.depth=1", "model.groups=2",
+                                "train.steps=4", "train.batch_size=4", "train.n_checkpoints=1",
+                                "sampler.n_steps=4", "sampler.n_samples=8", "metrics.n_bootstrap=0",
+                                "metrics.reference_samples=16"])
+    target = build_target(config.target)
+    entries = []
+    for _ in range(2):
+        state = SearchState.fresh(config, target)
+        genomes = state.strategies["baseline"].ask()[:1]
+        with build_executor(config.executor, config.engine) as executor:
+            evaluate_genomes(genomes, state, config, tmp_path, executor, SilentDisplay())
+        entries.append(state.cache.entries)
+    assert entries[0] == entries[1]
+    first, second = map(json.loads, (tmp_path / "evaluations.jsonl").read_text().splitlines())
+    assert first["checkpoints"] == second["checkpoints"]  # the training loss too, to the bit

@@ -1,0 +1,210 @@
+"""The search layer on small genomes: genomes, operators, strategies, archive, checkpoints.
+
+No model is trained here: fitness values are synthetic functions of the genome.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tsearch.config import DotsConfig, PolygonsConfig, SearchConfig
+from tsearch.search import (CheckpointStore, FitnessCache, Genome, ParetoArchive, Rules,
+                            build_baseline, build_strategy, crossover, mutate, random_genome,
+                            strategy_from_state)
+from tsearch.search.archive import select_nsga2
+from tsearch.search.operators import OPERATORS
+from tsearch.targets import build_target, image_keys
+
+
+@pytest.fixture(scope="module")
+def polygons():
+    return build_target(PolygonsConfig(side=8, max_vertices=5, min_area=4))
+
+
+@pytest.fixture(scope="module")
+def dots():
+    return build_target(DotsConfig(side=6, k=(1, 2)))
+
+
+def assert_valid(genome, target, rules):
+    assert rules.n_min <= genome.size <= rules.n_max
+    images = genome.render(target)
+    assert target.is_valid(images).valid.all()
+    if not rules.allow_duplicates:
+        assert len(set(image_keys(images))) == genome.size
+    for e in genome.elements:
+        if e.dtype.kind == "f":
+            assert 3 <= len(e) <= target.max_vertices
+            assert e.min() >= 0.0 and e.max() <= 1.0
+
+
+# ----------------------------------------------------------------------------- genomes
+def test_genome_is_canonical_and_immutable(polygons):
+    elements = polygons.sample_params(4, np.random.default_rng(0))
+    a, b = Genome(elements), Genome(elements[::-1])
+    assert a == b and a.hash == b.hash and len({a, b}) == 1
+    elements[0][0, 0] = 0.123  # the genome holds copies
+    assert Genome(elements).hash != a.hash
+    with pytest.raises(ValueError):
+        a.elements[0][0, 0] = 0.5
+
+
+def test_random_genome_has_distinct_valid_images(dots):
+    rules = Rules(target=dots, n_min=1, n_max=20)
+    g = random_genome(dots, 20, np.random.default_rng(1), allow_duplicates=False)
+    assert_valid(g, dots, rules)
+
+
+# ----------------------------------------------------------------------------- operators
+@pytest.mark.parametrize("kind", ["polygons", "dots"])
+def test_operators_keep_genomes_valid_and_in_bounds(kind, request):
+    target = request.getfixturevalue(kind)
+    rng = np.random.default_rng(2)
+    rules = Rules(target=target, n_min=2, n_max=5, sigma=0.08)
+    weights = {name: 1.0 for name in OPERATORS}
+    pool = [random_genome(target, n, rng, allow_duplicates=False) for n in (2, 3, 5)]
+    changed = 0
+    for _ in range(40):
+        a, b = (pool[i] for i in rng.integers(len(pool), size=2))
+        for child in (*crossover(a, b, rng=rng, rules=rules), mutate(a, rng=rng, rules=rules, weights=weights)):
+            assert_valid(child, target, rules)
+            changed += child not in pool
+            pool.append(child)
+    assert changed > 40  # the operators do explore (most children are new training sets)
+
+
+@pytest.mark.parametrize("name, effect", [
+    ("add_vertex", lambda a, b: sum(map(len, b.elements)) == sum(map(len, a.elements)) + 1),
+    ("remove_vertex", lambda a, b: sum(map(len, b.elements)) == sum(map(len, a.elements)) - 1),
+    ("delete", lambda a, b: b.size == a.size - 1),
+    ("insert", lambda a, b: b.size == a.size + 1),
+    ("replace", lambda a, b: b.size == a.size and b != a),
+    ("perturb", lambda a, b: b.size == a.size and b != a),
+])
+def test_each_operator_does_what_it_says(polygons, name, effect):
+    rng = np.random.default_rng(3)
+    rules = Rules(target=polygons, n_min=1, n_max=8, sigma=0.1)
+    changed = 0
+    for _ in range(10):
+        a = random_genome(polygons, 4, rng, allow_duplicates=False)
+        b = mutate(a, rng=rng, rules=rules, weights={name: 1.0})
+        assert_valid(b, polygons, rules)
+        assert b == a or effect(a, b)  # unchanged only when no valid variant was found
+        changed += b != a
+    assert changed >= 5
+
+
+def test_crossover_at_fixed_size_exchanges_elements(polygons):
+    rng = np.random.default_rng(4)
+    rules = Rules(target=polygons, n_min=4, n_max=4)
+    a, b = (random_genome(polygons, 4, rng, allow_duplicates=False) for _ in range(2))
+    children = [c for _ in range(10) for c in crossover(a, b, rng=rng, rules=rules)]
+    assert all(c.size == 4 for c in children)
+    parents = {e.tobytes() for g in (a, b) for e in g.elements}
+    assert all(e.tobytes() in parents for c in children for e in c.elements)
+    assert any(c not in (a, b) for c in children)
+
+
+# ----------------------------------------------------------------------------- selection
+def dominated(p, q):  # q dominates p: value >= and size <=, one strictly
+    return q[1] >= p[1] and q[0] <= p[0] and (q[1] > p[1] or q[0] < p[0])
+
+
+def test_nsga2_selection_keeps_the_first_front_and_ranks_failures_last():
+    sizes = [2, 4, 4, 8, 8, 3]
+    values = [0.1, 0.5, 0.3, 0.9, None, 0.05]
+    chosen = select_nsga2(sizes, values, 3)
+    assert set(chosen) == {0, 1, 3}  # the non-dominated points
+    assert 4 == select_nsga2(sizes, values, 6)[-1]  # a failed evaluation comes last
+
+
+def test_archive_is_the_non_dominated_set(polygons):
+    rng = np.random.default_rng(5)
+    genomes = [random_genome(polygons, int(n), rng, allow_duplicates=False) for n in rng.integers(1, 6, 30)]
+    values = [float(v) for v in rng.random(30)]
+    archive = ParetoArchive()
+    for i in range(0, 30, 10):  # told in three batches, as generations
+        archive.update(genomes[i:i + 10], values[i:i + 10])
+    points = [(g.size, v) for g, v in zip(genomes, values)]
+    front = {(g.size, v) for g, v in archive.entries}
+    assert front == {p for p in points if not any(dominated(p, q) for q in points)}
+
+
+# ----------------------------------------------------------------------------- strategies
+def fitness(genome):
+    """Synthetic: more and larger polygons score higher, so a search has somewhere to go."""
+    area = np.mean([np.ptp(e[:, 0]) * np.ptp(e[:, 1]) for e in genome.elements])
+    return float(min(1.0, area * genome.size / 4))
+
+
+@pytest.mark.parametrize("kind", ["nsga2", "single", "random"])
+def test_strategy_state_round_trips_to_identical_asks(polygons, kind):
+    cfg = SearchConfig(strategy=kind, generations=5, population=6, n_min=1, n_max=5, size_grid=(1, 3))
+    a = build_strategy(cfg, polygons, np.random.default_rng(6))
+    for _ in range(3):
+        genomes = a.ask()
+        a.tell(genomes, [fitness(g) for g in genomes])
+    state = json.loads(json.dumps(a.state()))  # through JSON, as in a checkpoint
+    b = strategy_from_state(state, cfg=cfg, target=polygons, genomes={g.hash: g for g in a.genomes()})
+    assert [g.hash for g in a.ask()] == [g.hash for g in b.ask()]
+    expected = {"nsga2": lambda g: 1 <= g.size <= 5, "single": lambda g: g.size == 5,
+                "random": lambda g: g.size in (1, 3)}[kind]
+    assert all(expected(g) for g in a.population)
+
+
+def test_nsga2_improves_a_synthetic_objective(polygons):
+    cfg = SearchConfig(generations=8, population=10, n_min=1, n_max=4)
+    s = build_strategy(cfg, polygons, np.random.default_rng(7))
+    best = []
+    while not s.done:
+        genomes = s.ask()
+        s.tell(genomes, [fitness(g) for g in genomes])
+        best.append(s.archive.best()[1])
+    assert best[-1] > best[0]  # deterministic for this seed
+    assert s.archive.entries and all(g.size <= 4 for g in s.archive.genomes)
+
+
+def test_baseline_draws_repeats_at_every_grid_size(polygons):
+    cfg = SearchConfig(size_grid=(2, 5), baseline_repeats=3)
+    base = build_baseline(cfg, polygons, np.random.default_rng(8))
+    assert sorted(g.size for g in base.ask()) == [2, 2, 2, 5, 5, 5]
+
+
+# ----------------------------------------------------------------------------- checkpoints, cache
+def test_checkpoints_round_trip_prune_and_fall_back(tmp_path, polygons):
+    rng = np.random.default_rng(9)
+    store = CheckpointStore(tmp_path, keep=2)
+    genomes = [random_genome(polygons, 3, rng, allow_duplicates=False) for _ in range(3)]
+    for step in (1, 2, 3):
+        store.save(step, {"step": step, "rng": rng.bit_generator.state}, genomes[:step])
+    assert sorted(p.name for p in tmp_path.glob("ckpt-*.json")) == ["ckpt-000002.json", "ckpt-000003.json"]
+    latest, problems = store.load_latest()
+    assert latest.step == 3 and not problems and set(latest.genomes) == {g.hash for g in genomes}
+    assert latest.payload["rng"] == rng.bit_generator.state
+
+    path = tmp_path / "ckpt-000003.json"
+    path.write_text(path.read_text()[:-40])  # a truncated write
+    latest, problems = store.load_latest()
+    assert latest.step == 2 and len(problems) == 1 and "ckpt-000003.json" in problems[0]
+
+    npz = tmp_path / "ckpt-000002.npz"
+    npz.write_bytes(npz.read_bytes()[:100])
+    latest, problems = store.load_latest()
+    assert latest is None and len(problems) == 2 and "ckpt-000002.npz: checksum" in problems[1]
+
+
+def test_cache_is_keyed_by_evaluation_config():
+    a, b = FitnessCache("a" * 64), FitnessCache("b" * 64, FitnessCache("a" * 64).entries)
+    a.put("h", {"value": float("nan"), "metrics": {"g": np.float32(0.5)}})
+    assert "h" in a and a.get("h") == {"value": None, "metrics": {"g": 0.5}}
+    b.entries.update(a.entries)
+    assert "h" not in b  # same genome, another evaluation config
+    assert FitnessCache.from_state(json.loads(json.dumps(a.state()))).get("h") == a.get("h")
+
+
+def test_search_never_loads_torch():
+    code = "import sys, tsearch.search; assert 'torch' not in sys.modules, 'torch loaded'"
+    subprocess.run([sys.executable, "-c", code], check=True)

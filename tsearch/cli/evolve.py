@@ -1,0 +1,30 @@
+"""``tsearch evolve [CONFIG] [--out DIR] [--resume RUN_DIR] [--set ...] [--executor local|ray]
+[--address auto|HOST:PORT]``; with no CONFIG it runs configs/evolve.toml."""
+
+from __future__ import annotations
+
+import click
+
+from . import user_errors
+
+
+@click.command(help="Search the space of training sets with a genetic algorithm (experiment 3). "
+                    "Without CONFIG, runs configs/evolve.toml.")
+@click.argument("config_path", metavar="[CONFIG]", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set search.generations=10 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: results/NNNNN-evolve-NAME).")
+@click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
+              help="Continue the search in this folder from its newest valid checkpoint.")
+@click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]),
+              help="Where evaluations run (default: the config's [executor] kind, local).")
+@click.option("--address", metavar="auto|HOST:PORT",
+              help="Ray cluster to join (implies --executor ray); without it Ray starts locally.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+@user_errors
+def command(config_path, overrides, out, resume, executor_kind, address, quiet):
+    from ..runs.evolve import evolve
+
+    run_dir = evolve(config_path, overrides, out=out, resume=resume, executor_kind=executor_kind,
+                     address=address, show_progress=not quiet)
+    click.echo(str(run_dir))
