@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -63,10 +64,16 @@ class Slow:
 
     def __call__(self, tasks, engine):
         for t in tasks:
-            if self.attempts:
-                Path(self.attempts, f"{t.task_id}.{uuid.uuid4().hex}").touch()
+            if self.attempts:  # task.node.attempt: the test can see where a task is running
+                Path(self.attempts, f"{t.task_id}.{_node_id()}.{uuid.uuid4().hex}").touch()
             time.sleep((self.by_task or {}).get(t.task_id, self.seconds))
         return fake_evaluate(tasks, engine)
+
+
+def _node_id() -> str:
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
 
 
 @dataclass
@@ -264,14 +271,18 @@ def test_two_node_cluster_survives_losing_a_node(tmp_path):
         attempts = tmp_path / "attempts"
         attempts.mkdir()
         config = ray_config(address=cluster.address, tasks_per_chunk=1, max_retries=2)
+        def remove_worker_mid_task():  # as soon as a task has started on the worker node
+            while not any(worker.node_id in p.name for p in attempts.iterdir()):
+                time.sleep(0.02)
+            time.sleep(0.2)  # well inside its 0.7 s task
+            cluster.remove_node(worker)
+
         with build_executor(config, ENGINE, evaluate_fn=Slow(0.7, attempts=str(attempts))) as executor:
             assert executor.wait_ready(timeout_s=120) == 2  # one actor per node
-            results = []
-            for result in executor.map(tasks):
-                if result.device.startswith(worker.node_id) and worker in cluster.worker_nodes:
-                    # its actor was handed the next chunk before this result was yielded
-                    cluster.remove_node(worker)
-                results.append(result)
+            remover = threading.Thread(target=remove_worker_mid_task)
+            remover.start()
+            results = list(executor.map(tasks))
+            remover.join(timeout=60)
         assert worker not in cluster.worker_nodes
         assert not ray.is_initialized()  # the executor joined the cluster, so it left it
         assert summary(results) == summary(fake_evaluate(tasks, ENGINE))
