@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tsearch"
 # layer -> the tsearch layers it may import
 ALLOWED = {
     "errors": set(),
+    "atomic": set(),
     "config": {"errors"},
     "seeding": set(),
     "imageio": {"errors"},
@@ -20,7 +21,7 @@ ALLOWED = {
     "oracles": {"config", "errors", "seeding", "targets", "diffusion"},
     "engine": {"config", "errors", "seeding", "targets", "diffusion", "models", "oracles", "metrics"},
     "executors": {"config", "errors", "seeding", "engine"},
-    "search": {"config", "errors", "seeding"},
+    "search": {"config", "errors", "seeding", "atomic"},
 }
 HEAVY_FOR_SEARCH = {"torch"}
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_atomic
 from .genomes import Genome
 
 FORMAT = "tsearch-evolve-checkpoint/1"
@@ -112,22 +111,6 @@ def _load_genomes(directory: Path, doc: dict) -> dict[str, Genome]:
         if g.hash != h:
             raise CorruptCheckpoint(f"genome {h[:12]} does not match its hash")
     return genomes
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Readers see the old file or the new one, never half (tempfile, fsync, rename).
-    The search layer may not import tsearch.runs.files, whose write_atomic this mirrors."""
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _sha256(raw: bytes) -> str:
