@@ -318,7 +318,7 @@ class EngineConfig:
     bf16: Literal["auto", "on", "off"] = "auto"
     compile: Literal["auto", "on", "off"] = "auto"
     metric_threads: int = 2  # CPU threads for polygon validity
-    threads: int = 0  # torch intra-op threads of the process (0 = leave torch's setting)
+    threads: int = 0  # torch intra-op threads of the process (0 = auto: 1 on CPU)
 
     def __post_init__(self):
         check(self.chunk_size >= 0, "chunk_size", "must be >= 0")

@@ -31,8 +31,7 @@ def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),
     """Train, sample and score every task; results in task order. ``progress(k)`` is called
     with k more units done: model training steps, and 1 per oracle task."""
     device = resolve_device(engine.device)
-    if engine.threads:  # small models on a shared CPU: fewer threads can be far faster
-        torch.set_num_threads(engine.threads)
+    set_threads(engine.threads, device)
     progress = progress or (lambda k: None)
     for task in tasks:
         check_task(task)
@@ -184,6 +183,16 @@ def choose_form(engine: EngineConfig, device: torch.device, group: list[Job], ch
 
 
 # ----------------------------------------------------------------------------- oracles
+def set_threads(threads: int, device: torch.device) -> None:
+    """torch's intra-op threads. ``0`` (auto) is 1 on CPU: these models are too small to split
+    a matrix product across cores, and when another process shares the cores, 2 threads ran
+    a CNN training step 18x slower than 1 (146 ms against 8 ms, 2 cores, 2026-11-28); on an
+    idle machine 2 threads gained at most 30 % (docs/benchmarks.md). Parallelism across
+    evaluations comes from executors (one process per core or GPU share) instead."""
+    if threads or device.type == "cpu":
+        torch.set_num_threads(threads or 1)
+
+
 def run_oracle(job: Job, device: torch.device, threads: int) -> None:
     """Sample an oracle's exact score at step 0 (no training) and score its samples."""
     from ..diffusion import build_process, build_sampler
