@@ -55,6 +55,16 @@ def test_bad_key_exits_2_names_key_and_leaves_no_folder(tiny, tmp_path):
     assert not (tmp_path / "out").exists() and not (tmp_path / "results").exists()
 
 
+def test_cuda_without_a_gpu_exits_2_and_leaves_no_folder(tiny, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = invoke(tiny, "--set", "engine.device=cuda", "--out", tmp_path / "out")
+    assert result.exit_code == 2 and "no CUDA device is available" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_override_value_exits_2(tiny, tmp_path):
     result = invoke(tiny, "--set", "train.steps=0", "--out", tmp_path / "out")
     assert result.exit_code == 2 and "train.steps: must be >= 1" in result.output

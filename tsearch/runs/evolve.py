@@ -276,6 +276,9 @@ def evolve(config_path: str | None, overrides=(), *, out: str | None = None, res
         config = load_config(source, overrides)
     config = with_executor(config, executor_kind, address)
     check_config(config)
+    from ..engine.device import resolve_device
+
+    resolve_device(config.engine.device)
     executor = build_executor(config.executor, config.engine)  # an unreachable cluster stops here
     try:
         if resume is None:

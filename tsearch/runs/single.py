@@ -29,8 +29,10 @@ def run_single(config: Config, *, out: str | Path | None = None, show_progress: 
     """Evaluate the training set of size ``config.run.n`` drawn with ``config.run.seed``;
     returns the run folder (created only now: the config was validated by the caller)."""
     from ..engine import EvalTask, evaluate  # torch loads only once the config is known good
+    from ..engine.device import resolve_device
     from .report import write_report
 
+    resolve_device(config.engine.device)  # no CUDA for engine.device = "cuda": stop before the folder
     name = config.run.name or f"{config.target.kind}-{config.model.kind}-n{config.run.n}"
     run_dir = new_run_dir("run", name, out)
     write_provenance(run_dir, "run", config)

@@ -109,6 +109,9 @@ def run_sweep(config: Config, *, source: str = "<config>", out: str | Path | Non
     elif smoke:
         config = apply_smoke(config)
     points = expand_grid(config, source=source)  # validates everything before any folder exists
+    from ..engine.device import resolve_device
+
+    resolve_device(config.engine.device)
     if resume is None:
         run_dir = new_run_dir("sweep", config.run.name or Path(source).stem, out)
         write_provenance(run_dir, "sweep", config, smoke=smoke, n_points=len(points))
