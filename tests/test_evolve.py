@@ -54,8 +54,10 @@ n_max = 5
 size_grid = [2, 4]
 baseline_repeats = 1
 keep_checkpoints = 2
+reevaluate_seeds = 2
 """
 GENERATIONS = 6  # the baseline's one + the search's five
+FRESH = 2  # search.reevaluate_seeds
 
 
 def evolve(*args, **kwargs) -> subprocess.Popen:
@@ -160,6 +162,57 @@ def test_outputs_and_report(reference):
     assert "random baseline" in (run_dir / "report.md").read_text()
 
 
+def fresh_lines(run_dir: Path) -> list[dict]:
+    """The re-evaluations in evaluations.jsonl, without what is measured (time, memory)."""
+    lines = [json.loads(line) for line in (run_dir / "evaluations.jsonl").read_text().splitlines()]
+    return sorted(({k: v for k, v in r.items() if k not in ("timings", "peak_memory_mb")} for r in lines
+                   if r.get("phase") == "reevaluate"), key=lambda r: r["task_id"])
+
+
+def test_front_and_baseline_bests_are_reevaluated_with_fresh_seeds(reference):
+    run_dir, expected = reference
+    pareto = expected["pareto"]
+    assert pareto["reevaluate_seeds"] == FRESH
+    fresh = [p["fresh"] for p in pareto["front"]] + [b["best"]["fresh"] for b in pareto["baseline"].values()]
+    for f in fresh:
+        assert len(f["values"]) == FRESH and None not in f["values"]
+        assert f["mean"] == pytest.approx(np.mean(f["values"]))
+        assert f["sd"] == pytest.approx(np.std(f["values"], ddof=1))
+    genomes = {p["hash"] for p in pareto["front"]} | {b["best"]["hash"] for b in pareto["baseline"].values()}
+    lines = fresh_lines(run_dir)
+    assert len(lines) == FRESH * len(genomes) and {r["hash"] for r in lines} == genomes
+    assert {r["step"] for r in lines} == {GENERATIONS}  # after the search: a resume cuts them
+    assert any(f["values"] != [p["value"]] * FRESH for f, p in zip(fresh, pareto["front"]))  # fresh seeds
+    assert "fresh mean ± sd" in (run_dir / "report.md").read_text()
+
+
+def test_kill_during_reevaluation_then_resume_is_exact(reference, tmp_path):
+    """A finished run cut back to the middle of its re-evaluation (the files a kill there
+    leaves: no pareto.json, part of the fresh lines) resumes to the same outputs."""
+    import shutil
+
+    source, expected = reference
+    run_dir = tmp_path / "copy"
+    shutil.copytree(source, run_dir)
+    (run_dir / "pareto.json").unlink()
+    lines = (run_dir / "evaluations.jsonl").read_text().splitlines(keepends=True)
+    (run_dir / "evaluations.jsonl").write_text("".join(lines[:-FRESH - 1]))
+    finish(evolve("--resume", run_dir))
+    assert outcome(run_dir) == expected
+    assert fresh_lines(run_dir) == fresh_lines(source)  # recomputed once, not appended twice
+
+
+def test_reevaluate_seeds_zero_disables_it(config_path, tmp_path):
+    run_dir = tmp_path / "off"
+    finish(evolve(config_path, "--out", run_dir, "--set", "search.generations=1",
+                  "--set", "search.reevaluate_seeds=0"))
+    pareto = json.loads((run_dir / "pareto.json").read_text())
+    assert pareto["front"] and all(p["fresh"] is None for p in pareto["front"])
+    assert all(b["best"]["fresh"] is None for b in pareto["baseline"].values())
+    assert fresh_lines(run_dir) == []
+    assert "No re-evaluation" in (run_dir / "report.md").read_text()
+
+
 # ----------------------------------------------------------------------------- bad input
 def run_cli(*args):
     result = CliRunner().invoke(main, ["evolve", "--quiet", *map(str, args)])
@@ -176,6 +229,7 @@ def listing(path: Path) -> dict:
 def test_invalid_config_is_one_line(config_path, tmp_path):
     assert "search.population" in run_cli(config_path, "--set", "search.population=1", "--out", tmp_path / "x")
     assert "fitness_metric" in run_cli(config_path, "--set", "search.fitness_metric=loss", "--out", tmp_path / "x")
+    assert "reevaluate_seeds" in run_cli(config_path, "--set", "search.reevaluate_seeds=-1", "--out", tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 

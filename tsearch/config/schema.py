@@ -394,6 +394,9 @@ class SearchConfig:
     baseline_repeats: int = 2  # random training sets per size of size_grid (0 = no baseline)
     threshold: float = 0.5  # "generalizes": fitness metric >= threshold
     operator_weights: dict = field(default_factory=dict)  # e.g. {perturb = 3, insert = 1}
+    # fresh training seeds per Pareto-front set and per best random set after the search: its
+    # values are maxima over noisy evaluations, biased upward (0 = no re-evaluation)
+    reevaluate_seeds: int = 3
 
     def __post_init__(self):
         check(self.generations >= 1, "generations", "must be >= 1")
@@ -407,6 +410,7 @@ class SearchConfig:
         check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
         check(self.fixed_size >= 0, "fixed_size", "must be >= 0")
         check(self.baseline_repeats >= 0, "baseline_repeats", "must be >= 0")
+        check(self.reevaluate_seeds >= 0, "reevaluate_seeds", "must be >= 0")
         for name, weight in self.operator_weights.items():
             check(name in OPERATOR_WEIGHTS, "operator_weights",
                   f"unknown operator {name!r} (choose among {', '.join(OPERATOR_WEIGHTS)})")

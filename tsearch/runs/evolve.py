@@ -1,6 +1,7 @@
 """Driver of ``tsearch evolve``: a genetic search over training sets (experiment 3).
 
     ask -> tasks -> executor.map -> tell -> record -> checkpoint, generation after generation
+    then re-evaluate the front and the random baseline's best sets with fresh seeds -> outputs
 
 Phases, run by the same loop: ``baseline`` (the random strategy: ``search.baseline_repeats``
 training sets drawn from the target at each size of ``search.size_grid``), then ``search``
@@ -8,7 +9,8 @@ training sets drawn from the target at each size of ``search.size_grid``), then 
 
     checkpoints/ckpt-NNNNNN.{json,npz}  the whole search state after every generation
     logbook.jsonl       one line per generation; wall-clock figures only under "timing"
-    evaluations.jsonl   every evaluation (metrics per checkpoint), "step" = its generation
+    evaluations.jsonl   every evaluation (metrics per checkpoint), "step" = its generation;
+                        re-evaluations: "phase": "reevaluate", "step" = the number of generations
     errors.jsonl        failed evaluations and their reasons
     samples/<hash>.npz  samples of each evaluated training set's best checkpoint
     pareto.json / .png, best/, report.html   written at the end (tsearch.runs.evolve_report)
@@ -18,6 +20,12 @@ checkpoint; an evaluation's seed is derived from (run seed, genome hash), so a t
 gets the same fitness whenever it is evaluated. A run killed at any moment resumes from its
 newest valid checkpoint, asks the interrupted generation again (same genomes, same task order)
 and ends exactly where an uninterrupted run ends.
+
+Re-evaluation: a search value is the maximum over many noisy evaluations, hence biased upward
+(winner's curse). After the last checkpoint, every Pareto-front training set and the best random
+set at each size are evaluated again with ``search.reevaluate_seeds`` fresh seeds (derived from
+(run seed, "reevaluate", genome hash, i)); pareto.json and the report show them beside the search
+values. Being deterministic and after the last checkpoint, it is simply recomputed on a resume.
 """
 
 from __future__ import annotations
@@ -142,7 +150,8 @@ class SearchState:
 
 def load_state(run_dir: Path, config: Config, target, warn) -> SearchState:
     """The newest valid checkpoint's state (a fresh one if none); files written after it
-    (logbook lines, evaluations of the interrupted generation) are cut back to it."""
+    (logbook lines, evaluations of the interrupted generation or of the re-evaluation) are cut
+    back to it."""
     checkpoint, problems = CheckpointStore(run_dir / "checkpoints").load_latest()
     for line in problems:
         warn(line)
@@ -180,8 +189,9 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
             store.save(len(state.logbook), state.payload(), state.genomes())
             append_jsonl(run_dir / "logbook.jsonl", state.logbook[-1])
             display.generation(state.logbook[-1])
+    fresh = reevaluate(state, config, run_dir, executor, display)
     display.close()
-    write_outputs(run_dir, config, target, state)
+    write_outputs(run_dir, config, target, state, fresh)
     return run_dir
 
 
@@ -239,6 +249,48 @@ def record_result(run_dir: Path, cache: FitnessCache, genome: Genome, result, me
         "best_step": None if best is None else best.step,
         "metrics": {} if best is None else dict(best.metrics)})
     return True
+
+
+# ----------------------------------------------------------------------------- re-evaluation
+def reevaluate(state: SearchState, config: Config, run_dir: Path, executor, display) -> dict:
+    """Genome hash -> its ``reevaluate_seeds`` fresh values (None: failed), front first.
+
+    One batch, in a fixed task order; its evaluations.jsonl lines carry step = the number of
+    generations, which load_state cuts on a resume: there, it is all recomputed (deterministic)."""
+    from ..engine import EvalTask
+    from ..seeding import derive_seed
+    from .evolve_report import reevaluated_genomes
+
+    k, step, metric = config.search.reevaluate_seeds, len(state.logbook), config.search.fitness_metric
+    genomes = reevaluated_genomes(config, state) if k else []
+    jobs = {f"{g.hash}-fresh{i}": (g, i) for g in genomes for i in range(k)}
+    tasks = [EvalTask.from_config(config, task_id=task_id, train_params=g.elements,
+                                  seed=derive_seed(config.run.seed, "reevaluate", g.hash, i))
+             for task_id, (g, i) in jobs.items()]
+    values = {g.hash: [None] * k for g in genomes}
+    display.evaluating(len(tasks))
+    for result in executor.map(tasks) if tasks else ():  # completion order: placed by index
+        genome, i = jobs[result.task_id]
+        values[genome.hash][i] = record_fresh(run_dir, genome, i, result, metric, step)
+        display.evaluated()
+    return values
+
+
+def record_fresh(run_dir: Path, genome: Genome, index: int, result, metric: str,
+                 step: int) -> float | None:
+    """The evaluations.jsonl line of one re-evaluation (its "phase" tells it from the search's
+    lines) or its errors.jsonl line; returns its fitness value."""
+    from .records import result_record
+
+    header = {"step": step, "phase": "reevaluate", "hash": genome.hash, "size": genome.size,
+              "seed_index": index}
+    if not result.ok:
+        append_jsonl(run_dir / "errors.jsonl", {**header, "error": result.error})
+        return None
+    append_jsonl(run_dir / "evaluations.jsonl", {**header, **result_record(result)})
+    best = result.best(metric)
+    value = None if best is None else float(best.metrics[metric])
+    return value if value is not None and np.isfinite(value) else None  # pareto.json: strict JSON
 
 
 def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int) -> dict:
