@@ -18,6 +18,6 @@ if __name__ == "__main__":
     run_dir = run_sweep(config, source=str(CONFIG), smoke="--smoke" in sys.argv)
     analysis = json.loads((run_dir / "analysis.json").read_text())
     for row in analysis["comparison"]:
-        print(f"n={row['n']:>4} {row['group']:<40} max g={row['max_g']:.3f} "
-              f"max valid={row['max_valid']:.3f} copy(last)={row['copy_last']:.3f}")
+        at_best = "  ".join(f"{m}={row[m + '_best']:.3f}" for m in ("valid", "copy", "novel", "g"))
+        print(f"n={row['n']:>4} {row['group']:<40} at best checkpoint: {at_best}")
     print(run_dir / "report.html")

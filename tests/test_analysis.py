@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsearch.runs.analysis import (compare_fits, fit_exponential, fit_linear, fit_power_law, n_star,
-                                   scaling_fits)
+from tsearch.runs.analysis import (analyse, compare_fits, fit_exponential, fit_linear, fit_power_law,
+                                   n_star, peak, scaling_fits)
+from tsearch.config import config_from_dict
 from tsearch.runs.timescales import best_checkpoint, tau_gen, tau_mem
 from tsearch.seeding import numpy_rng
 
@@ -85,3 +86,30 @@ def test_timescales_follow_their_definitions():
     assert best_checkpoint(records)["step"] == 20  # ties go to the earliest
     assert tau_gen([{"step": 5, "valid": 0.0}]) is None
     assert tau_mem(records[:2]) is None
+
+
+def test_undefined_values_are_skipped_by_peak():
+    # coverage_unseen is NaN when the training set holds the whole support
+    assert peak(record(0, 2, [float("nan"), 0.3, None], "coverage_unseen"), "coverage_unseen") == 0.3
+    assert peak(record(0, 2, [float("nan")], "coverage_unseen"), "coverage_unseen") is None
+
+
+def sweep_record(seed, n, d, peaks, metric, kind="dots", tau_mem_step=10):
+    r = record(seed, n, peaks, metric)
+    r.update(target_kind=kind, d=d, overrides={"run.seed": seed, "run.n": n})
+    for c in r["checkpoints"]:
+        c.update(valid=1.0, copy=1.0 if c["step"] >= tau_mem_step else 0.0, g=0.0)
+    return r
+
+
+def test_dots_n_star_counts_only_n_below_d_and_flat_tau_mem_has_no_fit():
+    config = config_from_dict({"sweep": {"grid": {"run.n": [4, 8, 16, 32], "run.seed": [0]},
+                                         "metric_by_target": {"dots": "coverage_unseen"}}})
+    records = [sweep_record(0, 4, 16, [0.1], "coverage_unseen"),
+               sweep_record(0, 8, 16, [0.2], "coverage_unseen"),
+               sweep_record(0, 16, 16, [1.0], "coverage_unseen"),  # n >= d: a coin toss, ignored
+               sweep_record(0, 32, 16, [1.0], "coverage_unseen")]
+    a = analyse(records, config)
+    assert a.metric_of == {"all": "coverage_unseen"}
+    assert a.n_star["all"] == {16: (None, {0: None})}
+    assert a.tau_fits["all"] is None  # tau_mem = 10 at every n: no slope to fit

@@ -105,7 +105,7 @@ def test_experiment_smoke_reports(tmp_path, monkeypatch, experiment):
         members = [r for r in records if r["d"] == row["d"] and r["n_train"] == row["n"]
                    and row["group"] in ("all", *[_group_label(r, config) for r in [r]])]
         assert row["seeds"] == len(members)
-        assert row["max_g"] == pytest.approx(np.mean([max(c["g"] for c in r["checkpoints"]) for r in members]))
+        assert row["g_best"] == pytest.approx(np.mean([max(c["g"] for c in r["checkpoints"]) for r in members]))
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "What was observed" in html
 
@@ -115,3 +115,23 @@ def _group_label(record, config) -> str:
 
     axes = [a for a in sorted(config.sweep.grid) if a not in (SEED, N, SIDE)]
     return label_of(axes, tuple(_key(record["overrides"].get(a)) for a in axes))
+
+
+def test_sweep_report_states_pixel_statistics_and_timescales(tmp_path):
+    """iid-pixel records: the pixel-statistics table at the best checkpoint (by g), and the
+    timescale sentence counting the seeds that memorized."""
+    config = replace_path(load_config(None), "sweep.grid", {"run.n": [2, 4, 8], "run.seed": [0, 1]})
+    write_provenance(tmp_path, "sweep", config)
+    for p in expand_grid(config):
+        n, seed = p.config.run.n, p.config.run.seed
+        cps = [{"step": s, "valid": 1.0, "copy": c, "g": 1.0 - c, "g_rel": 1.0 - c,
+                "extra": {"p": 0.2, "white_fraction": w, "corr_horizontal": 0.0, "corr_vertical": 0.1}}
+               for s, c, w in ((10, 0.0, 0.25), (100, 1.0 if n < 8 else 0.0, 0.15))]
+        append_jsonl(tmp_path / "evaluations.jsonl", {
+            "task_id": p.task_id, "index": p.index, "overrides": p.overrides, "seed": seed,
+            "n_train": n, "d": 16, "target_kind": "bernoulli", "model_kind": "unet", "ok": True,
+            "checkpoints": cps})
+    write_report(tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "| all | 16 | 2 | 0.2 | 0.25 | 0 | 0.1 | 0.15 | 0 | 0.1 |" in md  # best = step 10
+    assert "n=2: 10 / 100 (2/2 seeds memorized)" in md and "n=8: 10 / never (0/2 seeds memorized)" in md

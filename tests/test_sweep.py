@@ -132,7 +132,7 @@ def test_report_numbers_match_evaluations(tiny, tmp_path):
     analysis = json.loads((out / "analysis.json").read_text())
     for row in analysis["comparison"]:
         [r] = [r for r in records if r["d"] == row["d"] and r["n_train"] == row["n"]]
-        assert row["max_g"] == max(c["g"] for c in r["checkpoints"])
+        assert row["g_best"] == max(c["g"] for c in r["checkpoints"])
         assert row["copy_last"] == r["checkpoints"][-1]["copy"]
     assert analysis["metric"] == {"all": "coverage_unseen"}
     md = (out / "report.md").read_text()

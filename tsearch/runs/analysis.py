@@ -1,9 +1,11 @@
-"""Analysis of sweeps: n*(d), scaling fits, timescales against n, and the report sections.
+"""Analysis of sweeps: n*(d), scaling fits and timescales against n (the report's numbers;
+its sections are in tsearch.runs.sweep_report).
 
 Symbols (experiment 1 of SEED.md):
     peak_m(T)  = max over checkpoints of metric m for the model trained on T
     n*(d)      = smallest n at which the seed mean of peak_m reaches the threshold
-                 (per seed: smallest n at which that seed's peak_m reaches it)
+                 (per seed: smallest n at which that seed's peak_m reaches it); with
+                 m = coverage_unseen (single dot, support d) only n < d counts
     power law    n* = a d^b      fitted as  log n* = log a + b log d
     exponential  n* = a e^{c d}  fitted as  log n* = log a + c d
 Both by ordinary least squares on log n* over the (d, per-seed n*) pairs; 95% intervals from
@@ -17,11 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from .report import Figure, Section, Table, fmt
 from .timescales import tau_gen, tau_mem
 
 SEED, N, SIDE = "run.seed", "run.n", "target.side"
@@ -108,16 +108,23 @@ def compare_fits(fits: Sequence[Fit]) -> list[Fit]:
 
 
 def scaling_fits(d, n_star) -> list[Fit] | None:
-    """Both fits, compared, or None when the data cannot support two parameters and a variance."""
-    if len(d) < 3 or len(set(d)) < 2:
+    """Both fits, compared, or None when the data cannot support two parameters and a variance,
+    or when n* is the same everywhere (no growth: both laws fit it exactly with b = c = 0)."""
+    if len(d) < 3 or len(set(d)) < 2 or len(set(n_star)) < 2:
         return None
     return compare_fits([fit_power_law(d, n_star), fit_exponential(d, n_star)])
 
 
 # ----------------------------------------------------------------------------- records
 def peak(record: dict, metric: str) -> float | None:
-    values = [c[metric] for c in record["checkpoints"] if c.get(metric) is not None]
+    """Max over checkpoints; undefined values (None, NaN: e.g. coverage_unseen when the
+    training set already holds the whole support) are skipped."""
+    values = [c[metric] for c in record["checkpoints"] if _defined(c.get(metric))]
     return max(values) if values else None
+
+
+def _defined(value) -> bool:
+    return value is not None and not np.isnan(value)
 
 
 def seed_mean(values: Sequence[float | None]) -> float | None:
@@ -145,7 +152,7 @@ def mean_curve(records: Sequence[dict]) -> list[dict]:
         names = {k for c in cps for k, v in c.items() if isinstance(v, (int, float)) and k != "step"}
         point = {"step": step, "intervals": {}}
         for name in sorted(names):
-            values = [c[name] for c in cps if c.get(name) is not None]
+            values = [c[name] for c in cps if _defined(c.get(name))]
             point[name] = float(np.mean(values)) if values else None
             if values:
                 point["intervals"][name] = (float(min(values)), float(max(values)))
@@ -193,13 +200,20 @@ def analyse(records: Sequence[dict], config) -> Analysis:
         metric = config.sweep.metric_by_target.get(kind, config.sweep.generalization_metric)
         result.metric_of[label] = metric
         by_d = _by(members, "d")
-        result.n_star[label] = {d: n_star(_by(rs, "n_train"), metric, config.sweep.threshold)
+        result.n_star[label] = {d: n_star(_by(_meaningful(rs, metric, d), "n_train"), metric,
+                                          config.sweep.threshold)
                                 for d, rs in sorted(by_d.items())}
         pairs = [(d, s) for d, (_, per_seed) in result.n_star[label].items()
                  for s in per_seed.values() if s is not None]
         result.fits[label] = scaling_fits(*zip(*pairs)) if pairs else None
         result.timescales[label], result.tau_fits[label] = _timescales(members)
     return result
+
+
+def _meaningful(records: Sequence[dict], metric: str, d: int) -> list[dict]:
+    """coverage_unseen (single dot, support d) only means generalization while n < d: beyond,
+    the few positions left unseen make it a coin toss."""
+    return [r for r in records if metric != "coverage_unseen" or r["n_train"] < d]
 
 
 def _by(records: Sequence[dict], key: str) -> dict:
@@ -217,7 +231,10 @@ def _timescales(members: Sequence[dict]) -> tuple[dict, Fit | None]:
                          seed_mean([tau_mem(r["checkpoints"]) for r in rs]))
     d_max = max(d for d, _ in table)
     pts = [(n, tm) for (d, n), (_, tm) in table.items() if d == d_max and tm is not None]
-    fit = fit_linear(*zip(*pts)) if len({n for n, _ in pts}) >= 3 else None
+    # a slope needs 3 values of n, and values that vary (all equal: every tau_mem is the
+    # first checkpoint, memorization happened before it and the fit would be meaningless)
+    varies = len({n for n, _ in pts}) >= 3 and len({tm for _, tm in pts}) > 1
+    fit = fit_linear(*zip(*pts)) if varies else None
     return table, fit
 
 

@@ -15,7 +15,7 @@ from .analysis import (CURVE_METRICS, Analysis, Fit, analyse, group_by, group_by
                        mean_curve, peak, seed_mean)
 from .files import write_json
 from .report import Figure, Section, Table, fmt
-from .timescales import tau_gen, tau_mem
+from .timescales import best_checkpoint, tau_gen, tau_mem
 
 MAX_SAMPLE_POINTS = 16  # sample-grid figures in a report before we keep only the largest d
 
@@ -33,6 +33,7 @@ def sweep_sections(run_dir: Path, config, records: Sequence[dict]) -> list[Secti
             scaling_section(run_dir, a, groups),
             curves_section(run_dir, a, groups),
             timescales_section(run_dir, a),
+            *pixel_statistics_section(a, groups),
             samples_section(run_dir, a, groups)]
 
 
@@ -45,13 +46,24 @@ def observations(a: Analysis, records: Sequence[dict], total: int) -> list[str]:
     out = [f"{len(records)} of {total} evaluations finished. n*(d) is the smallest training-set "
            f"size n at which the seed mean of some checkpoint's generalization metric reaches "
            f"{a.threshold} (metric per group: " +
-           ", ".join(f"{g}: {m}" for g, m in a.metric_of.items()) + ")."]
+           ", ".join(f"{g}: {m}" for g, m in a.metric_of.items()) + ")" +
+           ("; coverage_unseen counts only n < d." if "coverage_unseen" in a.metric_of.values()
+            else ".")]
+    groups_by_label = {label_of(a.group_axes, k): rs for k, rs in group_by(records, a.group_axes).items()}
     for label, by_d in a.n_star.items():
         stars = [f"d={d}: {fmt(s) if s is not None else 'not reached'}" for d, (s, _) in by_d.items()]
         out.append(f"{label}: n*(d) = " + "; ".join(stars) + ".")
         fits = a.fits.get(label)
+        reached = {s for _, (_, per_seed) in by_d.items() for s in per_seed.values() if s is not None}
+        reached_d = [d for d, (_, per_seed) in by_d.items() if any(v is not None for v in per_seed.values())]
         if fits:
             out.append(fit_sentence(label, fits))
+        elif len(reached) == 1 and len(reached_d) > 1:
+            out.append(f"{label}: every seed that reached the threshold did so at n = {reached.pop()}, "
+                       "whatever d: no growth with d to fit.")
+        elif len(by_d) > 1:
+            out.append(f"{label}: too few reached n* values to fit a scaling law.")
+        out.append(timescale_sentence(label, groups_by_label[label]))
         tau = a.tau_fits.get(label)
         if tau is not None:
             out.append(f"{label}: tau_mem grows by {tau.params['b']:.3g} training steps per training "
@@ -59,6 +71,28 @@ def observations(a: Analysis, records: Sequence[dict], total: int) -> list[str]:
                        f"{tau.m} values of n).")
     out.append(best_sentence(records, a))
     return out
+
+
+def timescale_sentence(label: str, members: Sequence[dict]) -> str:
+    """tau_gen and tau_mem per n at the group's largest d, with how many seeds reached them."""
+    d_max = max(r["d"] for r in members)
+    parts = []
+    for (n,), rs in sorted(group_by_fields([r for r in members if r["d"] == d_max], ("n_train",)).items()):
+        gen = [t for t in (tau_gen(r["checkpoints"]) for r in rs) if t is not None]
+        mem = [t for t in (tau_mem(r["checkpoints"]) for r in rs) if t is not None]
+        parts.append(f"n={n}: {_mean_of(gen)} / {_mean_of(mem)} ({len(mem)}/{len(rs)} seeds memorized)")
+    last = max(c["step"] for r in members for c in r["checkpoints"])
+    return (f"{label}, d={d_max}: tau_gen / tau_mem in training steps (seed means over the seeds "
+            f"that reached them; checkpoints up to step {last}): " + "; ".join(parts) + ".")
+
+
+def _mean_of(values: Sequence[float]) -> str:
+    return str(_steps(float(np.mean(values)))) if values else "never"
+
+
+def _steps(value: float | None) -> int | None:
+    """A (mean) training step as a person reads it: a whole number, never 1.2e+03."""
+    return None if value is None else int(round(value))
 
 
 def fit_sentence(label: str, fits: list[Fit]) -> str:
@@ -79,30 +113,67 @@ def best_sentence(records: Sequence[dict], a: Analysis) -> str:
             + ", ".join(f"{k} {v:.3f}" for v, k in ranked) + ".")
 
 
-COMPARISON_COLUMNS = ["d", "n", "group", "seeds", "max_valid", "max_g", "max_g_rel", "metric",
-                      "max_metric", "copy_last", "tau_gen", "tau_mem"]
+COMPARISON_COLUMNS = ["d", "n", "group", "seeds", "best_step", "valid_best", "copy_best",
+                      "novel_best", "g_best", "g_rel_best", "distinct_novel_best", "metric",
+                      "max_metric", "valid_last", "copy_last", "g_last", "tau_gen", "tau_mem"]
+# distinct_novel: distinct novel images / samples; a g of 1 made of one shape repeated scores low
+AT_BEST = ("valid", "copy", "novel", "g", "g_rel", "distinct_novel")
+AT_LAST = ("valid", "copy", "g")
 
 
 def comparison_rows(a: Analysis, groups: dict) -> list[list]:
-    """Seed means per (group, d, n), sorted so that the groups of one (d, n) sit side by side."""
+    """Seed means per (group, d, n), sorted so that the groups of one (d, n) sit side by side.
+    *_best: at each seed's best checkpoint (largest g); *_last: at its last checkpoint."""
     rows = []
     for key, members in groups.items():
         label = label_of(a.group_axes, key)
         metric = a.metric_of[label]
         for (d, n), rs in sorted(group_by_fields(members, ("d", "n_train")).items()):
-            rows.append([d, n, label, len(rs), seed_mean([peak(r, "valid") for r in rs]),
-                         seed_mean([peak(r, "g") for r in rs]), seed_mean([peak(r, "g_rel") for r in rs]),
+            best = [best_checkpoint(r["checkpoints"]) or r["checkpoints"][-1] for r in rs]
+            last = [r["checkpoints"][-1] for r in rs]
+            rows.append([d, n, label, len(rs), _steps(seed_mean([c["step"] for c in best])),
+                         *(seed_mean([c.get(m) for c in best]) for m in AT_BEST),
                          metric, seed_mean([peak(r, metric) for r in rs]),
-                         seed_mean([r["checkpoints"][-1].get("copy") for r in rs]),
-                         seed_mean([tau_gen(r["checkpoints"]) for r in rs]),
-                         seed_mean([tau_mem(r["checkpoints"]) for r in rs])])
+                         *(seed_mean([c.get(m) for c in last]) for m in AT_LAST),
+                         _steps(seed_mean([tau_gen(r["checkpoints"]) for r in rs])),
+                         _steps(seed_mean([tau_mem(r["checkpoints"]) for r in rs]))])
     return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
 
 
 def comparison_section(a: Analysis, groups: dict) -> Section:
     return Section("Side by side", [
-        "Seed means. max_* is the maximum over checkpoints; copy_last is at the last checkpoint."],
+        "Seed means over the seeds. *_best: at each seed's best checkpoint (the largest g, earliest "
+        "on ties), *_last: at its last checkpoint; max_metric: the maximum over checkpoints of the "
+        "group's generalization metric (the one n* thresholds); distinct_novel: distinct novel "
+        "images per sample (diversity, which g alone does not see)."],
         tables=[Table(COMPARISON_COLUMNS, comparison_rows(a, groups))])
+
+
+PIXEL_STATS = ("white_fraction", "corr_horizontal", "corr_vertical")
+
+
+def pixel_statistics_section(a: Analysis, groups: dict) -> list[Section]:
+    """Targets that describe their samples' pixel statistics (iid pixels: the white fraction
+    against p, neighbour correlations against 0), at the best and the last checkpoint."""
+    rows = []
+    for key, members in groups.items():
+        label = label_of(a.group_axes, key)
+        for (d, n), rs in sorted(group_by_fields(members, ("d", "n_train")).items()):
+            best = [(best_checkpoint(r["checkpoints"]) or r["checkpoints"][-1]).get("extra") or {} for r in rs]
+            last = [r["checkpoints"][-1].get("extra") or {} for r in rs]
+            if not all(stat in e for e in best + last for stat in PIXEL_STATS):
+                continue
+            rows.append([label, d, n, best[0].get("p"),
+                         *(seed_mean([e[stat] for e in best]) for stat in PIXEL_STATS),
+                         *(seed_mean([e[stat] for e in last]) for stat in PIXEL_STATS)])
+    if not rows:
+        return []
+    return [Section("Pixel statistics of the samples", [
+        "Seed means of the samples' white-pixel fraction (target: p) and correlations of "
+        "horizontally and vertically adjacent pixels (target: 0, the pixels are independent), "
+        "at the best checkpoint (by g) and the last one."],
+        tables=[Table(["group", "d", "n", "p", *(f"{s}_best" for s in PIXEL_STATS),
+                       *(f"{s}_last" for s in PIXEL_STATS)], rows)])]
 
 
 def analysis_summary(a: Analysis, groups: dict) -> dict:
@@ -135,31 +206,43 @@ def scaling_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
     if fit_rows:
         section.tables.append(Table(["group", "model", "a [95% CI]", "b or c [95% CI]", "AIC",
                                      "Akaike weight", "points"], fit_rows))
-        series = {label: tuple(zip(*[(d, s) for d, (_, ps) in by_d.items() for s in ps.values()
-                                     if s is not None])) or ((), ()) for label, by_d in a.n_star.items()}
-        fits = {label: {f.name: f.predict for f in fs} for label, fs in a.fits.items() if fs}
+    series = {label: tuple(zip(*[(d, s) for d, (_, ps) in by_d.items() for s in ps.values()
+                                 if s is not None])) or ((), ()) for label, by_d in a.n_star.items()}
+    if any(len(x) for x, _ in series.values()):  # the points even where no fit is possible
+        # fixed order, whatever AIC says: power law solid, exponential dashed (the caption's styles)
+        fits = {label: {f.name: f.predict for f in sorted(fs, key=lambda f: f.name != "power law")}
+                for label, fs in a.fits.items() if fs}
         plots.scaling_plot(run_dir / "figures" / "n_star.png", series, fits)
-        section.figures.append(Figure("figures/n_star.png", "per-seed n*(d) with the power-law "
-                                      "(solid) and exponential (dashed) fits, log axes"))
+        section.figures.append(Figure("figures/n_star.png", "per-seed n*(d) (points) with the "
+                                      "power-law (solid) and exponential (dashed) fits where "
+                                      "there are enough points, log axes"))
     section.figures += heatmap_figures(run_dir, a, groups)
     return section
 
 
 def heatmap_figures(run_dir: Path, a: Analysis, groups: dict) -> list[Figure]:
+    """Per group, the seed mean of its generalization metric (the one n* thresholds) over
+    (n, training step), one panel per d; blank cells: no value at that step."""
     figures = []
     for key, members in groups.items():
         label = label_of(a.group_axes, key)
+        metric = a.metric_of[label]
         panels = []
         for (d,), rs in sorted(group_by_fields(members, ("d",)).items()):
             curves = {n: mean_curve(m) for (n,), m in sorted(group_by_fields(rs, ("n_train",)).items())}
             steps = sorted({p["step"] for c in curves.values() for p in c})
-            grid = np.array([[next((p.get("g") for p in c if p["step"] == s), None) or np.nan
-                              for s in steps] for c in curves.values()])
+            grid = np.array([[_value_at(c, s, metric) for s in steps] for c in curves.values()])
             panels.append((f"{label}, d={d}", grid, list(curves), steps))
         path = f"figures/heat_{_slug(label)}.png"
-        plots.heatmaps(run_dir / path, panels)
-        figures.append(Figure(path, f"{label}: seed-mean g over (n, training step), one panel per d"))
+        plots.heatmaps(run_dir / path, panels, label=metric)
+        figures.append(Figure(path, f"{label}: seed-mean {metric} over (n, training step), "
+                                    "one panel per d"))
     return figures
+
+
+def _value_at(curve: Sequence[dict], step: int, metric: str) -> float:
+    value = next((p.get(metric) for p in curve if p["step"] == step), None)
+    return np.nan if value is None else value
 
 
 def curves_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
@@ -176,7 +259,7 @@ def curves_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
 
 
 def timescales_section(run_dir: Path, a: Analysis) -> Section:
-    rows = [[label, d, n, tg, tm] for label, table in a.timescales.items()
+    rows = [[label, d, n, _steps(tg), _steps(tm)] for label, table in a.timescales.items()
             for (d, n), (tg, tm) in table.items()]
     section = Section("Timescales", ["tau_gen: first step where valid >= 0.9 x its maximum; tau_mem: "
                                      "first step where copy > 0.05; seed means over the seeds where "
