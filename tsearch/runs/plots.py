@@ -39,7 +39,7 @@ def _save(fig, path: str | Path) -> None:
 
     buffer = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=90)
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")  # keeps outside legends
     plt.close(fig)
     write_atomic(path, buffer.getvalue())
 
@@ -90,7 +90,7 @@ def heatmaps(path: str | Path, panels: Sequence[tuple[str, np.ndarray, Sequence,
 def scaling_plot(path: str | Path, series: dict[str, tuple[Sequence, Sequence]],
                  fits: dict[str, dict[str, Callable]], *, xlabel: str = "d", ylabel: str = "n*(d)") -> None:
     """Points (x, y) per label with fitted curves (name -> f(x)) on log-log axes."""
-    fig, [ax] = _figure(1, width=5.5, height=4.2)
+    fig, [ax] = _figure(1, width=8.0, height=4.2)  # room for the legend beside the axes
     for label, (x, y) in series.items():
         points, = ax.plot(x, y, "o", label=label)
         if len(x) == 0:
@@ -100,11 +100,25 @@ def scaling_plot(path: str | Path, series: dict[str, tuple[Sequence, Sequence]],
             ax.plot(grid, f(grid), style, color=points.get_color(), label=f"{label}: {name}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    xs = [v for x, _ in series.values() for v in x]
+    ys = [v for _, y in series.values() for v in y]
+    _plain_log_ticks(ax, xticks=xs, yticks=ys)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:  # outside the axes, so it hides no point
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     _save(fig, path)
+
+
+def _plain_log_ticks(ax, *, xticks=(), yticks=()) -> None:
+    """Log axes labelled with the data's own values (16, 25, 36), not 2x10^1."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    for axis, ticks in ((ax.xaxis, xticks), (ax.yaxis, yticks)):
+        if len(ticks):
+            axis.set_ticks(sorted(set(ticks)))
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_formatter(NullFormatter())
 
 
 def timescale_plot(path: str | Path, series: dict[str, dict[str, tuple[Sequence, Sequence]]],
@@ -118,6 +132,8 @@ def timescale_plot(path: str | Path, series: dict[str, dict[str, tuple[Sequence,
             if key == "tau_mem" and fits and label in fits and len(n):
                 grid = np.linspace(min(n), max(n), 20)
                 ax.plot(grid, fits[label](grid), "-", color=points.get_color())
+        ax.set_xscale("log", base=2)  # n is on a geometric grid
+        _plain_log_ticks(ax, xticks=[v for taus in series.values() for v in taus[key][0]])
         ax.set_xlabel("n (training set size)")
         ax.set_ylabel(f"{key} (training steps)")
         ax.set_title(key)
