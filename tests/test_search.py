@@ -208,3 +208,76 @@ def test_cache_is_keyed_by_evaluation_config():
 def test_search_never_loads_torch():
     code = "import sys, tsearch.search; assert 'torch' not in sys.modules, 'torch loaded'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------------- checkpoints: faults
+def _saved(tmp_path, polygons, steps=(1, 2, 3), keep=3, config_hash="a" * 64, config=None):
+    rng = np.random.default_rng(10)
+    store = CheckpointStore(tmp_path, keep=keep)
+    genomes = [random_genome(polygons, 3, rng, allow_duplicates=False) for _ in range(2)]
+    for step in steps:
+        store.save(step, {"step": step}, genomes, config_hash=config_hash, config=config or {"seed": 1})
+    return store
+
+
+def test_stale_checkpoint_temporaries_are_removed_on_load(tmp_path, polygons):
+    store = _saved(tmp_path, polygons, steps=(1,))
+    stale = tmp_path / ".ckpt-000002.json.k3j4h5g6.tmp"
+    stale.write_text("half a checkpoint")
+    latest, problems = store.load_latest(config_hash="a" * 64)
+    assert latest.step == 1 and not problems and not stale.exists()
+
+
+def test_pruning_after_a_kill_during_pruning_leaves_nothing_unpruned(tmp_path, polygons):
+    store = _saved(tmp_path, polygons, steps=(1, 2, 3, 4), keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ckpt-000003.json", "ckpt-000003.npz", "ckpt-000004.json", "ckpt-000004.npz"]
+    # a kill between the two unlinks of an older prune, both orders: orphan .npz, orphan .json
+    (tmp_path / "ckpt-000001.npz").write_bytes(b"orphan")
+    (tmp_path / "ckpt-000002.json").write_text("orphan")
+    _saved(tmp_path, polygons, steps=(5,), keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ckpt-000004.json", "ckpt-000004.npz", "ckpt-000005.json", "ckpt-000005.npz"]
+
+
+def test_a_checkpoint_of_another_config_is_refused_with_its_config(tmp_path, polygons):
+    from tsearch.search import ForeignCheckpoint
+    _saved(tmp_path, polygons, steps=(1, 2), config_hash="b" * 64, config={"seed": 2})
+    store = CheckpointStore(tmp_path)
+    with pytest.raises(ForeignCheckpoint) as info:
+        store.load_latest(config_hash="a" * 64)
+    assert info.value.stored_config == {"seed": 2} and info.value.stored_hash == "b" * 64
+    assert str(info.value) == f"{tmp_path / 'ckpt-000002.json'}: was written for config bbbbbbbbbbbb, not this run's config"
+    latest, _ = store.load_latest(config_hash="b" * 64)
+    assert latest.step == 2
+    # one foreign checkpoint among this run's is refused too, even when it is not the newest
+    _saved(tmp_path, polygons, steps=(3,), config_hash="a" * 64)
+    with pytest.raises(ForeignCheckpoint, match="ckpt-000002.json"):
+        store.load_latest(config_hash="a" * 64)
+
+
+def _rewrite(path, edit):
+    """Edit a checkpoint's document and recompute its checksum, as a determined user would."""
+    import hashlib
+    doc = json.loads(path.read_text().split("\n")[1])
+    edit(doc)
+    body = json.dumps(doc, sort_keys=True)
+    path.write_text(f"{hashlib.sha256(body.encode()).hexdigest()}\n{body}\n")
+
+
+@pytest.mark.parametrize("edit, why", [
+    (lambda d: d.pop("step"), "key 'step' missing"),
+    (lambda d: d.pop("payload"), "key 'payload' missing"),
+    (lambda d: d.pop("npz"), "key 'npz' missing"),
+    (lambda d: d["npz"].pop("sha256"), "'npz' entry"),
+    (lambda d: d["npz"].update(file="../../outside.npz"), "'npz' entry"),
+    (lambda d: d.update(step=7), "does not match the file name"),
+    (lambda d: d.update(genomes={"x": "3"}), "element counts"),
+    (lambda d: d.update(genomes={"0" * 64: 2}), "KeyError"),
+])
+def test_an_edited_checkpoint_with_its_checksum_recomputed_is_one_line(tmp_path, polygons, edit, why):
+    store = _saved(tmp_path, polygons, steps=(1, 2))
+    _rewrite(tmp_path / "ckpt-000002.json", edit)
+    latest, problems = store.load_latest(config_hash="a" * 64)
+    assert latest.step == 1 and len(problems) == 1
+    assert why in problems[0] and "ckpt-000002.json" in problems[0] and "\n" not in problems[0]
