@@ -16,5 +16,6 @@ from .strategies import (STRATEGIES, NSGA2Strategy, RandomStrategy, SingleStrate
 
 __all__ = ["OPERATORS", "STRATEGIES", "Checkpoint", "CheckpointStore", "FitnessCache",
            "ForeignCheckpoint", "Genome", "NSGA2Strategy", "ParetoArchive", "RandomStrategy",
-           "Rules", "SingleStrategy", "Strategy", "build_baseline", "build_strategy", "build_toolbox", "crossover", "mutate",
-           "random_genome", "sample_elements", "strategy_from_state"]
+           "Rules", "SingleStrategy", "Strategy", "build_baseline", "build_strategy",
+           "build_toolbox", "crossover", "mutate", "random_genome", "sample_elements",
+           "strategy_from_state"]
