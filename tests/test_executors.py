@@ -9,7 +9,10 @@ engine's; one test goes through the real engine with tiny sizes.
 from __future__ import annotations
 
 import os
+import re
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -161,6 +164,92 @@ def test_unreachable_or_malformed_address_is_a_quick_user_error(address, message
         build_executor(ExecutorConfig(kind="ray", address=address), ENGINE, evaluate_fn=fake_evaluate)
     assert "\n" not in str(info.value)
     assert time.monotonic() - start < 10  # ray.init alone would retry for minutes
+
+
+# ----------------------------------------------------------------------------- Ray: floor, loopback, reaper
+def test_missing_ray_is_one_line_naming_the_extra(monkeypatch):
+    import importlib.util
+
+    from tsearch.executors import ray_executor
+    real = importlib.util.find_spec
+    # Ray is installed here: hide it the way an environment without it looks
+    monkeypatch.setattr(ray_executor.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ray" else real(name, *a))
+    with pytest.raises(UserError) as info:
+        build_executor(ExecutorConfig(kind="ray"), ENGINE, evaluate_fn=fake_evaluate)
+    assert str(info.value) == 'ray: not installed; --executor ray needs it: pip install "tsearch[ray]"'
+
+
+@pytest.mark.parametrize("version", ["2.30.0", "2.52.1", "2.58.9", "1.13.0"])
+def test_a_ray_older_than_the_floor_is_refused_before_it_starts(monkeypatch, version):
+    pytest.importorskip("ray")
+    from tsearch.executors import ray_executor
+    monkeypatch.setattr(ray_executor.metadata, "version", lambda name: version)
+    with pytest.raises(UserError) as info:
+        build_executor(ExecutorConfig(kind="ray"), ENGINE, evaluate_fn=fake_evaluate)
+    assert str(info.value).startswith(f"ray: version {version} is older than 2.59, the first with token")
+    assert "ray" not in sys.modules or not sys.modules["ray"].is_initialized()
+
+
+def test_version_parsing_and_the_installed_ray_passes():
+    pytest.importorskip("ray")
+    from importlib import metadata
+
+    from tsearch.executors.ray_executor import RAY_FLOOR, major_minor, require_ray
+    assert [major_minor(v) for v in ["2.60.0", "3.0.0.dev0", "2.59", "10"]] == [(2, 60), (3, 0), (2, 59), (10, 0)]
+    assert major_minor(metadata.version("ray")) >= RAY_FLOOR
+    require_ray()
+
+
+def listening_sockets(pids: set[int]) -> list[str]:
+    """Local addresses of the TCP sockets listening in ``pids`` (from `ss -ltnp`)."""
+    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        owners = {int(p) for p in re.findall(r"pid=(\d+)", line)}
+        if owners & pids:
+            found.append(line.split()[3])
+    return found
+
+
+DRIVER = """
+import time
+from tsearch.config import EngineConfig
+from tsearch.executors.ray_executor import RayExecutor
+executor = RayExecutor(engine=EngineConfig(device="cpu"), num_actors=1)
+executor.wait_ready(180)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.ray
+def test_a_local_ray_listens_on_loopback_and_dies_with_its_driver():
+    pytest.importorskip("ray")
+    from tsearch.executors.ray_reaper import descendants, start_time
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    ray_processes = {}
+    try:
+        assert driver.stdout.readline().strip() == "ready"
+        time.sleep(2)  # the agents open their ports after the actor is ready
+        ray_processes = {pid: start_time(pid) for pid in descendants(driver.pid)}
+        assert len(ray_processes) >= 4  # gcs, raylet, agents, the actor, the reaper
+        sockets = listening_sockets(set(ray_processes) | {driver.pid})
+        assert len(sockets) >= 4
+        assert all(re.fullmatch(r"(127\.0\.0\.1|\[::ffff:127\.0\.0\.1\]|\[::1\]):\d+", s) for s in sockets), sockets
+        driver.kill()  # SIGKILL: no ray.shutdown, no finally
+        driver.wait()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(start_time(p) == t for p, t in ray_processes.items()):
+            time.sleep(0.5)
+        left = [p for p, t in ray_processes.items() if start_time(p) == t]
+        assert not left, [Path(f"/proc/{p}/cmdline").read_text() for p in left]
+    finally:
+        driver.kill()
+        for pid, started in ray_processes.items():  # whatever the test left: never a stray Ray
+            if start_time(pid) == started:
+                os.kill(pid, signal.SIGKILL)
 
 
 # ----------------------------------------------------------------------------- local Ray
