@@ -36,7 +36,7 @@ N_TOML_CASES = 20
 RUN = {
     "run": {"seed": 0, "n": 2, "name": "fuzz"},
     "target": {"kind": "dots", "side": 4, "k": 1},
-    "model": {"kind": "mlp", "hidden": 16, "depth": 1, "time_dim": 8},
+    "model": {"kind": "mlp", "width": 16, "depth": 1, "time_dim": 8},
     "diffusion": {"kind": "ou", "t_min": 0.001, "t_max": 2.0},
     "train": {"steps": 4, "batch_size": 4, "lr": 0.002, "n_checkpoints": 1, "first_checkpoint": 4},
     "sampler": {"kind": "reverse_sde", "n_steps": 3, "n_samples": 4},
@@ -297,6 +297,14 @@ def materialize(case: Case, folder: Path) -> list[str]:
             arg = arg.replace(key, value)
         args.append(arg.replace("{dir}", str(folder)))
     return [case.command, *args] if case.command else args
+
+
+def test_the_base_configs_are_valid(tmp_path):
+    """Every case is one mistake away from a config that loads: the mistake is what fails."""
+    from tsearch.config import load_config
+    for command, base in BASES.items():
+        (tmp_path / f"{command}.toml").write_text(to_toml(base))
+        load_config(tmp_path / f"{command}.toml")
 
 
 def test_the_generator_makes_enough_distinct_cases():
