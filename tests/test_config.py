@@ -31,9 +31,9 @@ def test_tables_and_overrides(tmp_path):
     ("[trian]\nsteps = 3\n", "x.toml: trian: unknown key (did you mean 'train'?)"),
     ("[train]\nsteps = 1.5\n", "x.toml: train.steps: expected an integer, got 1.5"),
     ("[train]\nsteps = 0\n", "x.toml: train.steps: must be >= 1"),
-    ('[model]\nkind = "resnet"\n', "x.toml: model.kind: unknown kind 'resnet'"),
+    ('[model]\nkind = "resnet"\n', "x.toml: model.kind: unknown model kind 'resnet' (did you mean 'unet'?)"),
     ('[target]\nkind = "dots"\nside = 4\nk = 9\n', "x.toml: target.k: too many dots for this side"),
-    ('[sampler]\nkind = "ddim"\n', "x.toml: sampler.kind: must be one of"),
+    ('[sampler]\nkind = "ddim"\n', "x.toml: sampler.kind: unknown sampler kind 'ddim' (choose one of "),
     ("[train\n", "x.toml: invalid TOML"),
 ])
 def test_errors_name_file_and_key(tmp_path, text, message):

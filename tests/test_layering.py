@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tsearch"
 ALLOWED = {
     "errors": set(),
     "atomic": set(),
-    "config": {"errors"},
+    "registry": set(),
+    "config": {"errors", "registry"},
     "seeding": set(),
     "imageio": {"errors"},
     "targets": {"config", "errors", "seeding"},

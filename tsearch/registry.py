@@ -123,12 +123,13 @@ class Seam:
 
     def build(self, cfg, **context):
         """``implementation(**fields of cfg, **context)``: the kind's ``params`` (all fields
-        but ``kind`` when None) and the subset of ``context`` the kind declared it takes."""
+        but ``kind`` when None) and the subset of ``context`` the kind declared it takes
+        (a declared keyword that is absent or None is a bug of the caller: TypeError)."""
         kind = self.kind(cfg.kind)
         names = kind.params if kind.params is not None else [
             f.name for f in dataclasses.fields(cfg) if f.name != "kind"]
         kwargs = {name: getattr(cfg, name) for name in names}
-        missing = [name for name in kind.context if name not in context]
+        missing = [name for name in kind.context if context.get(name) is None]
         if missing:
             raise TypeError(f"building {self.table} kind {kind.name!r} needs {', '.join(missing)}")
         kwargs.update({name: context[name] for name in kind.context})
