@@ -201,6 +201,7 @@ def _coerce(value: Any, hint: Any, dotted: str, source: str) -> Any:
     if hint is dict or origin is dict:
         if not isinstance(value, dict):
             fail("a table")
+        _check_finite(value, dotted, source)
         return value
     if hint is bool:
         if not isinstance(value, bool):
@@ -229,6 +230,19 @@ def _coerce(value: Any, hint: Any, dotted: str, source: str) -> Any:
             fail("nothing")
         return None
     return value
+
+
+def _check_finite(value: Any, dotted: str, source: str) -> None:
+    """No inf or nan anywhere in a free-form table (a sweep's grid, operator weights): a run
+    folder's config.json must read back as the config that ran."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{source}: {dotted}: expected a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{dotted}.{k}", source)
+    elif isinstance(value, list):
+        for v in value:
+            _check_finite(v, dotted, source)
 
 
 def _type_name(hint: Any) -> str:

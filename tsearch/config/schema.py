@@ -579,7 +579,7 @@ def check_config(config: Config) -> None:
         check(side >= MIN_NETWORK_SIDE, "target.side",
               f"score networks need side >= {MIN_NETWORK_SIDE}, got {side} (or use an oracle model.kind)")
     arrays = {"sampler.n_samples": (config.sampler.n_samples, "samples"),
-              "train.batch_size": (config.train.batch_size, "training batch"),
+              "train.batch_size": (config.train.batch_size, "batch images"),
               "metrics.reference_samples": (config.metrics.reference_samples, "reference samples"),
               "run.n": (config.run.n, "training images")}
     for key, (count, what) in arrays.items():
@@ -587,7 +587,8 @@ def check_config(config: Config) -> None:
         check(gib <= MAX_ARRAY_GIB, key, f"{count:,} {what} of {side}x{side} take {gib:,.1f} GiB as "
               f"float32 (max {MAX_ARRAY_GIB:g} GiB per evaluation)")
     points = math.prod(len(v) for v in config.sweep.grid.values())
-    check(points <= MAX_GRID_POINTS, "sweep.grid", f"{points:,} grid points exceed the maximum {MAX_GRID_POINTS:,}")
+    check(points <= MAX_GRID_POINTS, "sweep.grid",
+          f"{points:,} grid points exceed the maximum {MAX_GRID_POINTS:,}")
 
 
 def check_config_path(dotted: str, key: str) -> None:
@@ -596,11 +597,11 @@ def check_config_path(dotted: str, key: str) -> None:
     table, *rest = dotted.split(".")
     tables = [f.name for f in fields(Config)]
     if table not in tables:
-        raise FieldError(key, f"unknown table {table!r}{suggestion(table, tables)}")
+        raise FieldError(key, f"{table}: unknown table{suggestion(table, tables)}")
     if not rest:
         return
     classes = ([s.config_class(k) for k in s.kinds] if (s := POLYMORPHIC.get(table))
                else [Config.__dataclass_fields__[table].default_factory])
     paths = list(dict.fromkeys(f"{table}.{f.name}" for cls in classes for f in fields(cls)))
     if f"{table}.{rest[0]}" not in paths:
-        raise FieldError(key, f"unknown key {dotted!r}{suggestion(dotted, paths)}")
+        raise FieldError(key, f"{dotted}: unknown key{suggestion(dotted, paths)}")
