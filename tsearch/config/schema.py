@@ -10,6 +10,12 @@ Each kind is registered in its seam (tsearch.registry) by a decorator naming its
 the loader and the builders read kinds, metric names and operator names from there. Checks that
 span tables (a score model's minimum side, array sizes) are in :func:`check_config`.
 
+Limits (see "limits" below; each error states its estimate): float fields finite; a whole float
+(1e9) stands for an integer; train.steps <= 10^7; sampler n_steps, langevin_steps <= 10^5; one
+evaluation's float32 arrays (n_samples, batch_size, reference_samples, run.n images of side^2)
+<= 4 GiB each; training-set sizes <= 10^6; a sweep <= 10^6 grid points; score networks need
+side >= 4; polygons.min_area <= 0.3 side^2.
+
 This module imports nothing heavy: configs load (and fail) before torch starts.
 """
 
@@ -60,7 +66,7 @@ MAX_BOOTSTRAP = 100_000
 MAX_ARRAY_GIB = 4.0  # one evaluation's float32 arrays (samples, training batch, reference set)
 MAX_TRAINING_SET = 1_000_000  # run.n, search sizes
 MAX_GRID_POINTS = 1_000_000  # a sweep's evaluations
-MIN_NETWORK_SIDE = 4  # score networks pool to 4 x 4 (tsearch.models; the polygon encoder's grid)
+MIN_NETWORK_SIDE = 4  # smallest side every network is tested at; the polygon encoder pools to 4 x 4
 # Largest polygons.min_area, as a fraction of side^2: the sampler's drawings reach it in >= 6 % of
 # draws for every max_vertices at sides 4..32 (measured: triangles 6 % at 0.3, 2 % at 0.4), enough
 # for 100 rounds of draws to fill a reference set of 4096.
