@@ -42,6 +42,10 @@ def check(condition: bool, key: str, message: str) -> None:
         raise FieldError(key, message)
 
 
+def check_range(value: int | float, lo: int | float, hi: int | float, key: str) -> None:
+    check(lo <= value <= hi, key, f"must be in [{lo:,}, {hi:,}]")
+
+
 def check_name(names, name: object, key: str) -> None:
     """``names`` (a Seam or Names) knows ``name``, else a FieldError with "did you mean"."""
     try:
@@ -66,6 +70,10 @@ MAX_BOOTSTRAP = 100_000
 MAX_ARRAY_GIB = 4.0  # one evaluation's float32 arrays (samples, training batch, reference set)
 MAX_TRAINING_SET = 1_000_000  # run.n, search sizes
 MAX_GRID_POINTS = 1_000_000  # a sweep's evaluations
+MAX_WIDTH = 8192  # a network's widths, channels, embedding dims (an 8192-wide MLP layer: 256 MiB)
+MAX_DEPTH = 256  # a network's blocks or layers
+MAX_COUNT = 100_000  # generations, population, chunk sizes, checkpoints kept, repeats
+MAX_THREADS = 1024
 MIN_NETWORK_SIDE = 4  # smallest side every network is tested at; the polygon encoder pools to 4 x 4
 # Largest polygons.min_area, as a fraction of side^2: the sampler's drawings reach it in >= 6 % of
 # draws for every max_vertices at sides 4..32 (measured: triangles 6 % at 0.3, 2 % at 0.4), enough
@@ -157,7 +165,7 @@ class PolygonsConfig:
         check(0.0 <= self.min_area <= largest, "min_area",
               f"must be in [0, {MAX_POLYGON_AREA_FRACTION} * side^2 = {largest:g}]: larger polygons are "
               "too rare among the sampler's drawings")
-        check(self.tolerance >= 0, "tolerance", "must be >= 0")
+        check_range(self.tolerance, 0, self.side**2, "tolerance")
 
 
 TargetConfig = DotsConfig | LinearCodeConfig | BernoulliConfig | PolygonsConfig
@@ -165,7 +173,7 @@ TargetConfig = DotsConfig | LinearCodeConfig | BernoulliConfig | PolygonsConfig
 
 # ----------------------------------------------------------------------------- models
 def check_time_dim(time_dim: int) -> None:
-    check(time_dim >= 2 and time_dim % 2 == 0, "time_dim", "must be even and >= 2")
+    check(2 <= time_dim <= MAX_WIDTH and time_dim % 2 == 0, "time_dim", f"must be even, in [2, {MAX_WIDTH:,}]")
 
 
 @MODELS.register("tsearch.models.mlp:MLPScore", context=("side",), role="network")
@@ -179,8 +187,8 @@ class MLPConfig:
     time_dim: int = 32  # noise-level embedding width
 
     def __post_init__(self):
-        check(self.width >= 1, "width", "must be >= 1")
-        check(self.depth >= 1, "depth", "must be >= 1")
+        check_range(self.width, 1, MAX_WIDTH, "width")
+        check_range(self.depth, 1, MAX_DEPTH, "depth")
         check_time_dim(self.time_dim)
 
 
@@ -197,9 +205,9 @@ class CNNConfig:
     time_dim: int = 32
 
     def __post_init__(self):
-        check(self.channels >= 1, "channels", "must be >= 1")
-        check(self.depth >= 1, "depth", "must be >= 1")
-        check(self.kernel_size >= 1 and self.kernel_size % 2 == 1, "kernel_size", "must be odd and >= 1")
+        check_range(self.channels, 1, MAX_WIDTH, "channels")
+        check_range(self.depth, 1, MAX_DEPTH, "depth")
+        check(1 <= self.kernel_size <= 31 and self.kernel_size % 2 == 1, "kernel_size", "must be odd, in [1, 31]")
         check(self.groups >= 1 and self.channels % self.groups == 0, "groups",
               "must be >= 1 and divide channels")
         check_time_dim(self.time_dim)
@@ -221,7 +229,8 @@ class UNetConfig:
         check(self.groups >= 1, "groups", "must be >= 1")
         check(all(c >= 1 and c % self.groups == 0 for c in self.channels), "channels",
               "every entry must be divisible by groups")
-        check(self.blocks_per_level >= 1, "blocks_per_level", "must be >= 1")
+        check(max(self.channels) <= MAX_WIDTH, "channels", f"entries must be <= {MAX_WIDTH:,}")
+        check_range(self.blocks_per_level, 1, MAX_DEPTH, "blocks_per_level")
         check_time_dim(self.time_dim)
 
 
@@ -239,11 +248,11 @@ class TransformerConfig:
     time_dim: int = 32
 
     def __post_init__(self):
-        check(self.patch >= 1, "patch", "must be >= 1")
-        check(self.width >= 1, "width", "must be >= 1")
-        check(self.depth >= 1, "depth", "must be >= 1")
+        check_range(self.patch, 1, 256, "patch")
+        check_range(self.width, 1, MAX_WIDTH, "width")
+        check_range(self.depth, 1, MAX_DEPTH, "depth")
         check(self.heads >= 1 and self.width % self.heads == 0, "width", "must be divisible by heads")
-        check(self.mlp_ratio >= 1, "mlp_ratio", "must be >= 1")
+        check_range(self.mlp_ratio, 1, 64, "mlp_ratio")
         check_time_dim(self.time_dim)
 
 
@@ -261,8 +270,8 @@ class PolygonModelConfig:
 
     def __post_init__(self):
         check(3 <= self.max_vertices <= 32, "max_vertices", "must be in [3, 32]")
-        check(self.channels >= 1, "channels", "must be >= 1")
-        check(self.width >= 1, "width", "must be >= 1")
+        check_range(self.channels, 1, MAX_WIDTH, "channels")
+        check_range(self.width, 1, MAX_WIDTH, "width")
         check(self.sharpness > 0, "sharpness", "must be > 0")
         check_time_dim(self.time_dim)
 
@@ -297,7 +306,7 @@ class LocalConfig:
     patch: int = 3
 
     def __post_init__(self):
-        check(self.patch >= 1 and self.patch % 2 == 1, "patch", "must be odd and >= 1")
+        check(1 <= self.patch <= 513 and self.patch % 2 == 1, "patch", "must be odd, in [1, 513]")
 
 
 ModelConfig = (MLPConfig | CNNConfig | UNetConfig | TransformerConfig | PolygonModelConfig
@@ -347,7 +356,7 @@ class TrainConfig:
               f"{CPU_STEPS_PER_S} steps/s measured on CPU)")
         check(self.batch_size >= 1, "batch_size", "must be >= 1")
         check(self.lr > 0, "lr", "must be > 0")
-        check(self.n_checkpoints >= 1, "n_checkpoints", "must be >= 1")
+        check_range(self.n_checkpoints, 1, MAX_COUNT, "n_checkpoints")
         check(1 <= self.first_checkpoint, "first_checkpoint", "must be >= 1")
 
 
@@ -404,9 +413,9 @@ class EngineConfig:
     threads: int = 0  # torch intra-op threads of the process (0 = auto: 1 on CPU)
 
     def __post_init__(self):
-        check(self.chunk_size >= 0, "chunk_size", "must be >= 0")
-        check(self.metric_threads >= 1, "metric_threads", "must be >= 1")
-        check(self.threads >= 0, "threads", "must be >= 0")
+        check_range(self.chunk_size, 0, MAX_COUNT, "chunk_size")
+        check_range(self.metric_threads, 1, MAX_THREADS, "metric_threads")
+        check_range(self.threads, 0, MAX_THREADS, "threads")
 
 
 @dataclass(frozen=True)
@@ -493,8 +502,8 @@ class SearchConfig:
     reevaluate_seeds: int = 3
 
     def __post_init__(self):
-        check(self.generations >= 1, "generations", "must be >= 1")
-        check(self.population >= 2, "population", "must be >= 2")
+        check_range(self.generations, 1, MAX_COUNT, "generations")
+        check_range(self.population, 2, MAX_COUNT, "population")
         check(1 <= self.n_min <= self.n_max, "n_min", "need 1 <= n_min <= n_max")
         check(self.n_max <= MAX_TRAINING_SET, "n_max", f"must be <= {MAX_TRAINING_SET:,}")
         check(len(self.size_grid) >= 1 and all(1 <= n <= MAX_TRAINING_SET for n in self.size_grid),
@@ -502,10 +511,10 @@ class SearchConfig:
         check(0 <= self.crossover_prob <= 1, "crossover_prob", "must be in [0, 1]")
         check(0 <= self.mutation_prob <= 1, "mutation_prob", "must be in [0, 1]")
         check(self.vertex_sigma > 0, "vertex_sigma", "must be > 0")
-        check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
+        check_range(self.keep_checkpoints, 1, MAX_COUNT, "keep_checkpoints")
         check(0 <= self.fixed_size <= MAX_TRAINING_SET, "fixed_size", f"must be in [0, {MAX_TRAINING_SET:,}]")
-        check(self.baseline_repeats >= 0, "baseline_repeats", "must be >= 0")
-        check(self.reevaluate_seeds >= 0, "reevaluate_seeds", "must be >= 0")
+        check_range(self.baseline_repeats, 0, MAX_COUNT, "baseline_repeats")
+        check_range(self.reevaluate_seeds, 0, MAX_COUNT, "reevaluate_seeds")
         check_goal_metric(self.fitness_metric, "fitness_metric")
         for name, weight in self.operator_weights.items():
             check_name(OPERATORS, name, "operator_weights")
@@ -538,13 +547,13 @@ class ExecutorConfig:
 
     def __post_init__(self):
         check_name(EXECUTORS, self.kind, "kind")
-        check(self.num_actors >= 0, "num_actors", "must be >= 0")
-        check(self.num_gpus >= 0, "num_gpus", "must be >= 0")
+        check_range(self.num_actors, 0, MAX_COUNT, "num_actors")
+        check_range(self.num_gpus, 0, MAX_THREADS, "num_gpus")
         check(self.num_gpus <= 1 or float(self.num_gpus).is_integer(), "num_gpus",
               "a share above 1 GPU must be a whole number (Ray's rule)")
-        check(self.num_cpus > 0, "num_cpus", "must be > 0")
-        check(self.tasks_per_chunk >= 1, "tasks_per_chunk", "must be >= 1")
-        check(self.max_retries >= 0, "max_retries", "must be >= 0")
+        check(0 < self.num_cpus <= MAX_THREADS, "num_cpus", f"must be in (0, {MAX_THREADS:,}]")
+        check_range(self.tasks_per_chunk, 1, MAX_COUNT, "tasks_per_chunk")
+        check_range(self.max_retries, 0, 100, "max_retries")
         check(self.start_timeout_s > 0, "start_timeout_s", "must be > 0")
 
 
@@ -588,6 +597,8 @@ def check_config(config: Config) -> None:
               "train.batch_size": (config.train.batch_size, "batch images"),
               "metrics.reference_samples": (config.metrics.reference_samples, "reference samples"),
               "run.n": (config.run.n, "training images")}
+    if config.model.kind == "population":
+        arrays["model.reference_size"] = (config.model.reference_size, "population reference images")
     for key, (count, what) in arrays.items():
         gib = _gib(count * d)
         check(gib <= MAX_ARRAY_GIB, key, f"{count:,} {what} of {side}x{side} take {gib:,.1f} GiB as "
