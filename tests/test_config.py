@@ -115,8 +115,8 @@ def test_a_grid_key_of_any_kind_of_a_polymorphic_table_is_known():
 
 
 # ----------------------------------------------------------------------------- values
-def _float_fields():
-    """(overrides selecting the kind, dotted float key) for every float field of every table."""
+def _fields_of_type(kind_of_value: type):
+    """(overrides selecting the kind, dotted key) for every field of that type, in every table."""
     from tsearch.config import SEAMS
     out = []
     for table in dataclasses.fields(Config):
@@ -126,12 +126,26 @@ def _float_fields():
         for kind, cls in classes:
             hints = typing.get_type_hints(cls)
             for f in dataclasses.fields(cls):
-                if float in (hints[f.name], *typing.get_args(hints[f.name])):
+                if kind_of_value in (hints[f.name], *typing.get_args(hints[f.name])):
                     out.append(([f"{table.name}.kind={kind}"] if kind else [], f"{table.name}.{f.name}"))
     return out
 
 
-FLOAT_FIELDS = _float_fields()
+FLOAT_FIELDS = _fields_of_type(float)
+INT_FIELDS = _fields_of_type(int)
+SEEDS = {"run.seed", "target.code_seed"}  # hashed into 63-bit seeds (tsearch.seeding): any integer
+
+
+@pytest.mark.parametrize("select, key", INT_FIELDS, ids=[k for _, k in INT_FIELDS])
+def test_every_count_has_an_upper_bound(select, key):
+    if key in SEEDS:
+        assert load_config(None, [*select, f"{key}=1e18"]) is not None
+        return
+    with pytest.raises(ConfigError) as info:
+        load_config(None, [*select, f"{key}=1e18"])
+    blamed = {key, {"model.groups": "model.channels", "model.heads": "model.width"}.get(key, key)}
+    assert any(str(info.value).startswith(f"<defaults>: {k}: ") for k in blamed), str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_the_float_fields_are_found():

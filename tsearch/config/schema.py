@@ -357,7 +357,7 @@ class TrainConfig:
         check(self.batch_size >= 1, "batch_size", "must be >= 1")
         check(self.lr > 0, "lr", "must be > 0")
         check_range(self.n_checkpoints, 1, MAX_COUNT, "n_checkpoints")
-        check(1 <= self.first_checkpoint, "first_checkpoint", "must be >= 1")
+        check_range(self.first_checkpoint, 1, MAX_TRAIN_STEPS, "first_checkpoint")
 
 
 @dataclass(frozen=True)
