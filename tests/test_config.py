@@ -276,15 +276,17 @@ def test_cli_unknown_metric_exits_2_with_one_line_and_no_folder(tmp_path, comman
     assert not out.exists()
 
 
-@pytest.mark.parametrize("override, message", [
-    ("train.lr=inf", "train.lr: expected a finite number, got inf"),
-    ("sampler.n_samples=1e9", "sampler.n_samples: 1,000,000,000 samples of"),
-    ("train.steps=1e12", "train.steps: 1,000,000,000,000 steps exceed the maximum"),
+@pytest.mark.parametrize("command, config, override, message", [
+    ("sweep", "configs/exp1.toml", "train.lr=inf", "train.lr: expected a finite number, got inf"),
+    ("sweep", "configs/exp1.toml", "sampler.n_samples=1e9", "sampler.n_samples: 1,000,000,000 samples of"),
+    ("evolve", "configs/evolve.toml", "train.steps=1e12", "train.steps: 1,000,000,000,000 steps exceed"),
+    ("run", "configs/dots_small.toml", "target.side=3", "target.side: score networks need side >= 4, got 3"),
+    ("run", "configs/dots_small.toml", "diffusion.t_max=inf", "diffusion.t_max: expected a finite number"),
 ])
-def test_cli_bad_values_exit_2_before_any_folder(tmp_path, override, message):
+def test_cli_bad_values_exit_2_before_any_folder(tmp_path, command, config, override, message):
     out = tmp_path / "run"
-    result = _cli(["sweep", "configs/exp1.toml", "--set", override, "--out", str(out)], cwd=ROOT)
+    result = _cli([command, config, "--set", override, "--out", str(out)], cwd=ROOT)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("tsearch: error: configs/exp1.toml: ") and message in result.stderr
+    assert result.stderr.startswith(f"tsearch: error: {config}: ") and message in result.stderr
     assert result.stderr.count("\n") == 1
     assert not out.exists()
