@@ -8,7 +8,7 @@ field; the loader prefixes the file and the table.
 
 Each kind is registered in its seam (tsearch.registry) by a decorator naming its implementation;
 the loader and the builders read kinds, metric names and operator names from there. Checks that
-span tables (a score model's minimum side, array sizes) are in :func:`check_config`.
+span tables (a score model's minimum side, array sizes) are in :func:`check_across_tables`.
 
 Limits (see "limits" below; each error states its estimate): float fields finite; a whole float
 (1e9) stands for an integer; train.steps <= 10^7; sampler n_steps, langevin_steps <= 10^5; one
@@ -578,7 +578,7 @@ class Config:
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
     def __post_init__(self):
-        check_config(self)
+        check_across_tables(self)
 
 
 # table -> its seam; POLYMORPHIC: the tables whose kind picks the dataclass
@@ -587,7 +587,7 @@ SEAMS: dict[str, Seam] = {"target": TARGETS, "model": MODELS, "diffusion": PROCE
 POLYMORPHIC: dict[str, Seam] = {"target": TARGETS, "model": MODELS}
 
 
-def check_config(config: Config) -> None:
+def check_across_tables(config: Config) -> None:
     """Checks that span tables; the FieldError's key is the dotted path to blame."""
     side, d = config.target.side, config.target.side**2
     if config.model.kind in NETWORK_KINDS:
