@@ -73,13 +73,12 @@ def finish(proc: subprocess.Popen) -> tuple[str, str]:
 
 
 def outcome(run_dir: Path) -> dict:
-    """What must not depend on a kill: the final state, minus wall-clock timings."""
+    """What must not depend on a kill: the final state (the checkpoint's strategies, the
+    logbook), minus wall-clock timings."""
     [last] = sorted((run_dir / "checkpoints").glob("ckpt-*.json"))[-1:]
     payload = json.loads(last.read_text().split("\n")[1])["payload"]
     logbook = [{k: v for k, v in json.loads(line).items() if k != "timing"}
                for line in (run_dir / "logbook.jsonl").read_text().splitlines()]
-    for entry in payload["logbook"]:
-        entry.pop("timing")
     for state in payload["strategies"].values():
         state.pop("rng")  # compared through the populations it produced
     return {"checkpoint": last.name, "payload": payload, "logbook": logbook,
