@@ -256,6 +256,7 @@ def test_a_trained_evaluation_is_the_same_every_time(tmp_path):
     from tsearch.config import load_config
     from tsearch.executors import build_executor
     from tsearch.runs.evolve import SearchState, evaluate_genomes, SilentDisplay
+    from tsearch.runs.folder import RunFolder
     from tsearch.targets import build_target
 
     config = load_config(None, ["target.kind=polygons", "target.side=8", "target.min_area=4",
@@ -264,12 +265,13 @@ def test_a_trained_evaluation_is_the_same_every_time(tmp_path):
                                 "sampler.n_steps=4", "sampler.n_samples=8", "metrics.n_bootstrap=0",
                                 "metrics.reference_samples=16"])
     target = build_target(config.target)
+    folder = RunFolder.create("evolve", "same", config, tmp_path)
     entries = []
     for _ in range(2):
         state = SearchState.fresh(config, target)
         genomes = state.strategies["baseline"].ask()[:1]
         with build_executor(config.executor, config.engine) as executor:
-            evaluate_genomes(genomes, state, config, tmp_path, executor, SilentDisplay())
+            evaluate_genomes(genomes, state, config, folder, executor, SilentDisplay())
         entries.append(state.cache.entries)
     assert entries[0] == entries[1]
     first, second = map(json.loads, (tmp_path / "evaluations.jsonl").read_text().splitlines())

@@ -92,7 +92,7 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
         while not strategy.done:
             started = time.perf_counter()
             genomes = strategy.ask()
-            counts = evaluate_genomes(genomes, state, config, run_dir, executor, display)
+            counts = evaluate_genomes(genomes, state, config, folder, executor, display)
             strategy.tell(genomes, [value_of(state, g) for g in genomes])
             entry = log_entry(phase, strategy, counts, time.perf_counter() - started, len(state.logbook))
             state.logbook.append(entry)
@@ -127,12 +127,12 @@ def value_of(state: SearchState, genome: Genome) -> float | None:
     return None if entry is None else entry["value"]
 
 
-def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, run_dir: Path,
+def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, folder: RunFolder,
                      executor, display) -> dict:
     """Evaluate the genomes not in the cache (once each, in ask order); returns the
     generation's counts. A genome whose entry dates from this generation (recorded before a
     kill) counts as evaluated here, as it did in the interrupted run."""
-    step, metric, folder = len(state.logbook), config.search.fitness_metric, RunFolder.open(run_dir)
+    step, metric = len(state.logbook), config.search.fitness_metric
     this_generation = {}
     for g in genomes:
         entry = state.cache.get(g.hash)
