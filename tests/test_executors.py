@@ -22,7 +22,7 @@ import pytest
 from tsearch import seeding
 from tsearch.config import (Config, DiffusionConfig, DotsConfig, EngineConfig, ExecutorConfig,
                             FieldError, MetricsConfig, MLPConfig, SamplerConfig, TrainConfig)
-from tsearch.engine.tasks import ScoredStep, EvalResult, EvalTask
+from tsearch.tasks import EvalResult, EvalTask, ScoredStep
 from tsearch.errors import UserError
 from tsearch.executors import build_executor, chunked
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from tsearch.cli import main
 from tsearch.config import config_from_dict, load_config, replace_path
-from tsearch.engine.tasks import ScoredStep, EvalResult
+from tsearch.tasks import EvalResult, ScoredStep
 from tsearch.runs.folder import append_jsonl, write_provenance
 from tsearch.runs.grid import expand_grid
 from tsearch.runs.run import write_run_files
@@ -137,3 +137,15 @@ def test_sweep_report_states_pixel_statistics_and_timescales(tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "| all | 16 | 2 | 0.2 | 0.25 | 0 | 0.1 | 0.15 | 0 | 0.1 |" in md  # best = step 10
     assert "n=2: 10 / 100 (2/2 seeds memorized)" in md and "n=8: 10 / never (0/2 seeds memorized)" in md
+
+
+def test_a_record_appended_after_a_torn_line_stays_whole(tmp_path):
+    """A killed writer can leave half a line; the next record must not be glued to it."""
+    from tsearch.runs.folder import read_jsonl
+
+    path = tmp_path / "evaluations.jsonl"
+    append_jsonl(path, {"task_id": "a"})
+    with open(path, "a") as fh:
+        fh.write('{"task_id": "b", "ok": tr')  # torn: no newline
+    append_jsonl(path, {"task_id": "c"})
+    assert [r["task_id"] for r in read_jsonl(path)] == ["a", "c"]

@@ -38,7 +38,7 @@ from pathlib import Path
 from ..config import Config, load_config
 from ..errors import UserError
 from ..search import CheckpointStore, Genome
-from ..search.state import SearchState, fitness_entry
+from ..search.state import SearchState, eval_hash, fitness_entry
 from ..search.summary import reevaluated_genomes
 from ..seeding import derive_seed
 from ..targets import build_target
@@ -112,13 +112,14 @@ def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
     checkpoint, problems = CheckpointStore(folder.path / "checkpoints").load_latest()
     for line in problems:
         warn(line)
-    if checkpoint is None:
-        return SearchState.fresh(config, target)
-    state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
-    if state.cache.eval_hash != SearchState.fresh(config, target).cache.eval_hash:
+    if checkpoint is None:  # killed in its first generation: its recorded evaluations still count
+        state = SearchState.fresh(config, target)
+    else:
+        state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
+    if state.cache.eval_hash != eval_hash(config):
         raise UserError(f"{folder.path}: its checkpoints belong to a different evaluation config")
-    state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"), checkpoint.step,
-                 config.search.fitness_metric)
+    state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"),
+                 0 if checkpoint is None else checkpoint.step, config.search.fitness_metric)
     return state
 
 

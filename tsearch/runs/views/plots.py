@@ -1,6 +1,8 @@
 """Figures of run and sweep reports (matplotlib, Agg backend, PNG written atomically).
 
 Records are metrics.jsonl-style dicts: ``step``, metric names, optional ``intervals``.
+matplotlib is imported inside the functions that draw: the CLI imports the drivers, which
+import the views, and ``tsearch --help`` or a config error should not wait for matplotlib.
 """
 
 from __future__ import annotations
