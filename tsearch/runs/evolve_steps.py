@@ -17,10 +17,9 @@ from ..search import Genome, Strategy
 from ..search.summary import summarize
 from ..targets import build_target
 from .folder import RunFolder
+from .pipeline import check_metric
 from .views.evolve import best_stem
 
-# the registry helper will own this list (config load time); until then the driver checks it
-FITNESS_METRICS = ("g", "g_rel", "novel", "distinct_novel", "valid", "coverage_unseen")
 DEFAULT_CONFIG = Path("configs") / "evolve.toml"
 
 
@@ -35,9 +34,7 @@ def default_config_path() -> Path:
 def check_config(config: Config) -> None:
     """What the dataclasses cannot check alone; raised before any folder is created."""
     s = config.search
-    if s.fitness_metric not in FITNESS_METRICS:
-        raise ConfigError(f"search.fitness_metric: unknown metric {s.fitness_metric!r} "
-                          f"(choose one of {', '.join(FITNESS_METRICS)})")
+    check_metric("search.fitness_metric", s.fitness_metric)
     target = build_target(config.target)
     largest = max(s.n_max, s.size if s.strategy == "single" else 0, *s.size_grid)
     if not s.allow_duplicates and target.support_size is not None and largest > target.support_size:

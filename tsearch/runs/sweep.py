@@ -24,7 +24,7 @@ from ..config import Config
 from ..tasks import EvalResult, EvalTask
 from .folder import RunFolder
 from .grid import GridPoint, apply_smoke, expand_grid
-from .pipeline import drive, open_executor, with_executor
+from .pipeline import check_metric, drive, open_executor, with_executor
 from .views.analysis import analyse, analysis_summary, group_by
 from .views.report import write_report
 from .views.sweep import load_evaluations
@@ -45,6 +45,9 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
         config = apply_smoke(config)
     config = with_executor(config, executor_kind, address)
     points = expand_grid(config, source=source)  # validates everything before any folder exists
+    check_metric("sweep.generalization_metric", config.sweep.generalization_metric)
+    for kind, metric in config.sweep.metric_by_target.items():
+        check_metric(f"sweep.metric_by_target.{kind}", metric)
     with open_executor(config) as executor:
         if folder is None:
             folder = RunFolder.create("sweep", config.run.name or Path(source).stem, config, out,
