@@ -255,7 +255,7 @@ def test_a_trained_evaluation_is_the_same_every_time(tmp_path):
     alone (its seed comes from the run seed and the genome hash)."""
     from tsearch.config import load_config
     from tsearch.executors import build_executor
-    from tsearch.runs.evolve import SearchState, evaluate_genomes, SilentDisplay
+    from tsearch.runs.evolve import SilentDisplay, evaluate_genomes, fresh_state
     from tsearch.runs.folder import RunFolder
     from tsearch.targets import build_target
 
@@ -268,7 +268,7 @@ def test_a_trained_evaluation_is_the_same_every_time(tmp_path):
     folder = RunFolder.create("evolve", "same", config, tmp_path)
     entries = []
     for _ in range(2):
-        state = SearchState.fresh(config, target)
+        state = fresh_state(config, target)
         genomes = state.strategies["baseline"].ask()[:1]
         with build_executor(config.executor, config.engine) as executor:
             evaluate_genomes(genomes, state, config, folder, executor, SilentDisplay())

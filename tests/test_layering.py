@@ -164,3 +164,18 @@ def test_the_cycle_finder_finds_cycles():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
     # the static graph sees function-level imports: the old runs/ loop would be caught
     assert "tsearch.runs.views.report" in import_graph()["tsearch.cli.report"]
+
+
+def test_cli_commands_search_and_tasks_import_without_torch_or_ray():
+    """`tsearch --help` and config errors answer before torch or ray load: the command modules
+    (and the drivers they import), search, tasks and executors load neither."""
+    import subprocess
+    import sys
+
+    modules = ["tsearch.cli.run", "tsearch.cli.sweep", "tsearch.cli.evolve", "tsearch.cli.report",
+               "tsearch.cli.validate", "tsearch.search", "tsearch.tasks", "tsearch.executors"]
+    code = (f"import sys; import {', '.join(modules)}; "
+            "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=PACKAGE.parent, check=True).stdout.strip()
+    assert out == "[]", f"loaded at import: {out}"

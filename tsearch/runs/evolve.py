@@ -40,7 +40,6 @@ from ..errors import UserError
 from ..search import CheckpointStore, Genome
 from ..search.state import SearchState, eval_hash, fitness_entry
 from ..search.summary import reevaluated_genomes
-from ..seeding import derive_seed
 from ..targets import build_target
 from ..tasks import EvalTask, best_record
 from .evolve_steps import check_config, default_config_path, log_entry, write_outputs
@@ -49,7 +48,7 @@ from .pipeline import open_executor, results, with_executor
 from .progress import LiveDisplay, SilentDisplay
 from .views.report import write_report
 
-__all__ = ["evolve", "run_evolve", "SearchState", "evaluate_genomes", "SilentDisplay"]
+__all__ = ["evolve", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
 
 
 def evolve(config_path: str | None, overrides=(), *, out: str | None = None, resume: str | None = None,
@@ -84,7 +83,7 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
     """Run (or continue) the search in ``run_dir`` to its end, then write its outputs."""
     display, folder = display or SilentDisplay(), RunFolder.open(run_dir)
     target = build_target(config.target)
-    state = load_state(folder, config, target, display.warn) if resume else SearchState.fresh(config, target)
+    state = load_state(folder, config, target, display.warn) if resume else fresh_state(config, target)
     logged = {e["step"] for e in folder.records("logbook.jsonl")}
     store = CheckpointStore(run_dir / "checkpoints", keep=config.search.keep_checkpoints)
     display.start(sum(s.generations for s in state.strategies.values()), len(state.logbook))
@@ -106,6 +105,18 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
     return run_dir
 
 
+def seeding():
+    """tsearch.seeding, imported on first use: it loads torch, which `tsearch --help` and a
+    config error must not wait for."""
+    from .. import seeding as module
+    return module
+
+
+def fresh_state(config: Config, target) -> SearchState:
+    return SearchState.fresh(config, target, lambda phase: seeding().numpy_rng(
+        config.run.seed, "evolve", phase))
+
+
 def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
     """The newest valid checkpoint's strategies (fresh ones if none), with the fitness cache
     and the logbook rebuilt from the record."""
@@ -113,7 +124,7 @@ def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
     for line in problems:
         warn(line)
     if checkpoint is None:  # killed in its first generation: its recorded evaluations still count
-        state = SearchState.fresh(config, target)
+        state = fresh_state(config, target)
     else:
         state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
     if state.cache.eval_hash != eval_hash(config):
@@ -140,7 +151,7 @@ def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, 
         if entry is None or entry["step"] >= step:
             this_generation.setdefault(g.hash, g)
     todo = {h: g for h, g in this_generation.items() if h not in state.cache}
-    tasks = [EvalTask.from_config(config, task_id=h, seed=derive_seed(config.run.seed, "evolve", h),
+    tasks = [EvalTask.from_config(config, task_id=h, seed=seeding().derive_seed(config.run.seed, "evolve", h),
                                   train_params=g.elements, keep_samples=True)
              for h, g in todo.items()]
     failures = 0
@@ -170,7 +181,7 @@ def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, 
             genome, i = jobs.pop(line["task_id"])
             values[genome.hash][i] = fresh_value(line, metric)
     tasks = [EvalTask.from_config(config, task_id=task_id, train_params=g.elements,
-                                  seed=derive_seed(config.run.seed, "reevaluate", g.hash, i))
+                                  seed=seeding().derive_seed(config.run.seed, "reevaluate", g.hash, i))
              for task_id, (g, i) in jobs.items()]
     display.evaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):  # completion order: placed by index

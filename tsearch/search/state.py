@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..config import Config, SearchConfig, config_to_dict
-from ..seeding import numpy_rng
 from ..tasks import best_record
 from .cache import FitnessCache
 from .genomes import Genome
@@ -51,12 +52,14 @@ class SearchState:
     logbook: list[dict]
 
     @classmethod
-    def fresh(cls, config: Config, target) -> "SearchState":
-        seed, s = config.run.seed, config.search
+    def fresh(cls, config: Config, target, rng_of: Callable[[str], np.random.Generator]) -> "SearchState":
+        """New strategies; ``rng_of(phase)`` is the phase's generator (the driver derives it
+        from the run seed: tsearch.seeding, which this torch-free package does not import)."""
+        s = config.search
         strategies = {}
         if s.strategy != "random" and s.baseline_repeats > 0:
-            strategies["baseline"] = build_baseline(s, target, numpy_rng(seed, "evolve", "baseline"))
-        strategies["search"] = build_strategy(s, target, numpy_rng(seed, "evolve", "search"))
+            strategies["baseline"] = build_baseline(s, target, rng_of("baseline"))
+        strategies["search"] = build_strategy(s, target, rng_of("search"))
         return cls(strategies, FitnessCache(eval_hash(config)), [])
 
     def payload(self) -> dict:
