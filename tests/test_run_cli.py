@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -110,9 +111,13 @@ def test_oracle_runs_through_the_same_command(tiny, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_run_and_sweep_through_ray_give_the_local_numbers(tiny, tmp_path):
+def test_run_and_sweep_through_ray_give_the_local_numbers(tmp_path, monkeypatch):
     """Every driver goes through the executor: a local Ray started by tsearch runs the same
     task in the same chunk, so the scored steps are the local ones."""
+    # Ray workers import tsearch from the driver's working directory: this checkout's
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text(TINY)
     local, ray = tmp_path / "local", tmp_path / "ray"
     assert invoke(tiny, "--out", local).exit_code == 0
     assert invoke(tiny, "--out", ray, "--executor", "ray").exit_code == 0

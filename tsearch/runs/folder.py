@@ -260,7 +260,7 @@ class RunFolder:
         return list(seen.values())
 
     def record(self, header: dict, result: EvalResult, *,
-               samples: Mapping[str, ScoredStep | None] = {}, train: str | None = None,
+               samples: Mapping[str, ScoredStep | None] | None = None, train: str | None = None,
                grids: bool = True) -> bool:
         """One finished evaluation: sample files first (``samples``: file stem -> scored step,
         ``train``: stem of the training set), then its evaluations.jsonl line, so a listed
@@ -270,7 +270,7 @@ class RunFolder:
             return False
         if train is not None:
             self.write_npz(f"{train}.npz", images=np.asarray(result.train_images, np.int8))
-        for stem, scored in samples.items():
+        for stem, scored in (samples or {}).items():
             if scored is not None and scored.samples is not None:
                 self.write_npz(f"{stem}.npz", images=np.asarray(scored.samples, np.int8), step=scored.step)
                 if grids:
