@@ -75,7 +75,9 @@ class SearchState:
         """The strategies of a checkpoint, with an empty cache and logbook (see :meth:`replay`)."""
         strategies = {k: strategy_from_state(v, cfg=cfg, target=target, genomes=genomes)
                       for k, v in payload["strategies"].items()}
-        return cls(strategies, FitnessCache(payload["eval_hash"]), [])
+        # checkpoints written before the record became the source of truth kept a whole cache
+        hash_ = payload["eval_hash"] if "eval_hash" in payload else payload["cache"]["eval_hash"]
+        return cls(strategies, FitnessCache(hash_), [])
 
     def replay(self, evaluations: Iterable[dict], logbook: Iterable[dict], generations: int,
                metric: str) -> None:
