@@ -100,6 +100,14 @@ def test_unknown_grid_key_exits_2(tiny, tmp_path):
     assert result.exit_code == 2 and "run.nn: unknown key" in result.output
 
 
+def test_unknown_generalization_metric_exits_2_and_leaves_no_folder(tiny, tmp_path):
+    result = CliRunner().invoke(main, ["sweep", str(tiny), "--set", "sweep.generalization_metric=g_rell",
+                                       "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "sweep.generalization_metric" in result.output
+    assert "'g_rell'" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_resume_after_sigkill_matches_uninterrupted_run(tiny, tmp_path):
     full, killed = tmp_path / "full", tmp_path / "killed"
