@@ -17,7 +17,6 @@ from ..search import Genome, Strategy
 from ..search.summary import summarize
 from ..targets import build_target
 from .folder import RunFolder
-from .pipeline import check_metric
 from .views.evolve import best_stem
 
 DEFAULT_CONFIG = Path("configs") / "evolve.toml"
@@ -34,7 +33,6 @@ def default_config_path() -> Path:
 def check_config(config: Config) -> None:
     """What the dataclasses cannot check alone; raised before any folder is created."""
     s = config.search
-    check_metric("search.fitness_metric", s.fitness_metric)
     target = build_target(config.target)
     largest = max(s.n_max, s.size if s.strategy == "single" else 0, *s.size_grid)
     if not s.allow_duplicates and target.support_size is not None and largest > target.support_size:

@@ -20,16 +20,6 @@ class GridPoint:
 
 
 # ----------------------------------------------------------------------------- grid
-def apply_smoke(config: Config) -> Config:
-    """The ``[sweep.smoke]`` overrides: dotted keys, and ``grid`` merged into the grid."""
-    for key, value in config.sweep.smoke.items():
-        if key == "grid":
-            config = replace_path(config, "sweep.grid", {**config.sweep.grid, **value})
-        else:
-            config = replace_key(config, key, value, where="sweep.smoke")
-    return config
-
-
 def expand_grid(config: Config, *, source: str = "<config>") -> list[GridPoint]:
     """Every grid point's config, all validated before any work (one-line ConfigError)."""
     grid = config.sweep.grid

@@ -12,21 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from ..config import Config, ConfigError, replace_path
+from ..config import Config, replace_path
 from ..executors import Executor, build_executor
 from ..tasks import EvalResult, EvalTask
 from .progress import progress_bar
-
-
-# Metric names a config may choose (fitness, generalization). The registry being built at
-# config load time will own this list; until then every driver checks through check_metric.
-METRIC_NAMES = ("g", "g_rel", "novel", "distinct_novel", "valid", "coverage_unseen")
-
-
-def check_metric(key: str, name: str) -> None:
-    """A one-line ConfigError naming ``key`` when ``name`` is not a known metric."""
-    if name not in METRIC_NAMES:
-        raise ConfigError(f"{key}: unknown metric {name!r} (choose one of {', '.join(METRIC_NAMES)})")
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:

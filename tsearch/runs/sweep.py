@@ -20,16 +20,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, smoke_config
 from ..tasks import EvalResult, EvalTask
 from .folder import RunFolder
-from .grid import GridPoint, apply_smoke, expand_grid
-from .pipeline import check_metric, drive, open_executor, with_executor
+from .grid import GridPoint, expand_grid
+from .pipeline import drive, open_executor, with_executor
 from .views.analysis import analyse, analysis_summary, group_by
 from .views.report import write_report
 from .views.sweep import load_evaluations
 
-__all__ = ["run_sweep", "apply_smoke", "expand_grid", "load_evaluations", "write_analysis"]
+__all__ = ["run_sweep", "expand_grid", "load_evaluations", "write_analysis"]
 
 
 def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Path | None = None,
@@ -42,12 +42,9 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
         folder, config = resumed(resume, config)
         source = str(folder.path / "config.json")
     elif smoke:
-        config = apply_smoke(config)
+        config = smoke_config(config, source=source)
     config = with_executor(config, executor_kind, address)
     points = expand_grid(config, source=source)  # validates everything before any folder exists
-    check_metric("sweep.generalization_metric", config.sweep.generalization_metric)
-    for kind, metric in config.sweep.metric_by_target.items():
-        check_metric(f"sweep.metric_by_target.{kind}", metric)
     with open_executor(config) as executor:
         if folder is None:
             folder = RunFolder.create("sweep", config.run.name or Path(source).stem, config, out,
@@ -66,7 +63,7 @@ def resumed(resume: str | Path, given: Config | None) -> tuple[RunFolder, Config
     """The sweep folder to resume and its config; a given CONFIG must agree with it."""
     folder = RunFolder.open(resume, "sweep")
     if given is not None:
-        folder.check_resumable(apply_smoke(given) if folder.meta.get("smoke") else given)
+        folder.check_resumable(smoke_config(given) if folder.meta.get("smoke") else given)
     return folder, folder.config
 
 
