@@ -23,11 +23,6 @@ from click.testing import CliRunner
 
 from tsearch.cli import main
 
-# DRAFT until phase 2 of issue 9 (the new runs/ and cli/ land): on today's main it finds the
-# cases listed in the issue (tracebacks, usage blocks, folders left behind).
-pytestmark = pytest.mark.skipif(os.environ.get("TSEARCH_FUZZ_DRAFT") != "1",
-                                reason="issue 9 phase 2 enables it; TSEARCH_FUZZ_DRAFT=1 runs it now")
-
 SEED = 20261201
 N_CONFIG_CASES = 90
 N_TOML_CASES = 20

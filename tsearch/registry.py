@@ -106,10 +106,10 @@ class Seam:
         return frozenset(k.name for k in self._kinds.values() if k.role == role)
 
     def __contains__(self, kind: object) -> bool:
-        return kind in self._kinds
+        return isinstance(kind, str) and kind in self._kinds  # a TOML list or table is no name
 
     def kind(self, name: object) -> Kind:
-        if name not in self._kinds:
+        if name not in self:
             raise UnknownName(f"{self.table} kind", name, self._kinds)
         return self._kinds[name]
 

@@ -32,19 +32,21 @@ values. A resume reuses the re-evaluations already recorded.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
-from ..config import Config, load_config
+from ..config import Config, config_to_dict, load_config
 from ..errors import UserError
-from ..search import CheckpointStore, Genome
+from ..search import CheckpointStore, ForeignCheckpoint, Genome
 from ..search.state import SearchState, eval_hash, fitness_entry
 from ..search.summary import reevaluated_genomes
 from ..targets import build_target
 from ..tasks import EvalTask, best_record
 from .evolve_steps import check_config, default_config_path, log_entry, write_outputs
-from .folder import EVALUATIONS, RunFolder, result_record, to_jsonable
-from .pipeline import open_executor, results, with_executor
+from .folder import (EVALUATIONS, MAY_CHANGE, RunFolder, first_difference, identity_hash,
+                     result_record, to_jsonable)
+from .pipeline import open_executor, resume_executor, results, with_executor
 from .progress import LiveDisplay, SilentDisplay
 from .views.report import write_report
 
@@ -59,15 +61,14 @@ def evolve(config_path: str | None, overrides=(), *, out: str | None = None, res
     if resume is not None:
         if out is not None:
             raise UserError("--out and --resume are exclusive (a resumed search writes into its folder)")
-        folder = RunFolder.open(resume, "evolve")
+        folder = RunFolder.resume(resume, "evolve")
         if config_path is not None or overrides:
             folder.check_resumable(load_config(config_path, overrides) if config_path is not None else
                                    load_config(None, overrides, defaults=folder.read_json("config.json")))
-        config = folder.config
+        config = resume_executor(folder.config, executor_kind, address)
     else:
         source = config_path or default_config_path()
-        config = load_config(source, overrides)
-    config = with_executor(config, executor_kind, address)
+        config = with_executor(load_config(source, overrides), executor_kind, address)
     check_config(config)
     with open_executor(config) as executor:  # an unreachable cluster stops here
         if folder is None:
@@ -97,7 +98,8 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
             state.logbook.append(entry)
             if entry["step"] not in logged:  # a killed run may have logged it before its checkpoint
                 folder.append("logbook.jsonl", entry)
-            store.save(len(state.logbook), state.payload(), state.genomes())
+            store.save(len(state.logbook), state.payload(), state.genomes(),
+                       config_hash=identity_hash(config), config=config_to_dict(config))
             display.generation(entry)
     fresh = reevaluate(state, config, folder, executor, display)
     display.close()
@@ -120,18 +122,52 @@ def fresh_state(config: Config, target) -> SearchState:
 def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
     """The newest valid checkpoint's strategies (fresh ones if none), with the fitness cache
     and the logbook rebuilt from the record."""
-    checkpoint, problems = CheckpointStore(folder.path / "checkpoints").load_latest()
+    checkpoint, problems = latest_checkpoint(folder, config, warn)
     for line in problems:
         warn(line)
+    if checkpoint is None and (n := len(folder.records(EVALUATIONS))):
+        warn(f"{folder.path / 'checkpoints'}: no valid checkpoint; the search starts again from "
+             f"generation 0, reusing the {n} evaluations of evaluations.jsonl (only the missing "
+             "ones are computed; no file is emptied)")
     if checkpoint is None:  # killed in its first generation: its recorded evaluations still count
         state = fresh_state(config, target)
     else:
-        state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
+        with malformed(folder.inside(f"checkpoints/ckpt-{checkpoint.step:06d}.json"),
+                       "its search state; delete it to resume from the previous checkpoint"):
+            state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
     if state.cache.eval_hash != eval_hash(config):
         raise UserError(f"{folder.path}: its checkpoints belong to a different evaluation config")
-    state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"),
-                 0 if checkpoint is None else checkpoint.step, config.search.fitness_metric)
+    with malformed(folder.path / EVALUATIONS, "a record (or logbook.jsonl's); it was edited"):
+        state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"),
+                     0 if checkpoint is None else checkpoint.step, config.search.fitness_metric)
     return state
+
+
+@contextlib.contextmanager
+def malformed(path: Path, what: str):
+    """Files a user could edit (a checkpoint with its checksum recomputed, a record) must give
+    one line, not a traceback, when a field is missing or of the wrong type."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise UserError(f"{path}: malformed {what} ({type(exc).__name__}: {str(exc)[:80]})") from None
+
+
+def latest_checkpoint(folder: RunFolder, config: Config, warn):
+    """CheckpointStore.load_latest for this run: a checkpoint of another config (another run's,
+    or written before config.json was edited) is refused naming the first difference."""
+    store = CheckpointStore(folder.inside("checkpoints"))
+    try:
+        return store.load_latest(config_hash=identity_hash(config))
+    except ForeignCheckpoint as exc:
+        if exc.stored_hash is not None:
+            why = exc.stored_config and first_difference(
+                exc.stored_config, config, labels=("in the checkpoint", "in this run"), ignore=MAY_CHANGE)
+            raise UserError(f"{exc.path}: a checkpoint of another run or config "
+                            f"({why or 'its config hash differs'}); remove it to resume") from None
+    warn(f"{folder.path / 'checkpoints'}: written by an older tsearch without a config hash; "
+         "checked by their evaluation settings only")
+    return store.load_latest()
 
 
 def value_of(state: SearchState, genome: Genome) -> float | None:

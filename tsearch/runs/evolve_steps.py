@@ -67,9 +67,9 @@ def write_outputs(folder: RunFolder, config: Config, target, state,
     for genome in state.strategies["search"].archive.genomes:
         write_best(folder, target, genome)
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
-    for path in (folder.path / "samples").glob("*.npz"):
+    for path in folder.inside("samples").glob("*.npz"):
         if path.stem not in keep:
-            path.unlink()
+            folder.delete(f"samples/{path.name}")
 
 
 def write_best(folder: RunFolder, target, genome: Genome) -> None:
@@ -80,7 +80,7 @@ def write_best(folder: RunFolder, target, genome: Genome) -> None:
     folder.write_grid(f"{stem}-train.png", images)
     folder.write_npz(f"{stem}-train.npz", images=images.astype(np.int8),
                      **{f"element_{i}": e for i, e in enumerate(genome.elements)})
-    samples = folder.path / "samples" / f"{genome.hash[:16]}.npz"
+    samples = folder.inside(f"samples/{genome.hash[:16]}.npz")
     if samples.is_file():
         with np.load(samples) as data:
             folder.write_grid(f"{stem}-samples.png", data["images"])

@@ -29,13 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import write_atomic
+from .. import atomic
+from ..atomic import FolderError, safe_path, write_atomic
 from ..config import Config, ConfigError, config_from_dict, config_to_dict
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
 from .grids import save_grid
 
 RESULTS_DIR = Path("results")
+ACTIVE: list[Path] = []  # the folder this process is writing: named in a fault's --resume line
 EVALUATIONS, ERRORS = "evaluations.jsonl", "errors.jsonl"
 
 def to_jsonable(value: Any) -> Any:
@@ -71,29 +73,29 @@ def read_json(path: str | Path) -> Any:
         raise UserError(f"{path}: unreadable JSON ({exc.__class__.__name__})") from None
 
 
-def append_jsonl(path: str | Path, record: Any) -> None:
-    """Append one JSON line and fsync: a killed process loses at most the line being written.
-    A torn last line (a killed writer) is ended first, so the new line stays whole."""
-    with open(path, "a+b") as fh:
-        fh.seek(0, os.SEEK_END)
-        torn = fh.tell() > 0 and fh.seek(-1, os.SEEK_END) is not None and fh.read(1) != b"\n"
-        fh.write((("\n" if torn else "") + dumps(record) + "\n").encode())
-        fh.flush()
-        os.fsync(fh.fileno())
+def append_jsonl(path: str | Path, record: Any, *, root: str | Path | None = None) -> None:
+    """Append one JSON line and fsync (tsearch.atomic.append_jsonl): a torn last line left by a
+    killed writer is cut back and kept in ``<name>.torn-N`` first, and that is said on stderr."""
+    try:
+        repaired = atomic.append_jsonl(path, record, dumps=dumps, root=root)
+    except FolderError as exc:
+        raise UserError(str(exc)) from None
+    if repaired:
+        warn(repaired)
 
 
-def read_jsonl(path: str | Path) -> Iterator[dict]:
-    """The complete lines of a JSON-lines file; a torn last line (killed writer) is skipped."""
-    path = Path(path)
-    if not path.exists():
-        return
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError:
-            continue
+def read_jsonl(path: str | Path, *, root: str | Path | None = None) -> Iterator[dict]:
+    """The records of a JSON-lines file (tsearch.atomic.read_jsonl): a torn last line is
+    skipped, a malformed line anywhere else is a one-line UserError naming file and line."""
+    try:
+        yield from atomic.read_jsonl(path, root=root)
+    except FolderError as exc:
+        raise UserError(str(exc)) from None
+
+
+def warn(message: str) -> None:
+    """One line on stderr: what tsearch did to a folder without being asked (never silent)."""
+    print(f"tsearch: {message}", file=sys.stderr, flush=True)
 
 
 def sha256(data: bytes) -> str:
@@ -119,6 +121,8 @@ def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
     """Create ``out`` (must not exist or be empty) or the next ``results/NNNNN-kind-name``."""
     if out is not None:
         path = Path(out)
+        if path.is_dir() and not path.is_symlink() and unstarted(path):
+            clear_unstarted(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise UserError(f"{path}: already exists and is not empty (use --resume to continue a run)")
         try:
@@ -138,9 +142,29 @@ def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
             continue
 
 
+# What a start killed before run.json (written last: it commits the folder) can leave behind
+UNSTARTED = {"config.json"}
+
+
+def unstarted(path: Path) -> bool:
+    """A folder whose start was killed before run.json: only config.json and temporaries."""
+    names = [p.name for p in path.iterdir()]
+    return bool(names) and "run.json" not in names and all(
+        n in UNSTARTED or atomic.TEMPORARY.match(n) for n in names)
+
+
+def clear_unstarted(path: Path) -> None:
+    warn(f"{path}: an earlier start was killed before writing run.json; starting afresh in it")
+    for child in path.iterdir():
+        if child.is_file() and not child.is_symlink():
+            child.unlink()
+
+
 def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> None:
-    """run.json and config.json: everything needed to reproduce the run from its folder."""
-    write_json(run_dir / "config.json", config_to_dict(config))
+    """config.json, then run.json (it commits the folder): everything needed to reproduce the
+    run, and the identity a resume checks (the config's hash and the config itself)."""
+    resolved = config_to_dict(config)
+    write_json(run_dir / "config.json", resolved)
     write_json(run_dir / "run.json", {
         "kind": kind,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -148,20 +172,37 @@ def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> 
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
         "config_sha256": config_hash(config),
+        "config": resolved,
         **extra,
     })
 
 
+KINDS = ("run", "sweep", "evolve")
+
+
 def open_run(run_dir: str | Path, kind: str | None = None) -> tuple[Path, dict, Config]:
-    """An existing run folder: (path, run.json, config), or a one-line UserError."""
+    """An existing run folder: (path, run.json, config), or a one-line UserError. The folder
+    is a closed world: a symlink, hard link or special file inside it is refused first."""
     path = Path(run_dir)
+    if not path.is_dir():
+        raise UserError(f"{path}: not a tsearch run folder (no such folder)")
+    try:
+        atomic.refuse_symlinks(path)
+    except FolderError as exc:
+        raise UserError(str(exc)) from None
     if not (path / "run.json").is_file() or not (path / "config.json").is_file():
         raise UserError(f"{path}: not a tsearch run folder (no run.json/config.json)")
     meta = read_json(path / "run.json")
-    if kind is not None and meta.get("kind") != kind:
-        raise UserError(f"{path}: is a {meta.get('kind')!r} run, not a {kind!r} run")
+    if not isinstance(meta, dict) or meta.get("kind") not in KINDS:
+        found = meta.get("kind") if isinstance(meta, dict) else f"a JSON {type(meta).__name__}"
+        raise UserError(f"{path / 'run.json'}: unknown run kind {found!r} (expected one of {', '.join(KINDS)})")
+    if kind is not None and meta["kind"] != kind:
+        raise UserError(f"{path}: is a {meta['kind']!r} run, not a {kind!r} run")
+    stored = read_json(path / "config.json")
+    if not isinstance(stored, dict):
+        raise UserError(f"{path / 'config.json'}: a JSON {type(stored).__name__}, not a config")
     try:
-        config = config_from_dict(read_json(path / "config.json"), source=str(path / "config.json"))
+        config = config_from_dict(stored, source=str(path / "config.json"))
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     return path, meta, config
@@ -171,15 +212,51 @@ def config_hash(config: Config) -> str:
     return sha256(dumps(config_to_dict(config)).encode())
 
 
-def first_difference(a: Config, b: Config) -> str | None:
-    """The first dotted key (sorted) whose value differs, as 'key: A in the run, B given'."""
+def identity_hash(config: Config | dict) -> str:
+    """The hash that ties checkpoints to their run: the whole config except where it runs
+    (the [executor] table may change between a run and its resume)."""
+    resolved = config_to_dict(config) if not isinstance(config, dict) else config
+    return sha256(dumps({k: v for k, v in resolved.items() if k not in MAY_CHANGE}).encode())
+
+
+MAY_CHANGE = ("executor",)  # tables a resume may change; their difference is stated, not refused
+
+
+def first_difference(a: Config | dict, b: Config | dict, *, labels=("in the run", "given"),
+                     ignore: tuple[str, ...] = ()) -> str | None:
+    """The first dotted key (sorted) whose value differs, as 'key: A in the run, B given';
+    keys under a table of ``ignore`` are skipped."""
     def flat(d, prefix=""):
         for k, v in d.items():
             yield from (flat(v, f"{prefix}{k}.") if isinstance(v, dict) else [(f"{prefix}{k}", v)])
 
-    fa, fb = dict(flat(config_to_dict(a))), dict(flat(config_to_dict(b)))
-    key = next((k for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)), None)
-    return None if key is None else f"{key}: {fa.get(key)!r} in the run, {fb.get(key)!r} given"
+    fa = dict(flat(a if isinstance(a, dict) else config_to_dict(a)))
+    fb = dict(flat(b if isinstance(b, dict) else config_to_dict(b)))
+    key = next((k for k in sorted(fa.keys() | fb.keys())
+                if fa.get(k) != fb.get(k) and k.split(".")[0] not in ignore), None)
+    return None if key is None else f"{key}: {fa.get(key)!r} {labels[0]}, {fb.get(key)!r} {labels[1]}"
+
+
+def check_identity(path: Path, meta: dict, config: Config) -> None:
+    """config.json must be the config the run started with (run.json's hash): an edited one
+    is refused naming its first difference; an edit of the [executor] table alone is
+    stated in one line (a resume runs where the command line says)."""
+    stored_hash = meta.get("config_sha256")
+    if stored_hash == config_hash(config):
+        return
+    original = meta.get("config")
+    if not isinstance(original, dict):  # a folder of an older tsearch: the hash alone
+        raise UserError(f"{path / 'config.json'}: edited after the run started (its hash is not "
+                        "run.json's config_sha256); restore it or start a new run")
+    if stored_hash != sha256(dumps(original).encode()):
+        raise UserError(f"{path / 'run.json'}: its config and config_sha256 disagree (edited); "
+                        "restore it or start a new run")
+    why = first_difference(original, config, labels=("when the run started", "in config.json"))
+    if why is not None and why.split(".")[0] not in MAY_CHANGE:
+        raise UserError(f"{path / 'config.json'}: edited after the run started ({why}); "
+                        "restore it or start a new run")
+    warn(f"{path / 'config.json'}: its [executor] table was edited ({why}); "
+         "ignored: a resume runs where --executor/--address say (local without them)")
 
 
 # ----------------------------------------------------------------------------- records
@@ -211,6 +288,7 @@ class RunFolder:
                **extra: Any) -> "RunFolder":
         """A new folder with run.json and config.json: call it once every input is valid."""
         path = new_run_dir(kind, name, out)
+        ACTIVE[:] = [path]  # a fault from here on names this folder in its --resume line
         write_provenance(path, kind, config, **extra)
         return cls.open(path, kind)
 
@@ -218,6 +296,36 @@ class RunFolder:
     def open(cls, run_dir: str | Path, kind: str | None = None) -> "RunFolder":
         """An existing run folder, or a one-line UserError."""
         return cls(*open_run(run_dir, kind))
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, kind: str) -> "RunFolder":
+        """A folder to continue: closed (no symlink inside), its temporaries of a killed write
+        removed, config.json the run's own (check_identity). A folder whose start was killed
+        before run.json is started from its config.json."""
+        path = Path(run_dir)
+        if path.is_dir() and not path.is_symlink() and not (path / "run.json").exists() \
+                and (path / "config.json").is_file() and unstarted(path):
+            return cls._start_unstarted(path, kind)
+        folder = cls.open(path, kind)
+        removed = atomic.clean_stale_temporaries(folder.path)
+        if removed:
+            warn(f"{folder.path}: removed {len(removed)} temporary file(s) of an interrupted write")
+        check_identity(folder.path, folder.meta, folder.config)
+        ACTIVE[:] = [folder.path]
+        return folder
+
+    @classmethod
+    def _start_unstarted(cls, path: Path, kind: str) -> "RunFolder":
+        atomic.clean_stale_temporaries(path)
+        config_dict = read_json(path / "config.json")
+        try:
+            config = config_from_dict(config_dict, source=str(path / "config.json"))
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
+        warn(f"{path}: killed before its run.json was written; starting the {kind} from its config.json")
+        write_provenance(path, kind, config)
+        ACTIVE[:] = [path]
+        return cls.open(path, kind)
 
     def check_resumable(self, given: Config) -> None:
         """The one resume rule: ``given`` must be the run's config, except where it runs
@@ -228,30 +336,41 @@ class RunFolder:
                             "resume without CONFIG and --set, or with the run's own")
 
     # -- files a user keeps, written atomically
+    def inside(self, name: str) -> Path:
+        """``path / name``, checked to stay inside the folder (no symlink on the way)."""
+        try:
+            return safe_path(self.path, name)
+        except FolderError as exc:
+            raise UserError(str(exc)) from None
+
     def write_json(self, name: str, obj: Any) -> None:
-        write_json(self.path / name, obj)
+        write_json(self.inside(name), obj)
 
     def read_json(self, name: str) -> Any:
-        return read_json(self.path / name)
+        return read_json(self.inside(name))
 
     def write_npz(self, name: str, **arrays) -> None:
-        (self.path / name).parent.mkdir(parents=True, exist_ok=True)
+        self.inside(name).parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
-        write_atomic(self.path / name, buffer.getvalue())
+        write_atomic(self.inside(name), buffer.getvalue())
 
     def write_grid(self, name: str, images) -> None:
-        (self.path / name).parent.mkdir(parents=True, exist_ok=True)
-        save_grid(self.path / name, images)
+        self.inside(name).parent.mkdir(parents=True, exist_ok=True)
+        save_grid(self.inside(name), images)
+
+    def delete(self, name: str) -> None:
+        """Remove a file of the folder (never through a symlink, never outside)."""
+        self.inside(name).unlink(missing_ok=True)
 
     # -- append-only records
     def append(self, name: str, record: Any) -> None:
-        append_jsonl(self.path / name, record)
+        append_jsonl(self.inside(name), record, root=self.path)
 
     def records(self, name: str, key: Callable[[dict], Any] | None = None) -> list[dict]:
         """The complete lines of a record; with ``key``, the first line of each key (a line
         repeated by a resumed run is read once)."""
-        lines = list(read_jsonl(self.path / name))
+        lines = list(read_jsonl(self.inside(name), root=self.path))
         if key is None:
             return lines
         seen: dict[Any, dict] = {}

@@ -24,7 +24,7 @@ from ..config import Config, smoke_config
 from ..tasks import EvalResult, EvalTask
 from .folder import RunFolder
 from .grid import GridPoint, expand_grid
-from .pipeline import drive, open_executor, with_executor
+from .pipeline import drive, open_executor, resume_executor, with_executor
 from .views.analysis import analyse, analysis_summary, group_by
 from .views.report import write_report
 from .views.sweep import load_evaluations
@@ -41,15 +41,16 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
     if resume is not None:
         folder, config = resumed(resume, config)
         source = str(folder.path / "config.json")
-    elif smoke:
-        config = smoke_config(config, source=source)
-    config = with_executor(config, executor_kind, address)
+        config = resume_executor(config, executor_kind, address)
+    else:
+        config = smoke_config(config, source=source) if smoke else config
+        config = with_executor(config, executor_kind, address)
     points = expand_grid(config, source=source)  # validates everything before any folder exists
     with open_executor(config) as executor:
         if folder is None:
             folder = RunFolder.create("sweep", config.run.name or Path(source).stem, config, out,
                                       smoke=smoke, n_points=len(points))
-        done = {r["task_id"] for r in folder.records("evaluations.jsonl")}
+        done = {r.get("task_id") for r in folder.records("evaluations.jsonl")}
         todo = {p.task_id: p for p in points if p.task_id not in done}
         drive(executor, [task_of(p) for p in todo.values()],
               lambda result: record(folder, todo[result.task_id], result),
@@ -61,7 +62,7 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
 
 def resumed(resume: str | Path, given: Config | None) -> tuple[RunFolder, Config]:
     """The sweep folder to resume and its config; a given CONFIG must agree with it."""
-    folder = RunFolder.open(resume, "sweep")
+    folder = RunFolder.resume(resume, "sweep")
     if given is not None:
         folder.check_resumable(smoke_config(given) if folder.meta.get("smoke") else given)
     return folder, folder.config

@@ -13,6 +13,7 @@ import html
 import json
 from pathlib import Path
 
+from ...errors import UserError
 from ..folder import RunFolder, write_atomic
 from . import evolve, run, sweep
 from .sections import Figure, Section, Table, fmt
@@ -29,12 +30,12 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     path, meta = folder.path, folder.meta
     sections_of = SECTIONS.get(meta.get("kind"))
     if sections_of is None:
-        raise ValueError(f"{path}: no report for run kind {meta.get('kind')!r}")
+        raise UserError(f"{path}: no report for run kind {meta.get('kind')!r}")
     sections = sections_of(folder)
     title = f"tsearch {meta['kind']}: {path.name}"
     sections = [*sections, _config_section(folder)]
-    write_atomic(path / "report.md", render_markdown(title, sections))
-    write_atomic(path / "report.html", render_html(title, sections, path))
+    write_atomic(folder.inside("report.md"), render_markdown(title, sections))
+    write_atomic(folder.inside("report.html"), render_html(title, sections, path))
     return path / "report.html", path / "report.md"
 
 
