@@ -82,5 +82,5 @@ def write_best(folder: RunFolder, target, genome: Genome) -> None:
                      **{f"element_{i}": e for i, e in enumerate(genome.elements)})
     samples = folder.inside(f"samples/{genome.hash[:16]}.npz")
     if samples.is_file():
-        with np.load(samples) as data:
+        with np.load(samples, allow_pickle=False) as data:
             folder.write_grid(f"{stem}-samples.png", data["images"])
