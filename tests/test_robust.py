@@ -36,7 +36,7 @@ SWEEP_CONFIG = {**SWEEP, "sweep": {"grid": {"run.seed": [0, 1, 2, 3, 4, 5]}}}
 EVOLVE_CONFIG = {**EVOLVE, "search": {**EVOLVE["search"], "strategy": "nsga2", "generations": 2,
                                       "population": 2}}
 # how an evaluation ran (wall clock, memory, device, how many tasks shared its chunk): not results
-VOLATILE = ("timings", "peak_memory_mb", "device", "chunk_size")
+VOLATILE = ("timings", "peak_memory_mb", "device", "chunk_size", "form")
 
 
 def tsearch(*args, fsize_limit: int | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -233,7 +233,7 @@ def test_all_checkpoints_deleted_says_what_is_reused_and_empties_nothing(evolve_
     out = tsearch("evolve", "--resume", run, "--quiet")
     assert out.returncode == 0, out.stderr
     assert one_line(out.stderr) == (
-        f"tsearch: {run / 'checkpoints'}: no valid checkpoint; the search starts again from generation 0, "
+        f"tsearch: warning: {run / 'checkpoints'}: no valid checkpoint; the search starts again from generation 0, "
         f"reusing the {len(record.splitlines())} evaluations of evaluations.jsonl (only the missing ones "
         "are computed; no file is emptied)")
     assert (run / "evaluations.jsonl").read_bytes() == record  # nothing recomputed, nothing lost
@@ -252,7 +252,7 @@ def test_a_stored_ray_address_is_never_dialled_by_a_plain_resume(sweep_reference
         rewrite_config(run, lambda c: c["executor"].update(kind="ray", address=address), consistent=True)
         out = tsearch("sweep", "--resume", run, "--quiet")
         assert out.returncode == 0, out.stderr
-        assert one_line(out.stderr) == (f"tsearch: the run used executor 'ray' at {address}; this resume "
+        assert one_line(out.stderr) == (f"tsearch: warning: the run used executor 'ray' at {address}; this resume "
                                         "runs locally (give --executor/--address to choose)")
         with pytest.raises(BlockingIOError):
             cluster.accept()  # nobody dialled it

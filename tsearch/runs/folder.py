@@ -95,7 +95,7 @@ def read_jsonl(path: str | Path, *, root: str | Path | None = None) -> Iterator[
 
 def warn(message: str) -> None:
     """One line on stderr: what tsearch did to a folder without being asked (never silent)."""
-    print(f"tsearch: {message}", file=sys.stderr, flush=True)
+    print(f"tsearch: warning: {message}", file=sys.stderr, flush=True)
 
 
 def sha256(data: bytes) -> str:
