@@ -19,7 +19,6 @@ import datetime as _dt
 import hashlib
 import io
 import json
-import os
 import re
 import subprocess
 import sys
