@@ -17,7 +17,7 @@ import torch
 from .. import seeding
 from ..targets.base import Target, binarize
 from .device import MemoryMeter
-from .score import sample_generators, sample_models, validities
+from .score import sample_generators, sample_models, target_reference, validities
 from .stacked import SingleNet, StackedNet
 from .tasks import CheckpointResult, EvalResult, EvalTask
 from .train import CHECK_EVERY, TrainData, Trainer, seeded_model
@@ -168,7 +168,8 @@ def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> Che
     task = job.task
     train = torch.as_tensor(job.train, device=raw.device)
     report = compute_metrics(raw, train, job.target, config=task.metrics, novel_mass=job.novel_mass,
-                             rng=seeding.numpy_rng(task.seed, "metrics", step), validity=validity)
+                             rng=seeding.numpy_rng(task.seed, "metrics", step), validity=validity,
+                             reference=target_reference(task.target, job.target, task.metrics))
     kept = binarize(raw.cpu().numpy()).astype(np.int8) if task.keep_samples else None
     return CheckpointResult(step=step, metrics=dict(report.metrics), intervals=dict(report.intervals),
                             extra=dict(report.extra), samples=kept,

@@ -5,6 +5,9 @@ i's noise drawn from its own generator, in slices of models that fit in memory. 
 the Hamming / copy computations on the device (compute_metrics receives device tensors) and
 runs the target's validity test -- the slow part for polygons -- on CPU threads; the target
 memoizes it per binarized image (a model that has converged draws the same images again).
+What scoring needs from the target besides the training set (a reference sample for precision /
+recall, the chance table of random blobs) is built once per process and (target, metrics) config
+by ``target_reference`` and shared by every task and scored step.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 import torch
 
 from .. import seeding
+from ..metrics import TargetReference, build_reference
 from ..targets.base import Target, Validity, binarize
 
 
@@ -47,3 +51,17 @@ def validities(targets: Sequence[Target], samples: Sequence[np.ndarray],
         return [t.is_valid(s) for t, s in jobs]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(lambda ts: ts[0].is_valid(ts[1]), jobs))
+
+
+def target_reference(target_cfg, target: Target, metrics_cfg) -> TargetReference:
+    """The reference of ``target`` (built from ``target_cfg``) under ``metrics_cfg``, kept for the
+    process by the configs' values; ``target`` is the process's shared target of that config,
+    whose validity memo then also serves the chance table's blobs."""
+    key = (target_cfg, metrics_cfg.precision_recall, metrics_cfg.pr_neighbours,
+           metrics_cfg.pr_reference_size, metrics_cfg.chance_blobs, metrics_cfg.reference_seed)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = build_reference(target, metrics_cfg)
+    return _REFERENCES[key]
+
+
+_REFERENCES: dict[tuple, TargetReference] = {}  # n_bootstrap etc. do not change a reference

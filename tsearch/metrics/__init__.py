@@ -6,7 +6,8 @@
 
 from .bootstrap import bootstrap_intervals
 from .copies import min_hamming, nearest_ratio
-from .report import FRACTIONS, MetricsReport, compute_metrics
+from .report import FRACTIONS, METRIC_NAMES, MetricsReport, compute_metrics
+from .reference import TargetReference, build_reference
 
-__all__ = ["FRACTIONS", "MetricsReport", "bootstrap_intervals", "compute_metrics", "min_hamming",
+__all__ = ["FRACTIONS", "METRIC_NAMES", "TargetReference", "build_reference", "MetricsReport", "bootstrap_intervals", "compute_metrics", "min_hamming",
            "nearest_ratio"]

@@ -26,7 +26,7 @@ def build_oracle(cfg: OracleConfig, *, process: Process, train_images, target: T
     if cfg.kind == "empirical":
         return EmpiricalScore(process=process, images=train_images)
     if cfg.kind == "local":
-        return LocalScore(process=process, images=train_images, patch=cfg.patch)
+        return LocalScore(process=process, images=train_images, patch=cfg.patch, padding=cfg.padding)
     if cfg.kind == "population":
         if target is None or rng is None:
             raise ValueError("the population oracle needs the target and an rng")
