@@ -92,11 +92,8 @@ def _beyond_exact(white, train_white, valid, novel, target, config, reference, r
     """Copies up to translation, near-copy distances, chance level, precision and recall."""
     group = config.symmetries
     shift_copy = copy_shift(white, train_white, group)
-    train_t = torch.as_tensor(symmetries(train_white, group), dtype=torch.float32, device=device)
-    hamming = min_shift_hamming(torch.as_tensor(white, dtype=torch.float32, device=device),
-                                train_t).cpu().numpy()  # (M,)
-    h = hamming / np.maximum(white.sum(axis=(1, 2)), 1)
-    near = valid & (h <= config.near_copy_hamming)
+    h = _normalized_hamming(white, valid, symmetries(train_white, group), device)
+    near = valid & (np.nan_to_num(h, nan=np.inf) <= config.near_copy_hamming)
     per_sample = {"copy_shift": shift_copy, "novel_shift": valid & ~shift_copy,
                   "g_shift": valid & ~shift_copy, "near_copy": near, "g_far": valid & ~near}
     per_sample = {k: v.astype(np.float64) for k, v in per_sample.items()}
@@ -116,6 +113,20 @@ def _beyond_exact(white, train_white, valid, novel, target, config, reference, r
     if reference is not None and reference.descriptors is not None:
         _fidelity(out, white[valid], target, reference.descriptors, config, rng)
     return out
+
+
+def _normalized_hamming(white, valid, train_white, device) -> np.ndarray:
+    """(M,) shift Hamming distance / white area for the valid samples (NaN for the others),
+    computed once per distinct image (a converged model draws the same images again)."""
+    h = np.full(len(white), np.nan)
+    if not valid.any():
+        return h
+    distinct, inverse = np.unique(white[valid].reshape(int(valid.sum()), -1), axis=0, return_inverse=True)
+    images = torch.as_tensor(distinct.reshape(-1, *white.shape[1:]), dtype=torch.float32, device=device)
+    train = torch.as_tensor(train_white, dtype=torch.float32, device=device)
+    hamming = min_shift_hamming(images, train).cpu().numpy()  # (U,)
+    h[valid] = (hamming / np.maximum(distinct.sum(axis=1), 1))[inverse.reshape(-1)]
+    return h
 
 
 def _fidelity(out: MetricsReport, valid_white, target, ref, config, rng) -> None:
