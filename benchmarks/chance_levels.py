@@ -12,39 +12,17 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
-from tsearch.metrics.chance import chance_level
+from tsearch.metrics.chance import chance_report
 from tsearch.seeding import numpy_rng
 from tsearch.targets.polygons import PolygonsTarget
-
-BANDS = ((1, 12), (13, 24), (25, 48), (49, 96), (97, 10**6))  # white-area bands (pixels)
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a binomial proportion k / n."""
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
 
 def measure(side: int, k: int, n: int, min_area: float) -> dict:
     target = PolygonsTarget(side=side, max_vertices=k, min_area=min_area)
     t0 = time.perf_counter()
     areas = (target.sample(n, numpy_rng(0, "chance-table", side, k)).images > 0).sum(axis=(1, 2))
-    level, valid = chance_level(lambda im: target.is_valid(im).valid, areas, target.shape,
-                                numpy_rng(1, "chance-table", side, k))
-    bands = {}
-    for lo, hi in BANDS:
-        where = (areas >= lo) & (areas <= hi)
-        if where.any():
-            bands[f"{lo}-{hi}"] = (float(valid[where].mean()), int(where.sum()))
-    return {"side": side, "K": k, "n": n, "chance_valid": level,
-            "ci": wilson(int(valid.sum()), n), "mean_area": float(areas.mean()),
-            "bands": bands, "seconds": time.perf_counter() - t0}
+    report = chance_report(lambda im: target.is_valid(im).valid, areas, target.shape,
+                           numpy_rng(1, "chance-table", side, k))
+    return {**report, "side": side, "K": k, "seconds": time.perf_counter() - t0}
 
 
 def main() -> None:
@@ -58,9 +36,10 @@ def main() -> None:
     for spec in args.configs:
         side, k = (int(v) for v in spec.split(":"))
         r = measure(side, k, args.n, args.min_area)
-        bands = ", ".join(f"{b}: {v:.2f} ({c})" for b, (v, c) in r["bands"].items())
-        print(f"| {side} | {k} | {r['n']} | {r['mean_area']:.1f} | {r['chance_valid']:.3f} "
-              f"({r['ci'][0]:.3f}-{r['ci'][1]:.3f}) | {bands} | {r['seconds']:.0f} |", flush=True)
+        bands = ", ".join(f"{b}: {v['chance_valid']:.2f} ({v['blobs']})" for b, v in r["by_area"].items())
+        lo, hi = r["interval"]
+        print(f"| {side} | {k} | {r['blobs']} | {r['mean_area']:.1f} | {r['chance_valid']:.3f} "
+              f"({lo:.3f}-{hi:.3f}) | {bands} | {r['seconds']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from tsearch.config import MetricsConfig
+from tsearch import seeding
+from tsearch.config import Config, EmpiricalConfig, MetricsConfig, PolygonsConfig, SamplerConfig
+from tsearch.engine import evaluate
+from tsearch.engine.evaluator import shared_target
+from tsearch.engine.score import target_reference
+from tsearch.engine.tasks import EvalTask
 from tsearch.metrics import METRIC_NAMES, build_reference, compute_metrics
-from tsearch.metrics.chance import ChanceTable, chance_level, grow_blobs
+from tsearch.metrics.chance import ChanceTable, chance_level, chance_report, grow_blobs
 from tsearch.metrics.fidelity import wasserstein1
 from tsearch.metrics.shifts import copy_shift, min_shift_hamming, shift_keys
 from tsearch.metrics.timescales import epochs, tau_gen, tau_mem, timescales
@@ -183,3 +188,36 @@ def test_timescales_on_novel_and_copy_curves_in_steps_and_epochs():
     assert (out["tau_gen_epochs"], out["tau_mem_epochs"]) == (400.0, 800.0)
     assert tau_mem(records[:2]) is None and epochs(None, batch_size=1, n_train=1) is None
     assert tau_gen([{"step": 5, "g_shift": 0.0}]) is None
+
+
+def test_chance_report_of_single_dots():
+    dots = DotsTarget(side=6, k=1)
+    report = chance_report(lambda im: dots.is_valid(im).valid, np.ones(40, int), dots.shape,
+                           np.random.default_rng(0))
+    assert report["chance_valid"] == 1.0 and report["blobs"] == 40
+    assert report["interval"][0] > 0.9 and report["interval"][1] == pytest.approx(1.0)
+    assert report["by_area"] == {"1-12": {"chance_valid": 1.0, "blobs": 40}}
+
+
+def test_the_engine_reports_the_new_metrics_as_compute_metrics_does():
+    """An oracle task through evaluate: its scored step holds every metric name, equal to
+    compute_metrics on its kept samples with the target's reference (copy_ratio aside: it
+    reads the raw samples, the kept ones are binarized)."""
+    target_cfg = PolygonsConfig(side=8, max_vertices=5, min_area=4.0)
+    config = Config(target=target_cfg, model=EmpiricalConfig(),
+                    sampler=SamplerConfig(n_steps=10, n_samples=48),
+                    metrics=MetricsConfig(n_bootstrap=50, pr_reference_size=256, chance_blobs=8))
+    task = EvalTask.from_config(config, task_id="o", seed=3, n_train=4, keep_samples=True)
+    [result] = evaluate([task])
+    [step] = result.checkpoints
+    assert set(METRIC_NAMES) - {"coverage_unseen"} <= set(step.metrics)
+    target = shared_target(target_cfg)
+    again = compute_metrics(torch.as_tensor(step.samples, dtype=torch.float32),
+                            torch.as_tensor(result.train_images, dtype=torch.float32), target,
+                            config=config.metrics, novel_mass=target.novel_mass(
+                                result.train_images, seeding.numpy_rng(3, "novel_mass"), 4096),
+                            rng=seeding.numpy_rng(3, "metrics", 0),
+                            reference=target_reference(target_cfg, target, config.metrics))
+    for name, value in step.metrics.items():
+        if name != "copy_ratio":
+            assert again.metrics[name] == pytest.approx(value, nan_ok=True), name

@@ -78,3 +78,33 @@ def chance_level(is_valid: IsValid, areas: np.ndarray, shape: tuple[int, int],
         where = np.flatnonzero(areas == a)
         valid[where] = is_valid(as_images(grow_blobs(int(a), len(where), shape, rng)))
     return float(valid.mean()) if len(valid) else float("nan"), valid
+
+
+AREA_BANDS = ((1, 12), (13, 24), (25, 48), (49, 96), (97, None))  # white-area bands (pixels)
+
+
+def chance_report(is_valid: IsValid, areas: np.ndarray, shape: tuple[int, int],
+                  rng: np.random.Generator) -> dict:
+    """The chance level of blobs with the given white areas (one blob each), its 95 % Wilson
+    interval, and the rate per area band: what ``tsearch validate --chance`` prints."""
+    areas = np.asarray(areas, dtype=np.int64)
+    level, valid = chance_level(is_valid, areas, shape, rng)
+    bands = {}
+    for lo, hi in AREA_BANDS:
+        where = (areas >= lo) & (areas <= (hi if hi is not None else areas.max(initial=0)))
+        if where.any():
+            bands[f"{lo}-{hi}" if hi else f">={lo}"] = {"chance_valid": float(valid[where].mean()),
+                                                       "blobs": int(where.sum())}
+    return {"chance_valid": level, "interval": wilson(int(valid.sum()), len(valid)),
+            "blobs": len(valid), "mean_area": float(areas.mean()) if len(areas) else float("nan"),
+            "by_area": bands}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion k / n (z = 1.96: 95 %)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
