@@ -225,7 +225,7 @@ class LocalConfig:
     patch: int = 3
     # beyond the frame: "circular" (a torus: exactly translation-equivariant), "black" (-1, the
     # canvas continues), "zero" (0, like zero-padded convolutions); docs/metrics.md
-    padding: Literal["circular", "black", "zero"] = "zero"
+    padding: Literal["circular", "black", "zero"] = "black"  # best r^2 vs trained CNN/UNet
 
     def __post_init__(self):
         check(self.patch >= 1 and self.patch % 2 == 1, "patch", "must be odd and >= 1")

@@ -53,7 +53,7 @@ def patches(images: torch.Tensor, patch: int, padding: str = "zero", fill: float
 class LocalScore:
     """score_fn(x, t) of the ELS machine with ``patch`` x ``patch`` patches of ``images``."""
 
-    def __init__(self, *, process: Process, images, patch: int = 3, padding: str = "zero"):
+    def __init__(self, *, process: Process, images, patch: int = 3, padding: str = "black"):
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
         images = as_images(images, "train_images")
