@@ -92,7 +92,9 @@ def _beyond_exact(white, train_white, valid, novel, target, config, reference, r
     """Copies up to translation, near-copy distances, chance level, precision and recall."""
     group = config.symmetries
     shift_copy = copy_shift(white, train_white, group)
-    h = _normalized_hamming(white, valid, symmetries(train_white, group), device)
+    h = np.where(valid & shift_copy, 0.0, np.nan)  # a copy up to translation is at distance 0
+    h[valid & ~shift_copy] = _normalized_hamming(white[valid & ~shift_copy],
+                                                 symmetries(train_white, group), device)
     near = valid & (np.nan_to_num(h, nan=np.inf) <= config.near_copy_hamming)
     per_sample = {"copy_shift": shift_copy, "novel_shift": valid & ~shift_copy,
                   "g_shift": valid & ~shift_copy, "near_copy": near, "g_far": valid & ~near}
@@ -115,18 +117,16 @@ def _beyond_exact(white, train_white, valid, novel, target, config, reference, r
     return out
 
 
-def _normalized_hamming(white, valid, train_white, device) -> np.ndarray:
-    """(M,) shift Hamming distance / white area for the valid samples (NaN for the others),
-    computed once per distinct image (a converged model draws the same images again)."""
-    h = np.full(len(white), np.nan)
-    if not valid.any():
-        return h
-    distinct, inverse = np.unique(white[valid].reshape(int(valid.sum()), -1), axis=0, return_inverse=True)
+def _normalized_hamming(white, train_white, device) -> np.ndarray:
+    """(K,) shift Hamming distance / white area of each image, computed once per distinct
+    image (a converged model draws the same images again)."""
+    if len(white) == 0:
+        return np.zeros(0)
+    distinct, inverse = np.unique(white.reshape(len(white), -1), axis=0, return_inverse=True)
     images = torch.as_tensor(distinct.reshape(-1, *white.shape[1:]), dtype=torch.float32, device=device)
     train = torch.as_tensor(train_white, dtype=torch.float32, device=device)
     hamming = min_shift_hamming(images, train).cpu().numpy()  # (U,)
-    h[valid] = (hamming / np.maximum(distinct.sum(axis=1), 1))[inverse.reshape(-1)]
-    return h
+    return (hamming / np.maximum(distinct.sum(axis=1), 1))[inverse.reshape(-1)]
 
 
 def _fidelity(out: MetricsReport, valid_white, target, ref, config, rng) -> None:
