@@ -20,7 +20,9 @@ from tsearch.metrics.chance import ChanceTable, chance_level, chance_report, gro
 from tsearch.metrics.fidelity import wasserstein1
 from tsearch.metrics.shifts import copy_shift, min_shift_hamming, shift_keys
 from tsearch.metrics.timescales import epochs, tau_gen, tau_mem, timescales
+from tsearch.targets.bernoulli import BernoulliTarget
 from tsearch.targets.dots import DotsTarget
+from tsearch.targets.linear_code import LinearCodeTarget
 from tsearch.targets.polygons import PolygonsTarget
 from tsearch.targets.raster import is_connected
 
@@ -141,7 +143,9 @@ def test_chance_level_of_polygons_is_between_zero_and_one_and_g_above_chance_sub
 
 # ----------------------------------------------------------------------------- precision, recall
 @pytest.mark.parametrize("target", [PolygonsTarget(side=16, max_vertices=6), DotsTarget(side=8, k=1),
-                                    DotsTarget(side=10, k=(2, 3))], ids=["polygons16", "dot8", "dots10"])
+                                    DotsTarget(side=10, k=(2, 3)), LinearCodeTarget(side=6, rate=0.25),
+                                    BernoulliTarget(side=6, p=0.2)],
+                         ids=["polygons16", "dot8", "dots10", "linear_code", "bernoulli"])
 def test_target_samples_against_the_target_have_high_precision_and_recall(target):
     reference = build_reference(target, CONFIG)
     samples = target.sample(512, np.random.default_rng(7)).images  # not the reference's seed
