@@ -15,7 +15,8 @@ from tsearch.engine import evaluate
 from tsearch.engine.evaluator import shared_target
 from tsearch.engine.score import target_reference
 from tsearch.engine.tasks import EvalTask
-from tsearch.metrics import METRIC_NAMES, build_reference, compute_metrics
+from tsearch.metrics import build_reference, compute_metrics
+from tsearch.registry import METRICS
 from tsearch.metrics.chance import ChanceTable, chance_level, chance_report, grow_blobs
 from tsearch.metrics.fidelity import wasserstein1
 from tsearch.metrics.shifts import copy_shift, min_shift_hamming, shift_keys
@@ -178,7 +179,7 @@ def test_every_metric_name_is_reported():
     dots = DotsTarget(side=6, k=1)
     samples = dots.sample(30, np.random.default_rng(0)).images
     m = score(dots, samples, samples[:3], reference=build_reference(dots, CONFIG)).metrics
-    assert set(METRIC_NAMES) <= set(m)
+    assert set(METRICS) <= set(m)
 
 
 # ----------------------------------------------------------------------------- timescales
@@ -214,7 +215,7 @@ def test_the_engine_reports_the_new_metrics_as_compute_metrics_does():
     task = EvalTask.from_config(config, task_id="o", seed=3, n_train=4, keep_samples=True)
     [result] = evaluate([task])
     [step] = result.checkpoints
-    assert set(METRIC_NAMES) - {"coverage_unseen"} <= set(step.metrics)
+    assert set(METRICS) - {"coverage_unseen"} <= set(step.metrics)
     target = shared_target(target_cfg)
     again = compute_metrics(torch.as_tensor(step.samples, dtype=torch.float32),
                             torch.as_tensor(result.train_images, dtype=torch.float32), target,

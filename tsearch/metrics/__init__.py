@@ -9,7 +9,7 @@ recall against the target, and their bootstrap intervals (docs/metrics.md).
 from .bootstrap import bootstrap_intervals, bootstrap_quantiles
 from .copies import min_hamming, nearest_ratio
 from .reference import TargetReference, build_reference
-from .report import FRACTIONS, METRIC_NAMES, MetricsReport, compute_metrics
+from .report import FRACTIONS, MetricsReport, compute_metrics
 
-__all__ = ["FRACTIONS", "METRIC_NAMES", "MetricsReport", "TargetReference", "bootstrap_intervals",
+__all__ = ["FRACTIONS", "MetricsReport", "TargetReference", "bootstrap_intervals",
            "bootstrap_quantiles", "build_reference", "compute_metrics", "min_hamming", "nearest_ratio"]

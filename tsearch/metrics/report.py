@@ -43,9 +43,7 @@ SHIFT_FRACTIONS = ("copy_shift", "novel_shift", "g_shift", "near_copy", "g_far")
 CHANCE_FRACTIONS = ("chance_valid", "g_above_chance")
 HAMMING_QUANTILES = {"hamming_q10": 0.1, "hamming_q50": 0.5, "hamming_q90": 0.9}
 FIDELITY = ("precision", "recall")
-# every name compute_metrics may report (configs that name a metric are checked against these)
-METRIC_NAMES = (FRACTIONS + ("distinct_novel", "coverage_unseen") + SHIFT_FRACTIONS
-                + ("distinct_novel_shift",) + tuple(HAMMING_QUANTILES) + CHANCE_FRACTIONS + FIDELITY)
+NAN = float("nan")
 
 
 @dataclass
@@ -62,8 +60,8 @@ def compute_metrics(samples: torch.Tensor, train_images: torch.Tensor, target, *
 
     ``validity`` (a Validity of the binarized samples) skips ``target.is_valid`` when the
     caller computed it already. ``copy_ratio`` is NaN when the training set holds fewer than
-    two distinct images (the ratio rule needs a second-nearest image). Without ``reference``,
-    chance_valid, g_above_chance, precision and recall are not computed.
+    two distinct images (the ratio rule needs a second-nearest image). Without ``reference``
+    (or with a part of it off), chance_valid, g_above_chance, precision and recall are NaN.
     """
     x = torch.as_tensor(samples).flatten(1).float()  # (M, d)
     y = torch.as_tensor(train_images).flatten(1).to(x)  # (n, d)
@@ -102,7 +100,8 @@ def _beyond_exact(white, train_white, valid, novel, target, config, reference, r
     if reference is not None and reference.chance is not None:
         per_sample["chance_valid"] = reference.chance(white.sum(axis=(1, 2)))
         per_sample["g_above_chance"] = novel - per_sample["chance_valid"]
-    out = MetricsReport({k: float(np.mean(v)) for k, v in per_sample.items()})
+    out = MetricsReport({name: NAN for name in CHANCE_FRACTIONS + FIDELITY})  # NaN: not computed
+    out.metrics.update({k: float(np.mean(v)) for k, v in per_sample.items()})
     out.intervals.update(bootstrap_intervals(per_sample, n_resamples=config.n_bootstrap,
                                              confidence=config.confidence, rng=rng))
     keys = shift_keys(white[per_sample["novel_shift"] > 0], group)
