@@ -12,8 +12,7 @@ import torch
 from tsearch import seeding
 from tsearch.config import Config, EmpiricalConfig, MetricsConfig, PolygonsConfig, SamplerConfig
 from tsearch.engine import evaluate
-from tsearch.engine.evaluator import shared_target
-from tsearch.engine.score import target_reference
+from tsearch.engine.score import shared_target, target_reference
 from tsearch.engine.tasks import EvalTask
 from tsearch.metrics import build_reference, compute_metrics
 from tsearch.registry import METRICS
@@ -206,15 +205,14 @@ def test_chance_report_of_single_dots():
 
 def test_the_engine_reports_the_new_metrics_as_compute_metrics_does():
     """An oracle task through evaluate: its scored step holds every metric name, equal to
-    compute_metrics on its kept samples with the target's reference (copy_ratio aside: it
-    reads the raw samples, the kept ones are binarized)."""
+    compute_metrics on its kept (binarized) samples with the target's reference."""
     target_cfg = PolygonsConfig(side=8, max_vertices=5, min_area=4.0)
     config = Config(target=target_cfg, model=EmpiricalConfig(),
                     sampler=SamplerConfig(n_steps=10, n_samples=48),
                     metrics=MetricsConfig(n_bootstrap=50, pr_reference_size=256, chance_blobs=8))
     task = EvalTask.from_config(config, task_id="o", seed=3, n_train=4, keep_samples=True)
     [result] = evaluate([task])
-    [step] = result.checkpoints
+    [step] = result.scored
     assert set(METRICS) - {"coverage_unseen"} <= set(step.metrics)
     target = shared_target(target_cfg)
     again = compute_metrics(torch.as_tensor(step.samples, dtype=torch.float32),
@@ -224,5 +222,4 @@ def test_the_engine_reports_the_new_metrics_as_compute_metrics_does():
                             rng=seeding.numpy_rng(3, "metrics", 0),
                             reference=target_reference(target_cfg, target, config.metrics))
     for name, value in step.metrics.items():
-        if name != "copy_ratio":
-            assert again.metrics[name] == pytest.approx(value, nan_ok=True), name
+        assert again.metrics[name] == pytest.approx(value, nan_ok=True), name

@@ -17,7 +17,7 @@ import torch
 from .. import seeding
 from ..targets.base import Target, binarize
 from .device import MemoryMeter
-from .score import sample_generators, sample_models, target_reference, validities
+from .score import sample_generators, sample_models, score_step, validities
 from .stacked import SingleNet, StackedNet
 from .tasks import EvalResult, EvalTask, ScoredStep
 from .train import CHECK_EVERY, TrainData, Trainer, seeded_model
@@ -162,18 +162,15 @@ def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, pla
 
 
 def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> ScoredStep:
-    """The metrics of one model's raw samples (M, H, W) at one checkpoint."""
-    from ..metrics import compute_metrics
-
+    """The metrics of one model's samples (M, H, W) at one scored step, from their binarization
+    alone (engine/score.py: what a run folder keeps is enough to re-score them)."""
     task = job.task
-    train = torch.as_tensor(job.train, device=raw.device)
-    report = compute_metrics(raw, train, job.target, config=task.metrics, novel_mass=job.novel_mass,
-                             rng=seeding.numpy_rng(task.seed, "metrics", step), validity=validity,
-                             reference=target_reference(task.target, job.target, task.metrics))
+    report = score_step(raw, job.train, target_cfg=task.target, metrics_cfg=task.metrics,
+                        seed=task.seed, step=step, mass=job.novel_mass, validity=validity)
     kept = binarize(raw.cpu().numpy()).astype(np.int8) if task.keep_samples else None
     return ScoredStep(step=step, metrics=dict(report.metrics), intervals=dict(report.intervals),
-                            extra=dict(report.extra), samples=kept,
-                            loss=None if loss is None else float(loss))
+                      extra=dict(report.extra), samples=kept,
+                      loss=None if loss is None else float(loss))
 
 
 def _share_time(jobs: list[Job], key: str, t0: float) -> None:
