@@ -35,7 +35,7 @@ def hand_made_result(rng) -> EvalResult:
 
 def test_run_report_is_self_contained(tmp_path):
     write_provenance(tmp_path, "run", load_config(None, ["run.n=4", "target.side=4"]))
-    write_run_files(tmp_path, hand_made_result(numpy_rng(0, "report")))
+    write_run_files(tmp_path, hand_made_result(numpy_rng(0, "report")), seed=0)
     html_path, md_path = write_report(tmp_path)
     html, md = html_path.read_text(), md_path.read_text()
     assert html.count("data:image/png;base64,") >= 4  # train set, curves, best and last samples
@@ -50,7 +50,7 @@ def test_run_report_is_self_contained(tmp_path):
 
 def test_report_command(tmp_path):
     write_provenance(tmp_path, "run", load_config(None, ["target.side=4"]))
-    write_run_files(tmp_path, hand_made_result(numpy_rng(1, "report")))
+    write_run_files(tmp_path, hand_made_result(numpy_rng(1, "report")), seed=1)
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 0 and (tmp_path / "report.html").is_file()
     result = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
