@@ -19,7 +19,7 @@ from tsearch.registry import METRICS
 from tsearch.metrics.chance import ChanceTable, chance_level, chance_report, grow_blobs
 from tsearch.metrics.fidelity import wasserstein1
 from tsearch.metrics.shifts import copy_shift, min_shift_hamming, shift_keys
-from tsearch.metrics.timescales import epochs, tau_gen, tau_mem, timescales
+from tsearch.runs.views.timescales import epochs, tau_gen, tau_mem, timescales
 from tsearch.targets.bernoulli import BernoulliTarget
 from tsearch.targets.dots import DotsTarget
 from tsearch.targets.linear_code import LinearCodeTarget
@@ -190,6 +190,7 @@ def test_timescales_on_novel_and_copy_curves_in_steps_and_epochs():
     assert tau_gen(records) == 200 and tau_mem(records) == 400
     out = timescales(records, batch_size=64, n_train=32)
     assert (out["tau_gen_epochs"], out["tau_mem_epochs"]) == (400.0, 800.0)
+    assert out["tau_gen_valid"] is None and out["tau_mem_copy"] is None  # records without valid, copy
     assert tau_mem(records[:2]) is None and epochs(None, batch_size=1, n_train=1) is None
     assert tau_gen([{"step": 5, "g_shift": 0.0}]) is None
 

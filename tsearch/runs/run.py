@@ -39,12 +39,12 @@ def run_single(config: Config, *, out: str | Path | None = None, show_progress: 
     if not result.ok:
         folder.write_json("error.json", {"error": result.error})
         raise RuntimeError(f"evaluation failed: {result.error}")
-    write_run_files(folder.path, result, seed=config.run.seed)
+    write_run_files(folder.path, result, seed=config.run.seed, batch_size=config.train.batch_size)
     write_report(folder.path)
     return folder.path
 
 
-def write_run_files(run_dir: Path, result: EvalResult, *, seed: int) -> None:
+def write_run_files(run_dir: Path, result: EvalResult, *, seed: int, batch_size: int | None = None) -> None:
     """metrics.jsonl, the sample grids and packed samples, the training set and summary.json of
     a finished run (``seed``: the task's, for re-scoring)."""
     folder = RunFolder.open(run_dir)
@@ -60,6 +60,7 @@ def write_run_files(run_dir: Path, result: EvalResult, *, seed: int) -> None:
         folder.write_npz("samples/steps.npz", **pack_samples(result, seed=seed))
     folder.write_grid("train_set.png", train)
     folder.write_json("summary.json", {
-        **timescales(records), "best": best_record(records), "n_train": int(len(train)),
+        **timescales(records, batch_size=batch_size, n_train=len(train)), "best": best_record(records),
+        "n_train": int(len(train)),
         "n_params": result.n_params, "timings": result.timings, "device": result.device,
         "form": result.form, "peak_memory_mb": result.peak_memory_mb})
