@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 
 import click
-import numpy as np
 
 from ..config import load_config
 from ..errors import UserError
 from ..imageio import load_images
-from ..seeding import numpy_rng
 from ..targets import build_target
 from . import user_errors
 
@@ -41,23 +39,9 @@ def command(config: str, images: str | None, overrides: tuple[str, ...], chance:
         raise UserError(f"{images}: images of size {loaded.shape[1]}x{loaded.shape[2]}; "
                         f"the target expects {target.side}x{target.side}")
     if chance:
-        click.echo(json.dumps(chance_summary(target, loaded, blobs, cfg.run.seed)))
+        from ..engine.score import chance_summary  # here: the engine loads torch
+        click.echo(json.dumps(chance_summary(target, loaded, blobs=blobs, seed=cfg.run.seed)))
         return
     validity = target.is_valid(loaded)
     for i, (valid, reason) in enumerate(zip(validity.valid, validity.reason)):
         click.echo(json.dumps({"index": i, "valid": bool(valid), "reason": str(reason)}))
-
-
-def chance_summary(target, images, blobs: int, seed: int) -> dict:
-    """Chance level of ``blobs`` blobs with the areas of ``images`` (cycled), or of as many
-    fresh target samples; with images, also their own validity rate."""
-    from ..metrics.chance import chance_report  # here: the metrics package loads torch
-
-    source = images if images is not None else target.sample(blobs, numpy_rng(seed, "chance", "areas")).images
-    areas = np.resize((source > 0).sum(axis=(1, 2)), blobs)
-    report = chance_report(lambda im: target.is_valid(im).valid, areas, target.shape,
-                           numpy_rng(seed, "chance", "blobs"))
-    if images is not None:
-        report["images_valid"] = float(target.is_valid(images).valid.mean())
-    report["areas_from"] = "images" if images is not None else "target samples"
-    return report

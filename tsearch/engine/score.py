@@ -24,6 +24,7 @@ import torch
 
 from .. import seeding
 from ..metrics import MetricsReport, TargetReference, build_reference, compute_metrics
+from ..metrics.chance import chance_report
 from ..targets.base import Target, Validity, binarize
 
 
@@ -95,3 +96,17 @@ def score_step(samples, train, *, target_cfg, metrics_cfg, seed: int, step: int,
                            config=metrics_cfg, novel_mass=mass,
                            rng=seeding.numpy_rng(seed, "metrics", step), validity=validity,
                            reference=target_reference(target_cfg, target, metrics_cfg))
+
+
+def chance_summary(target: Target, images: np.ndarray | None, *, blobs: int, seed: int) -> dict:
+    """``tsearch validate --chance``: the chance level of ``blobs`` random blobs with the white
+    areas of ``images`` (cycled), or of as many fresh target samples; with images, also their
+    own validity rate."""
+    source = images if images is not None else target.sample(blobs, seeding.numpy_rng(seed, "chance", "areas")).images
+    areas = np.resize((np.asarray(source) > 0).sum(axis=(1, 2)), blobs)
+    report = chance_report(lambda im: target.is_valid(im).valid, areas, target.shape,
+                           seeding.numpy_rng(seed, "chance", "blobs"))
+    if images is not None:
+        report["images_valid"] = float(target.is_valid(images).valid.mean())
+    report["areas_from"] = "images" if images is not None else "target samples"
+    return report
