@@ -142,3 +142,49 @@ def test_a_folder_without_saved_samples_is_a_user_error(tmp_path, run_dir):
     assert result.exit_code == 2 and "no saved samples" in result.output
     result = invoke("score", tmp_path)  # not a run folder
     assert result.exit_code == 2 and result.output.startswith("tsearch: error:")
+
+
+EVOLVE = """
+[run]
+seed = 3
+[target]
+kind = "dots"
+side = 6
+k = [1, 2]
+[model]
+kind = "mlp"
+width = 16
+depth = 1
+[train]
+steps = 20
+batch_size = 8
+n_checkpoints = 2
+first_checkpoint = 10
+[sampler]
+n_steps = 6
+n_samples = 16
+[metrics]
+n_bootstrap = 20
+reference_samples = 64
+pr_reference_size = 64
+[search]
+generations = 1
+population = 2
+n_min = 1
+n_max = 3
+size_grid = [2]
+baseline_repeats = 1
+reevaluate_seeds = 1
+"""
+
+
+def test_rescoring_an_evolve_folder_reproduces_every_genome(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "evolve.toml").write_text(EVOLVE)
+    result = invoke("evolve", "evolve.toml", "--out", "ev", "--quiet")
+    assert result.exit_code == 0, result.output
+    kept = list((tmp_path / "ev" / "samples").glob("*_steps.npz"))
+    assert kept
+    result = invoke("score", "ev", "--check")
+    assert result.exit_code == 0, result.output
+    assert f"re-scored {2 * len(kept)} scored steps: no differences" in result.output

@@ -72,6 +72,8 @@ def sample_files(folder: RunFolder) -> Iterator[tuple[Path, Config]]:
         return
     points = {p.index: p.config for p in expand_grid(folder.config)} if kind == "sweep" else {}
     for line in folder.records(EVALUATIONS, key=lambda r: r["task_id"]):
+        if line.get("phase") == "reevaluate":  # fresh-seed re-evaluations keep no samples
+            continue
         path = folder.path / steps_file(line)
         if path.is_file():
             yield path, points[line["index"]] if kind == "sweep" else folder.config
