@@ -88,15 +88,7 @@ def compute_metrics(samples: torch.Tensor, train_images: torch.Tensor, target, *
 def _beyond_exact(white, train_white, valid, novel, target, config, reference, rng,
                   device) -> MetricsReport:
     """Copies up to translation, near-copy distances, chance level, precision and recall."""
-    group = config.symmetries
-    shift_copy = copy_shift(white, train_white, group)
-    h = np.where(valid & shift_copy, 0.0, np.nan)  # a copy up to translation is at distance 0
-    h[valid & ~shift_copy] = _normalized_hamming(white[valid & ~shift_copy],
-                                                 symmetries(train_white, group), device)
-    near = valid & (np.nan_to_num(h, nan=np.inf) <= config.near_copy_hamming)
-    per_sample = {"copy_shift": shift_copy, "novel_shift": valid & ~shift_copy,
-                  "g_shift": valid & ~shift_copy, "near_copy": near, "g_far": valid & ~near}
-    per_sample = {k: v.astype(np.float64) for k, v in per_sample.items()}
+    per_sample, h = _shift_indicators(white, train_white, valid, config, device)
     if reference is not None and reference.chance is not None:
         per_sample["chance_valid"] = reference.chance(white.sum(axis=(1, 2)))
         per_sample["g_above_chance"] = novel - per_sample["chance_valid"]
@@ -104,16 +96,30 @@ def _beyond_exact(white, train_white, valid, novel, target, config, reference, r
     out.metrics.update({k: float(np.mean(v)) for k, v in per_sample.items()})
     out.intervals.update(bootstrap_intervals(per_sample, n_resamples=config.n_bootstrap,
                                              confidence=config.confidence, rng=rng))
-    keys = shift_keys(white[per_sample["novel_shift"] > 0], group)
+    keys = shift_keys(white[per_sample["novel_shift"] > 0], config.symmetries)
     out.metrics["distinct_novel_shift"] = len(set(keys)) / len(white)
     valid_h = h[valid]
-    out.metrics.update({name: float(np.quantile(valid_h, q)) if len(valid_h) else float("nan")
+    out.metrics.update({name: float(np.quantile(valid_h, q)) if len(valid_h) else NAN
                         for name, q in HAMMING_QUANTILES.items()})
     out.intervals.update(bootstrap_quantiles(valid_h, HAMMING_QUANTILES, n_resamples=config.n_bootstrap,
                                              confidence=config.confidence, rng=rng))
     if reference is not None and reference.descriptors is not None:
         _fidelity(out, white[valid], target, reference.descriptors, config, rng)
     return out
+
+
+def _shift_indicators(white, train_white, valid, config, device) -> tuple[dict, np.ndarray]:
+    """Per-sample SHIFT_FRACTIONS (float 0/1) and h, the normalized shift Hamming distance
+    (NaN for invalid samples)."""
+    group = config.symmetries
+    shift_copy = copy_shift(white, train_white, group)
+    h = np.where(valid & shift_copy, 0.0, np.nan)  # a copy up to translation is at distance 0
+    others = valid & ~shift_copy
+    h[others] = _normalized_hamming(white[others], symmetries(train_white, group), device)
+    near = valid & (np.nan_to_num(h, nan=np.inf) <= config.near_copy_hamming)
+    per_sample = {"copy_shift": shift_copy, "novel_shift": others, "g_shift": others,
+                  "near_copy": near, "g_far": valid & ~near}
+    return {k: v.astype(np.float64) for k, v in per_sample.items()}, h
 
 
 def _normalized_hamming(white, train_white, device) -> np.ndarray:
