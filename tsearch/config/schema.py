@@ -412,10 +412,9 @@ class MetricsConfig:
         check(self.reference_samples >= 1, "reference_samples", "must be >= 1")
         check(0 < self.confidence < 1, "confidence", "must be in (0, 1)")
         check(0 <= self.near_copy_hamming, "near_copy_hamming", "must be >= 0")
-        check(self.pr_neighbours >= 1, "pr_neighbours", "must be >= 1")
-        check(self.pr_reference_size > self.pr_neighbours, "pr_reference_size",
-              "must be larger than pr_neighbours")
-        check(self.chance_blobs >= 0, "chance_blobs", "must be >= 0")
+        check_range(self.pr_neighbours, 1, MAX_COUNT, "pr_neighbours")
+        check_range(self.pr_reference_size, self.pr_neighbours + 1, MAX_TRAINING_SET, "pr_reference_size")
+        check_range(self.chance_blobs, 0, MAX_COUNT, "chance_blobs")
 
 
 @dataclass(frozen=True)
