@@ -133,7 +133,8 @@ def _fields_of_type(kind_of_value: type):
 
 FLOAT_FIELDS = _fields_of_type(float)
 INT_FIELDS = _fields_of_type(int)
-SEEDS = {"run.seed", "target.code_seed"}  # hashed into 63-bit seeds (tsearch.seeding): any integer
+SEEDS = {"run.seed", "target.code_seed", "metrics.reference_seed"}  # hashed into 63-bit seeds
+# (tsearch.seeding): any integer
 
 
 @pytest.mark.parametrize("select, key", INT_FIELDS, ids=[k for _, k in INT_FIELDS])

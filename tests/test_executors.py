@@ -53,8 +53,12 @@ def fake_evaluate(tasks, engine) -> list[EvalResult]:
 
 
 def summary(results) -> list:
-    """What must not depend on the executor: ids, status and every metric, in task-id order."""
-    return sorted((r.task_id, r.ok, r.error, [(c.step, c.metrics) for c in r.scored])
+    """What must not depend on the executor: ids, status and every metric, in task-id order
+    (an undefined metric, NaN, as None: NaN never equals a NaN that crossed a process)."""
+    def metrics(c):
+        return {k: None if v != v else v for k, v in c.metrics.items()}
+
+    return sorted((r.task_id, r.ok, r.error, [(c.step, metrics(c)) for c in r.scored])
                   for r in results)
 
 

@@ -32,6 +32,7 @@ COMMANDS = {
     "evolve": "evolve",
     "report": "report",
     "validate": "validate",
+    "score": "score",
     "bench": "bench",
 }
 HELP = {
@@ -40,6 +41,7 @@ HELP = {
     "evolve": "Search the space of training sets with a genetic algorithm (experiment 3).",
     "report": "Write report.html and report.md for a run folder.",
     "validate": "Check images (an .npz or a folder of PNGs) against a config's target.",
+    "score": "Score samples against a training set, or re-score a run folder's saved samples.",
     "bench": "Benchmark the batched engine against the one-model-at-a-time loop.",
 }
 

@@ -304,6 +304,9 @@ class LocalConfig:
 
     kind: Literal["local"] = "local"
     patch: int = 3
+    # beyond the frame: "circular" (a torus: exactly translation-equivariant), "black" (-1, the
+    # canvas continues), "zero" (0, like zero-padded convolutions); docs/metrics.md
+    padding: Literal["circular", "black", "zero"] = "black"  # best r^2 vs trained CNN/UNet
 
     def __post_init__(self):
         check(1 <= self.patch <= 513 and self.patch % 2 == 1, "patch", "must be odd, in [1, 513]")
@@ -394,12 +397,24 @@ class MetricsConfig:
     n_bootstrap: int = 1000
     reference_samples: int = 4096  # target samples for g_rel when no exact formula
     confidence: float = 0.95
+    # copy_shift etc. (docs/metrics.md): equal up to translation, or also the 8 symmetries
+    symmetries: Literal["none", "d4"] = "none"
+    near_copy_hamming: float = 0.1  # near_copy: Hamming to nearest (shifted) image / area <= this
+    precision_recall: bool = True  # precision / recall against a reference sample of the target
+    pr_neighbours: int = 3  # k of the k-NN balls (Kynkaanniemi et al. 2019)
+    pr_reference_size: int = 1024  # reference target samples (drawn once per target)
+    chance_blobs: int = 64  # random blobs per white area for chance_valid (0: off)
+    reference_seed: int = 0  # seed of the reference sample and of the blobs
 
     def __post_init__(self):
         check(0 < self.copy_ratio < 1, "copy_ratio", "must be in (0, 1)")
         check(0 <= self.n_bootstrap <= MAX_BOOTSTRAP, "n_bootstrap", f"must be in [0, {MAX_BOOTSTRAP:,}]")
         check(self.reference_samples >= 1, "reference_samples", "must be >= 1")
         check(0 < self.confidence < 1, "confidence", "must be in (0, 1)")
+        check(0 <= self.near_copy_hamming, "near_copy_hamming", "must be >= 0")
+        check_range(self.pr_neighbours, 1, MAX_COUNT, "pr_neighbours")
+        check_range(self.pr_reference_size, self.pr_neighbours + 1, MAX_TRAINING_SET, "pr_reference_size")
+        check_range(self.chance_blobs, 0, MAX_COUNT, "chance_blobs")
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ import torch
 from .. import seeding
 from ..targets.base import Target, binarize
 from .device import MemoryMeter
-from .score import sample_generators, sample_models, validities
+from .score import sample_generators, sample_models, score_step, validities
 from .stacked import SingleNet, StackedNet
-from .tasks import CheckpointResult, EvalResult, EvalTask
+from .tasks import EvalResult, EvalTask, ScoredStep
 from .train import CHECK_EVERY, TrainData, Trainer, seeded_model
 
 
@@ -69,7 +69,7 @@ def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
     trainer = Trainer(net=_build_net(jobs, plan), data=data, train=task.train, process=process,
                       loss_fn=denoising_loss, generators=generators)
     alive, step = list(jobs), 0
-    for stop in sorted(task.checkpoints):
+    for stop in sorted(task.scored_steps):
         t0 = time.perf_counter()
         while step < stop and alive:
             n = min(CHECK_EVERY, stop - step)
@@ -137,9 +137,9 @@ def _sample(trainer: Trainer, alive: list[Job], step: int, process, sampler, mak
 
 
 def _retire(job: Job, reason: str, step: int, progress: Progress) -> None:
-    """Fail a job mid-training; its checkpoints so far stay in its result."""
+    """Fail a job mid-training; its scored steps so far stay in its result."""
     job.fail(reason)
-    progress(max(job.task.checkpoints) - step)  # the steps it will not run
+    progress(max(job.task.scored_steps) - step)  # the steps it will not run
 
 
 def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, plan: Plan,
@@ -156,23 +156,21 @@ def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, pla
     _share_time([j for j, _, _ in kept], "metrics_s", t0)
     for (job, raw, loss), validity in zip(kept, valid):
         t0 = time.perf_counter()
-        job.result.checkpoints.append(score_samples(job, raw, validity, step, loss))
+        job.result.scored.append(score_samples(job, raw, validity, step, loss))
         job.add_time("metrics_s", time.perf_counter() - t0)
     return [j for j, _, _ in kept]
 
 
-def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> CheckpointResult:
-    """The metrics of one model's raw samples (M, H, W) at one checkpoint."""
-    from ..metrics import compute_metrics
-
+def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> ScoredStep:
+    """The metrics of one model's samples (M, H, W) at one scored step, from their binarization
+    alone (engine/score.py: what a run folder keeps is enough to re-score them)."""
     task = job.task
-    train = torch.as_tensor(job.train, device=raw.device)
-    report = compute_metrics(raw, train, job.target, config=task.metrics, novel_mass=job.novel_mass,
-                             rng=seeding.numpy_rng(task.seed, "metrics", step), validity=validity)
+    report = score_step(raw, job.train, target_cfg=task.target, metrics_cfg=task.metrics,
+                        seed=task.seed, step=step, mass=job.novel_mass, validity=validity)
     kept = binarize(raw.cpu().numpy()).astype(np.int8) if task.keep_samples else None
-    return CheckpointResult(step=step, metrics=dict(report.metrics), intervals=dict(report.intervals),
-                            extra=dict(report.extra), samples=kept,
-                            loss=None if loss is None else float(loss))
+    return ScoredStep(step=step, metrics=dict(report.metrics), intervals=dict(report.intervals),
+                      extra=dict(report.extra), samples=kept,
+                      loss=None if loss is None else float(loss))
 
 
 def _share_time(jobs: list[Job], key: str, t0: float) -> None:

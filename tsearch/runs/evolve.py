@@ -190,13 +190,14 @@ def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, 
     tasks = [EvalTask.from_config(config, task_id=h, seed=seeding().derive_seed(config.run.seed, "evolve", h),
                                   train_params=g.elements, keep_samples=True)
              for h, g in todo.items()]
+    seeds = {t.task_id: t.seed for t in tasks}
     failures = 0
     display.evaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):
         genome = todo[result.task_id]
         header = {"step": step, "hash": genome.hash, "size": genome.size}
         if folder.record(header, result, samples={f"samples/{genome.hash[:16]}": result.best(metric)},
-                         grids=False):
+                         grids=False, all_steps=(f"samples/{genome.hash[:16]}_steps", seeds[result.task_id])):
             state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric))
         else:
             failures += 1

@@ -62,13 +62,15 @@ def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step
 
 def write_outputs(folder: RunFolder, config: Config, target, state,
                   fresh: dict[str, list] | None = None) -> None:
-    """pareto.json, best/, and only the front's sample files kept (all the report shows)."""
+    """pareto.json, best/, and of the best-step sample files only the front's (all the report
+    shows); the packed samples of every scored step (``*_steps.npz``) all stay: they are what
+    ``tsearch score DIR`` re-scores."""
     folder.write_json("pareto.json", summarize(config.search, state, fresh))
     for genome in state.strategies["search"].archive.genomes:
         write_best(folder, target, genome)
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
     for path in folder.inside("samples").glob("*.npz"):
-        if path.stem not in keep:
+        if path.stem not in keep and not path.stem.endswith("_steps"):  # *_steps: every scored step, kept for re-scoring
             folder.delete(f"samples/{path.name}")
 
 

@@ -275,6 +275,37 @@ def result_record(result: EvalResult) -> dict:
             "chunk_size": result.chunk_size}
 
 
+# ----------------------------------------------------------------------------- samples
+def pack_samples(result: EvalResult, *, seed: int) -> dict[str, np.ndarray]:
+    """What re-scoring an evaluation needs (tsearch score DIR), as arrays of a compressed .npz:
+    ``bits`` (S, M, B) uint8 = np.packbits of the white pixels of each sample (row-major, B =
+    ceil(H W / 8)) at each of the S scored steps ``steps`` (S,); ``train_bits`` (n, B) the
+    training set alike; ``shape`` (H, W); ``seed`` the task's seed (bootstrap resamples)."""
+    kept = [s for s in result.scored if s.samples is not None]
+    train = np.asarray(result.train_images) > 0
+    return {"bits": np.stack([_bits(np.asarray(s.samples) > 0) for s in kept]),
+            "steps": np.array([s.step for s in kept], np.int64),
+            "train_bits": _bits(train), "shape": np.array(train.shape[1:], np.int64),
+            "seed": np.array(seed, np.int64)}
+
+
+def unpack_samples(arrays: Mapping[str, np.ndarray]) -> tuple[dict[int, np.ndarray], np.ndarray, int]:
+    """{step: (M, H, W) float32 ±1}, the training set (n, H, W) ±1 and the seed of a
+    pack_samples file."""
+    h, w = (int(v) for v in arrays["shape"])
+    samples = {int(step): _unbits(bits, h, w) for step, bits in zip(arrays["steps"], arrays["bits"])}
+    return samples, _unbits(arrays["train_bits"], h, w), int(arrays["seed"])
+
+
+def _bits(white: np.ndarray) -> np.ndarray:
+    return np.packbits(white.reshape(len(white), -1), axis=1)
+
+
+def _unbits(bits: np.ndarray, h: int, w: int) -> np.ndarray:
+    white = np.unpackbits(bits, axis=1, count=h * w).reshape(len(bits), h, w)
+    return np.where(white > 0, 1.0, -1.0).astype(np.float32)
+
+
 # ----------------------------------------------------------------------------- the folder
 @dataclasses.dataclass
 class RunFolder:
@@ -379,13 +410,16 @@ class RunFolder:
 
     def record(self, header: dict, result: EvalResult, *,
                samples: Mapping[str, ScoredStep | None] | None = None, train: str | None = None,
-               grids: bool = True) -> bool:
+               grids: bool = True, all_steps: tuple[str, int] | None = None) -> bool:
         """One finished evaluation: sample files first (``samples``: file stem -> scored step,
-        ``train``: stem of the training set), then its evaluations.jsonl line, so a listed
+        ``train``: stem of the training set, ``all_steps``: (file stem, task seed) of the
+        pack_samples file of every scored step), then its evaluations.jsonl line, so a listed
         evaluation is complete; a failure is an errors.jsonl line. True if it succeeded."""
         if not result.ok:
             self.append(ERRORS, {**header, "error": result.error})
             return False
+        if all_steps is not None and any(s.samples is not None for s in result.scored):
+            self.write_npz(f"{all_steps[0]}.npz", **pack_samples(result, seed=all_steps[1]))
         if train is not None:
             self.write_npz(f"{train}.npz", images=np.asarray(result.train_images, np.int8))
         for stem, scored in (samples or {}).items():

@@ -9,6 +9,7 @@ evaluation. Run folder (besides run.json / config.json):
                         (field "checkpoints"), timings
     errors.jsonl        evaluations that failed (retried by --resume)
     samples/pNNNNN_{best,last}.{npz,png}, samples/pNNNNN_train.npz
+    samples/pNNNNN_steps.npz   every scored step's samples, packed bits (tsearch score DIR)
     analysis.json       n*(d), fits, timescales (tsearch.runs.views.analysis), for scripts
     report.html / .md   the sweep's report (tsearch.runs.views.sweep)
 
@@ -83,7 +84,8 @@ def record(folder: RunFolder, point: GridPoint, result: EvalResult) -> None:
     last = result.scored[-1] if result.scored else None
     stem = f"samples/p{point.index:05d}"
     if not folder.record(header, result, train=f"{stem}_train",
-                         samples={f"{stem}_best": result.best("g") or last, f"{stem}_last": last}):
+                         samples={f"{stem}_best": result.best("g") or last, f"{stem}_last": last},
+                         all_steps=(f"{stem}_steps", c.run.seed)):
         print(f"tsearch: evaluation {point.task_id!r} failed: {result.error}", file=sys.stderr)
 
 

@@ -14,7 +14,8 @@ from ...tasks import best_record
 from ..folder import RunFolder
 from . import plots
 from .analysis import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows,
-                       group_by, group_by_fields, label_of, mean_curve, peak, seed_mean, steps_of)
+                       group_by, group_by_fields, in_epochs, label_of, mean_curve, peak, seed_mean,
+                       steps_of)
 from .sections import Figure, Section, Table, fmt
 from .timescales import tau_gen, tau_mem
 
@@ -122,7 +123,10 @@ def comparison_section(a: Analysis, groups: dict) -> Section:
         "Seed means over the seeds. *_best: at each seed's best checkpoint (the largest g, earliest "
         "on ties), *_last: at its last checkpoint; max_metric: the maximum over checkpoints of the "
         "group's generalization metric (the one n* thresholds); distinct_novel: distinct novel "
-        "images per sample (diversity, which g alone does not see)."],
+        "images per sample (diversity, which g alone does not see); copy_shift, g_shift: copies "
+        "and generalization up to translation; chance_valid: validity rate of random blobs of "
+        "the samples' areas, g_above_chance = g - chance_valid; precision, recall: fidelity to "
+        "and coverage of the target in descriptor space (glossary: docs/metrics.md)."],
         tables=[Table(COMPARISON_COLUMNS, comparison_rows(a, groups))])
 
 
@@ -218,13 +222,16 @@ def curves_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
 
 
 def timescales_section(run_dir: Path, a: Analysis) -> Section:
-    rows = [[label, d, n, steps_of(tg), steps_of(tm)] for label, table in a.timescales.items()
+    rows = [[label, d, n, steps_of(tg), steps_of(tm), in_epochs(tg, a.batch_size, n),
+             in_epochs(tm, a.batch_size, n)] for label, table in a.timescales.items()
             for (d, n), (tg, tm) in table.items()]
-    section = Section("Timescales", ["tau_gen: first step where valid >= 0.9 x its maximum; tau_mem: "
-                                     "first step where copy > 0.05; seed means over the seeds where "
-                                     "they were reached. The linear fit of tau_mem on n uses the "
-                                     "largest d of each group."],
-                      tables=[Table(["group", "d", "n", "tau_gen", "tau_mem"], rows)])
+    section = Section("Timescales", ["tau_gen: first step where g_shift (valid, not a copy up to "
+                                     "translation) >= 0.9 x its maximum; tau_mem: first step where "
+                                     "copy_shift > 0.05; epochs = steps x batch size / n; seed means "
+                                     "over the seeds where they were reached. The linear fit of "
+                                     "tau_mem on n uses the largest d of each group."],
+                      tables=[Table(["group", "d", "n", "tau_gen", "tau_mem", "tau_gen (epochs)",
+                                     "tau_mem (epochs)"], rows)])
     fit_rows = [[label, f"{f.params['a']:.3g} [{f.ci['a'][0]:.3g}, {f.ci['a'][1]:.3g}]",
                  f"{f.params['b']:.3g} [{f.ci['b'][0]:.3g}, {f.ci['b'][1]:.3g}]", f.r2, f.m]
                 for label, f in a.tau_fits.items() if f is not None]
