@@ -153,6 +153,90 @@ def test_malformed_tasks_are_user_errors(field, value):
         evaluate([task])
 
 
+# ----------------------------------------------------------------------------- stop at memorization
+# A config that copies within a few hundred steps: with copy >= 0.1 at 2 consecutive scored
+# steps, task 2 stops after step 80, task 3 after 160, tasks 1 and 7 never (measured).
+MEMORIZING = dataclasses.replace(
+    TINY, model=MLPConfig(width=64, depth=2, time_dim=8),
+    train=TrainConfig(steps=320, batch_size=16, lr=1e-2, n_checkpoints=5, first_checkpoint=20),
+    metrics=MetricsConfig(n_bootstrap=0, reference_samples=256))
+STOPPING = dataclasses.replace(MEMORIZING, train=dataclasses.replace(
+    MEMORIZING.train, stop_when_copy=0.1, stop_patience=2))
+STOP_IDS = (1, 2, 3, 7)
+
+
+def same_checkpoints(a, b) -> bool:
+    """Bit-identical scored steps: step, every metric (NaN equals NaN), loss and samples."""
+    def values(c):
+        return np.array([c.metrics[k] for k in sorted(c.metrics)] + [c.loss], dtype=float)
+    return len(a) == len(b) and all(
+        x.step == y.step and sorted(x.metrics) == sorted(y.metrics) and np.array_equal(x.samples, y.samples)
+        and np.array_equal(values(x), values(y), equal_nan=True) for x, y in zip(a, b))
+
+
+@pytest.fixture(scope="module")
+def stop_runs():
+    """(without stopping, with stopping) for the same 4 tasks, trained as one vmap chunk."""
+    engine = EngineConfig(form="vmap", chunk_size=4)
+    full = evaluate([tiny_task(i, MEMORIZING) for i in STOP_IDS], engine)
+    stopped = evaluate([tiny_task(i, STOPPING) for i in STOP_IDS], engine)
+    return full, stopped
+
+
+def test_training_stops_after_patience_scored_steps_at_the_copy_threshold(stop_runs):
+    full, stopped = stop_runs
+    steps = [c.step for c in full[0].checkpoints]
+    for whole, result in zip(full, stopped):
+        copies = [c.metrics["copy"] for c in whole.checkpoints]
+        # the rule, from the full curve: the first scored step closing 2 consecutive copies >= 0.1
+        due = next((steps[k] for k in range(1, len(steps) - 1)
+                    if copies[k - 1] >= 0.1 and copies[k] >= 0.1), None)
+        assert result.ok and result.stopped_at == due, result.task_id
+        ran = [c.step for c in result.checkpoints]
+        assert ran == [s for s in steps if due is None or s <= due]
+        assert result.skipped_steps == tuple(s for s in steps if s not in ran)
+    assert {r.stopped_at for r in stopped} == {80, 160, None}  # stops early, later, and never
+
+
+def test_stopping_does_not_change_the_numbers_of_the_steps_that_ran(stop_runs):
+    full, stopped = stop_runs
+    for whole, result in zip(full, stopped):
+        n = len(result.checkpoints)
+        # up to the first stop the stack is the same: bit-identical
+        first_stop = min(r.stopped_at for r in stopped if r.stopped_at)
+        same = [c for c in whole.checkpoints[:n] if c.step <= first_stop]
+        assert same_checkpoints(same, result.checkpoints[:len(same)])
+        # after it, a survivor trains in a smaller stack: its own moments, the issue's tolerance
+        for x, y in zip(whole.checkpoints[len(same):n], result.checkpoints[len(same):]):
+            assert (x.samples == y.samples).all(axis=(1, 2)).mean() >= 0.99
+
+
+def test_stopping_is_the_same_in_a_chunk_of_1_and_of_4(stop_runs):
+    _, together = stop_runs
+    alone = evaluate([tiny_task(i, STOPPING) for i in STOP_IDS], EngineConfig(form="vmap", chunk_size=1))
+    for a, b in zip(alone, together):
+        assert (a.chunk_size, b.chunk_size) == (1, 4)
+        assert (a.stopped_at, a.skipped_steps) == (b.stopped_at, b.skipped_steps)
+        for x, y in zip(a.checkpoints, b.checkpoints, strict=True):
+            assert (x.samples == y.samples).all(axis=(1, 2)).mean() >= 0.99
+
+
+def test_progress_counts_the_steps_a_stopped_task_skips():
+    ticks = []
+    [result] = evaluate([tiny_task(2, STOPPING)], EngineConfig(form="loop"), progress=ticks.append)
+    assert result.stopped_at == 80 and sum(ticks) == STOPPING.train.steps
+
+
+def test_stopping_is_off_by_default_and_checked():
+    from tsearch.config import FieldError
+
+    assert TrainConfig().stop_when_copy == 0
+    with pytest.raises(FieldError, match="stop_when_copy"):
+        TrainConfig(stop_when_copy=1.5)
+    with pytest.raises(FieldError, match="stop_patience"):
+        TrainConfig(stop_patience=0)
+
+
 # ----------------------------------------------------------------------------- other paths
 def test_given_images_and_an_oracle_are_scored_at_step_0():
     images = -np.ones((3, 4, 4), np.float32)

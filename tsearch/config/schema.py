@@ -270,6 +270,10 @@ class TrainConfig:
     weight_decay: float = 0.0
     n_checkpoints: int = 8  # log-spaced in training steps, the last one at `steps`
     first_checkpoint: int = 50
+    # stop training once copy >= stop_when_copy at stop_patience consecutive scored steps
+    # (0 = never: run and sweep keep the whole curve; evolve turns it on)
+    stop_when_copy: float = 0.0
+    stop_patience: int = 2
 
     def __post_init__(self):
         check(self.steps >= 1, "steps", "must be >= 1")
@@ -277,6 +281,8 @@ class TrainConfig:
         check(self.lr > 0, "lr", "must be > 0")
         check(self.n_checkpoints >= 1, "n_checkpoints", "must be >= 1")
         check(1 <= self.first_checkpoint, "first_checkpoint", "must be >= 1")
+        check(0 <= self.stop_when_copy <= 1, "stop_when_copy", "must be in (0, 1], or 0 (off)")
+        check(self.stop_patience >= 1, "stop_patience", "must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -437,7 +443,8 @@ class ExecutorConfig:
     num_gpus: float = 0.0  # ray: GPU share per actor (fractional allowed)
     num_cpus: float = 1.0  # ray: CPUs per actor
     tasks_per_chunk: int = 4
-    max_retries: int = 2  # ray: retries of a chunk whose worker died (process or node)
+    max_retries: int = 2  # retries of a chunk whose worker died (process or node)
+    workers: int = 0  # local: worker processes (0 = the cores this process may use; 1 = in-process)
     start_timeout_s: float = 300.0  # ray: fail queued chunks if no actor can start this long
 
     def __post_init__(self):
@@ -448,6 +455,7 @@ class ExecutorConfig:
         check(self.num_cpus > 0, "num_cpus", "must be > 0")
         check(self.tasks_per_chunk >= 1, "tasks_per_chunk", "must be >= 1")
         check(self.max_retries >= 0, "max_retries", "must be >= 0")
+        check(self.workers >= 0, "workers", "must be >= 0")
         check(self.start_timeout_s > 0, "start_timeout_s", "must be > 0")
 
 

@@ -66,6 +66,8 @@ class EvalResult:
     device: str = "cpu"
     form: str = ""  # "vmap" | "loop" | "oracle"
     chunk_size: int = 1  # tasks trained together with this one (timings are shared by them)
+    stopped_at: int | None = None  # scored step after which training stopped (memorized)
+    skipped_steps: tuple[int, ...] = ()  # scored steps not run because of that stop
 
     def best(self, metric: str = "g") -> CheckpointResult | None:
         scored = [c for c in self.checkpoints if metric in c.metrics]
