@@ -78,11 +78,11 @@ def worker_env(index: int, gpus: list[str]) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- worker side
-def worker_main(conn, payload: bytes, env: dict[str, str], parent_pid: int) -> None:
+def worker_main(conn, payload: bytes, env: dict[str, str]) -> None:
     """Body of a worker process: evaluate the chunks the driver sends until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver decides
     os.environ.update(env)  # before torch loads (unpickling evaluate_fn may load it)
-    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     evaluate_fn, engine = pickle.loads(payload)
     conn.send(READY)
     while True:
@@ -100,7 +100,8 @@ def worker_main(conn, payload: bytes, env: dict[str, str], parent_pid: int) -> N
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:
-    """A driver killed by SIGKILL cannot stop its workers: they notice and exit."""
+    """A driver killed by SIGKILL cannot stop its workers: they notice that they were
+    re-parented (the driver, or the forkserver that exits with it, is gone) and exit."""
     while os.getppid() == parent_pid:
         time.sleep(ORPHAN_POLL_S)
     os._exit(0)
@@ -121,7 +122,7 @@ class _Job:
 class _Worker:
     def __init__(self, context, payload: bytes, env: dict[str, str]):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(child, payload, env, os.getpid()),
+        self.process = context.Process(target=worker_main, args=(child, payload, env),
                                        daemon=True)
         self.process.start()
         child.close()

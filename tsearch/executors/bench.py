@@ -1,0 +1,88 @@
+"""``tsearch bench --workload evolve``: the evaluations of a search, serial against parallel
+workers, without and with stopping at memorization.
+
+The workload is the evaluation side of ``configs/evolve.toml`` (or any search config): training
+sets drawn from its target at sizes ``search.n_min .. n_max`` in turn, trained, sampled and
+scored with its model, training, sampler and metrics, chunked by ``executor.tasks_per_chunk``.
+Four paths, one JSON record each:
+
+    serial          executor.workers = 1 (in-process), stopping off
+    parallel        executor.workers = W (0: every core), stopping off
+    serial+stop     as serial, train.stop_when_copy = the config's value, else 0.95
+    parallel+stop   as parallel, with that stop
+
+``ratio`` is a path's evaluations/hour over the serial path's; ``same_results`` says whether its
+results are identical to those of the serial path with the same stopping (they must be).
+Parallel wall times include starting the workers, as a user's run does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Sequence
+
+from .. import seeding
+from ..config import Config
+from ..engine.tasks import EvalResult, EvalTask
+from . import build_executor
+
+DEFAULT_STOP = 0.95  # the evolve config's stop_when_copy
+PATHS = ("serial", "parallel", "serial+stop", "parallel+stop")
+
+
+def evolve_tasks(config: Config, n_tasks: int) -> list[EvalTask]:
+    """``n_tasks`` training sets drawn from the config's target, sizes n_min .. n_max in turn."""
+    sizes = range(config.search.n_min, config.search.n_max + 1)
+    return [EvalTask.from_config(config, task_id=f"bench{i}", n_train=sizes[i % len(sizes)],
+                                 seed=seeding.derive_seed(config.run.seed, "bench", i))
+            for i in range(n_tasks)]
+
+
+def path_config(config: Config, path: str, workers: int) -> Config:
+    stop = (config.train.stop_when_copy or DEFAULT_STOP) if path.endswith("+stop") else 0.0
+    return dataclasses.replace(
+        config, train=dataclasses.replace(config.train, stop_when_copy=stop),
+        executor=dataclasses.replace(config.executor, kind="local",
+                                     workers=1 if path.startswith("serial") else workers))
+
+
+def run_evolve_bench(config: Config, *, n_tasks: int = 24, workers: int = 0,
+                     paths: Sequence[str] = PATHS) -> list[dict]:
+    """One record per path, in ``paths`` order (serial first: the ratios refer to it)."""
+    records, reference = [], {}
+    for path in paths:
+        cfg = path_config(config, path, workers)
+        record, results = measure_path(path, cfg, evolve_tasks(cfg, n_tasks))
+        stop = cfg.train.stop_when_copy
+        reference.setdefault(stop, fingerprint(results))
+        record["same_results"] = fingerprint(results) == reference[stop]
+        records.append(record)
+    serial = records[0]["evaluations_per_hour"]
+    for record in records:
+        record["ratio"] = round(record["evaluations_per_hour"] / serial, 3)
+    return records
+
+
+def measure_path(path: str, config: Config, tasks: list[EvalTask]) -> tuple[dict, list[EvalResult]]:
+    t0 = time.perf_counter()
+    with build_executor(config.executor, config.engine) as executor:
+        results = list(executor.map(tasks))
+        workers = executor.workers
+    wall = time.perf_counter() - t0
+    run = sum(c.step for r in results for c in r.checkpoints[-1:])
+    planned = sum(max(t.checkpoints) for t in tasks)
+    return {"path": path, "workers": workers, "stop_when_copy": config.train.stop_when_copy,
+            "tasks": len(tasks), "failed": sum(not r.ok for r in results),
+            "stopped": sum(r.stopped_at is not None for r in results),
+            "wall_s": round(wall, 2), "evaluations_per_hour": round(len(tasks) / wall * 3600, 1),
+            "model_steps_run": run, "model_steps_skipped": planned - run}, results
+
+
+def fingerprint(results: list[EvalResult]) -> str:
+    """Every number of the results, in task order (NaN written as NaN, so equal to itself)."""
+    ordered = sorted(results, key=lambda r: r.task_id)
+    return json.dumps([(r.task_id, r.ok, r.error, r.stopped_at, list(r.skipped_steps),
+                        [(c.step, c.metrics, c.loss) for c in r.checkpoints]) for r in ordered],
+                      sort_keys=True)
