@@ -5,7 +5,8 @@ each with one torch thread, take the deterministic chunks of ``map`` as they bec
 results come back in completion order, matched by task id. ``workers = 1`` evaluates in this
 process, one chunk after another. A chunk's numbers depend on its tasks only (seeds are per
 task, the CPU form is a fixed rule, one thread everywhere), so every ``workers`` gives the
-same results.
+same results. Workers start at the first ``map`` and serve every later one (the generations
+of a search) until ``close``.
 
 Faults: a worker that dies (``os._exit``, the OOM killer, SIGKILL) is replaced and its chunk
 retried, up to ``max_retries`` times; a chunk that keeps killing its worker becomes failed
@@ -195,12 +196,13 @@ class LocalExecutor(Executor):
     def _dispatch(self, queue: deque, running: dict) -> None:
         while queue and len(running) < self.workers:
             worker = self._idle.pop() if self._idle else self._spawn()
+            job = running[worker] = queue.popleft()  # tracked first: Ctrl-C may come during send
             try:
-                worker.conn.send((queue[0].job_id, queue[0].chunk))
+                worker.conn.send((job.job_id, job.chunk))
             except OSError:  # it died while idle: its replacement takes the chunk
+                del running[worker]
+                queue.appendleft(job)
                 worker.stop()
-                continue
-            running[worker] = queue.popleft()
 
     def _spawn(self) -> _Worker:
         if self._gpus is None:
@@ -226,8 +228,9 @@ class LocalExecutor(Executor):
 
     def _finished(self, worker: _Worker, message, job: _Job, queue: deque) -> list[EvalResult]:
         if message is None and not worker.started:  # a setup error, not a fault of the chunk
+            why = worker.death()
             worker.stop()
-            raise RuntimeError(f"local executor: a worker process could not start ({worker.death()}; "
+            raise RuntimeError(f"local executor: a worker process could not start ({why}; "
                                "its traceback is above). A script that runs tsearch with workers "
                                "needs `if __name__ == '__main__':` around its code")
         if message is None:  # died before answering: replace it, retry the chunk
@@ -238,7 +241,7 @@ class LocalExecutor(Executor):
                 return []
             return failed(job.chunk, f"local: worker died {len(job.failures)} times "
                                      f"(max_retries={self.max_retries}); last: {job.failures[-1]}")
-        job_id, status, body = message
+        _, status, body = message
         self._idle.append(worker)
         if status == "bug":
             raise WorkerError(f"evaluate_fn raised in a worker process:\n{body}")
