@@ -403,6 +403,11 @@ class SearchConfig:
     # fresh training seeds per Pareto-front set and per best random set after the search: its
     # values are maxima over noisy evaluations, biased upward (0 = no re-evaluation)
     reevaluate_seeds: int = 3
+    # multi-fidelity (successive halving): offspring trained first to these fractions of
+    # train.steps, the best `promote` fraction of each rung (NSGA-II rank, crowding) going on,
+    # and the survivors of the last to the full budget. () = every offspring at full budget
+    rungs: tuple[float, ...] = ()
+    promote: float = 0.5
 
     def __post_init__(self):
         check(self.generations >= 1, "generations", "must be >= 1")
@@ -417,6 +422,9 @@ class SearchConfig:
         check(self.fixed_size >= 0, "fixed_size", "must be >= 0")
         check(self.baseline_repeats >= 0, "baseline_repeats", "must be >= 0")
         check(self.reevaluate_seeds >= 0, "reevaluate_seeds", "must be >= 0")
+        check(all(0 < f < 1 for f in self.rungs) and list(self.rungs) == sorted(set(self.rungs)),
+              "rungs", "fractions of train.steps in (0, 1), increasing (the full budget comes last)")
+        check(0 < self.promote <= 1, "promote", "must be in (0, 1]")
         for name, weight in self.operator_weights.items():
             check(name in OPERATOR_WEIGHTS, "operator_weights",
                   f"unknown operator {name!r} (choose among {', '.join(OPERATOR_WEIGHTS)})")
