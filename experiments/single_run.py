@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from tsearch.config import load_config
-from tsearch.runs.files import read_jsonl
-from tsearch.runs.single import run_single
+from tsearch.runs.folder import read_jsonl
+from tsearch.runs.run import run_single
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "dots_small.toml"
 

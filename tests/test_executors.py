@@ -26,7 +26,7 @@ import pytest
 from tsearch import seeding
 from tsearch.config import (Config, DiffusionConfig, DotsConfig, EngineConfig, ExecutorConfig,
                             FieldError, MetricsConfig, MLPConfig, SamplerConfig, TrainConfig)
-from tsearch.engine.tasks import CheckpointResult, EvalResult, EvalTask
+from tsearch.tasks import EvalResult, EvalTask, ScoredStep
 from tsearch.errors import UserError
 from tsearch.executors import build_executor, chunked
 from tsearch.executors.local import LocalExecutor, WorkerError, visible_gpus, worker_env
@@ -49,14 +49,14 @@ def where() -> str:
 
 def fake_evaluate(tasks, engine) -> list[EvalResult]:
     """Stand-in for tsearch.engine.evaluate: numbers from each task's seed alone."""
-    return [EvalResult(task_id=t.task_id, ok=True, device=where(), checkpoints=[
-        CheckpointResult(step=s, metrics={"g": float(seeding.numpy_rng(t.seed, s).random())})
-        for s in t.checkpoints]) for t in tasks]
+    return [EvalResult(task_id=t.task_id, ok=True, device=where(), scored=[
+        ScoredStep(step=s, metrics={"g": float(seeding.numpy_rng(t.seed, s).random())})
+        for s in t.scored_steps]) for t in tasks]
 
 
 def summary(results) -> list:
     """What must not depend on the executor: ids, status and every metric, in task-id order."""
-    return sorted((r.task_id, r.ok, r.error, [(c.step, c.metrics) for c in r.checkpoints])
+    return sorted((r.task_id, r.ok, r.error, [(c.step, c.metrics) for c in r.scored])
                   for r in results)
 
 
@@ -189,7 +189,7 @@ def test_executor_config_range_checks():
 def fingerprint(results) -> list:
     """Every number of every result, in task-id order; NaN compares equal to NaN."""
     return sorted((r.task_id, r.ok, r.error, r.stopped_at, r.skipped_steps,
-                   [(c.step, json.dumps(c.metrics, sort_keys=True), c.loss) for c in r.checkpoints])
+                   [(c.step, json.dumps(c.metrics, sort_keys=True), c.loss) for c in r.scored])
                   for r in results)
 
 
@@ -225,7 +225,7 @@ def test_parallel_workers_give_bit_identical_results_to_one_process():
     with build_executor(ExecutorConfig(tasks_per_chunk=2, workers=2), ENGINE) as executor:
         parallel = list(executor.map(tasks))
         again = list(executor.map(tasks))  # the same workers serve a second map
-    assert all(r.ok for r in serial) and all(r.checkpoints for r in serial)
+    assert all(r.ok for r in serial) and all(r.scored for r in serial)
     assert fingerprint(parallel) == fingerprint(serial) == fingerprint(again)
 
 

@@ -21,7 +21,7 @@ from ..targets.base import Target, binarize
 from .device import MemoryMeter
 from .score import sample_generators, sample_models, validities
 from .stacked import SingleNet, StackedNet
-from .tasks import CheckpointResult, EvalResult, EvalTask
+from .tasks import ScoredStep, EvalResult, EvalTask
 from .train import CHECK_EVERY, TrainData, Trainer, memorized, seeded_model
 
 
@@ -71,7 +71,7 @@ def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
     trainer = Trainer(net=_build_net(jobs, plan), data=data, train=task.train, process=process,
                       loss_fn=denoising_loss, generators=generators)
     alive, step = list(jobs), 0
-    for stop in sorted(task.checkpoints):
+    for stop in sorted(task.scored_steps):
         t0 = time.perf_counter()
         while step < stop and alive:
             n = min(CHECK_EVERY, stop - step)
@@ -129,8 +129,8 @@ def _drop_failed(trainer: Trainer, alive: list[Job], step: int, n: int, progress
 def _stop_if_memorized(job: Job, step: int, progress: Progress) -> bool:
     """Stop ``job`` after this scored step if it has memorized and steps remain; records the
     scored steps it will not run."""
-    later = tuple(s for s in sorted(job.task.checkpoints) if s > step)
-    if not later or not memorized(job.result.checkpoints, job.task.train):
+    later = tuple(s for s in sorted(job.task.scored_steps) if s > step)
+    if not later or not memorized(job.result.scored, job.task.train):
         return False
     job.result.stopped_at, job.result.skipped_steps = step, later
     progress(later[-1] - step)  # the steps it will not run
@@ -153,7 +153,7 @@ def _sample(trainer: Trainer, alive: list[Job], step: int, process, sampler, mak
 def _retire(job: Job, reason: str, step: int, progress: Progress) -> None:
     """Fail a job mid-training; its checkpoints so far stay in its result."""
     job.fail(reason)
-    progress(max(job.task.checkpoints) - step)  # the steps it will not run
+    progress(max(job.task.scored_steps) - step)  # the steps it will not run
 
 
 def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, plan: Plan,
@@ -170,12 +170,12 @@ def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, pla
     _share_time([j for j, _, _ in kept], "metrics_s", t0)
     for (job, raw, loss), validity in zip(kept, valid):
         t0 = time.perf_counter()
-        job.result.checkpoints.append(score_samples(job, raw, validity, step, loss))
+        job.result.scored.append(score_samples(job, raw, validity, step, loss))
         job.add_time("metrics_s", time.perf_counter() - t0)
     return [j for j, _, _ in kept]
 
 
-def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> CheckpointResult:
+def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> ScoredStep:
     """The metrics of one model's raw samples (M, H, W) at one checkpoint."""
     from ..metrics import compute_metrics
 
@@ -184,7 +184,7 @@ def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> Che
     report = compute_metrics(raw, train, job.target, config=task.metrics, novel_mass=job.novel_mass,
                              rng=seeding.numpy_rng(task.seed, "metrics", step), validity=validity)
     kept = binarize(raw.cpu().numpy()).astype(np.int8) if task.keep_samples else None
-    return CheckpointResult(step=step, metrics=dict(report.metrics), intervals=dict(report.intervals),
+    return ScoredStep(step=step, metrics=dict(report.metrics), intervals=dict(report.intervals),
                             extra=dict(report.extra), samples=kept,
                             loss=None if loss is None else float(loss))
 

@@ -25,7 +25,7 @@ from torch import nn
 from .. import seeding
 from ..config import TrainConfig
 from .stacked import StackedNet, make_optimizer
-from .tasks import CheckpointResult
+from .tasks import ScoredStep
 
 CHECK_EVERY = 50  # steps between finiteness checks (each one is a device sync)
 
@@ -45,7 +45,7 @@ def seeded_model(build, cfg, *, side: int, generator: torch.Generator, device) -
     return model.to(device)
 
 
-def memorized(scored: Sequence[CheckpointResult], train: TrainConfig) -> bool:
+def memorized(scored: Sequence[ScoredStep], train: TrainConfig) -> bool:
     """``copy >= train.stop_when_copy`` at each of the last ``train.stop_patience`` scored
     steps (never when stop_when_copy is 0; an undefined copy (NaN) is not >=)."""
     last = scored[-train.stop_patience:]

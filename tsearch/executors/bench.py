@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from .. import seeding
 from ..config import Config
-from ..engine.tasks import EvalResult, EvalTask
+from ..tasks import EvalResult, EvalTask
 from . import build_executor
 
 DEFAULT_STOP = 0.95  # the evolve config's stop_when_copy
@@ -71,8 +71,8 @@ def measure_path(path: str, config: Config, tasks: list[EvalTask]) -> tuple[dict
         results = list(executor.map(tasks))
         workers = executor.workers
     wall = time.perf_counter() - t0
-    run = sum(c.step for r in results for c in r.checkpoints[-1:])
-    planned = sum(max(t.checkpoints) for t in tasks)
+    run = sum(c.step for r in results for c in r.scored[-1:])
+    planned = sum(max(t.scored_steps) for t in tasks)
     return {"path": path, "workers": workers, "stop_when_copy": config.train.stop_when_copy,
             "tasks": len(tasks), "failed": sum(not r.ok for r in results),
             "stopped": sum(r.stopped_at is not None for r in results),
@@ -84,5 +84,5 @@ def fingerprint(results: list[EvalResult]) -> str:
     """Every number of the results, in task order (NaN written as NaN, so equal to itself)."""
     ordered = sorted(results, key=lambda r: r.task_id)
     return json.dumps([(r.task_id, r.ok, r.error, r.stopped_at, list(r.skipped_steps),
-                        [(c.step, c.metrics, c.loss) for c in r.checkpoints]) for r in ordered],
+                        [(c.step, c.metrics, c.loss) for c in r.scored]) for r in ordered],
                       sort_keys=True)

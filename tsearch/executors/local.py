@@ -31,13 +31,10 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
-from typing import TYPE_CHECKING
 
 from ..config import EngineConfig
-from .base import Chunk, EvaluateFn, Executor, chunked, engine_evaluate, failed, matched
-
-if TYPE_CHECKING:
-    from ..engine.tasks import EvalResult, EvalTask
+from ..tasks import EvalResult, EvalTask
+from .base import Chunk, EvaluateFn, Executor, Progress, chunked, engine_evaluate, failed, matched
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 READY = "ready"  # a worker's first message: it started and unpickled evaluate_fn
@@ -164,22 +161,26 @@ class LocalExecutor(Executor):
         self.evaluate_fn = evaluate_fn
         self.max_retries = max_retries
         self.workers = workers or default_workers(engine)
+        # the engine in this process reports training steps as they run; workers report a
+        # task's steps when it finishes (the caller counts them)
+        self.reports_progress = self.workers == 1 and evaluate_fn is engine_evaluate
         self._context = multiprocessing.get_context(start_method)
         self._gpus: list[str] | None = None
         self._idle: list[_Worker] = []
         self._next_index = 0
 
-    def map(self, tasks: Sequence[EvalTask]) -> Iterator[EvalResult]:
+    def map(self, tasks: Sequence[EvalTask], progress: Progress | None = None) -> Iterator[EvalResult]:
         chunks = chunked(tasks, self.tasks_per_chunk)
         if self.workers == 1:
-            return self._map_here(chunks)
+            return self._map_here(chunks, progress)
         return self._map_workers(chunks)
 
-    def _map_here(self, chunks: list[Chunk]) -> Iterator[EvalResult]:
+    def _map_here(self, chunks: list[Chunk], progress: Progress | None) -> Iterator[EvalResult]:
         # An exception escaping evaluate_fn is a bug (the engine reports a task's own failure
         # as a result), so it propagates as a traceback.
+        fine = {"progress": progress} if progress is not None and self.reports_progress else {}
         for chunk in chunks:
-            yield from matched(chunk, self.evaluate_fn(chunk, self.engine))
+            yield from matched(chunk, self.evaluate_fn(chunk, self.engine, **fine))
 
     # -------------------------------------------------------------- workers
     def _map_workers(self, chunks: list[Chunk]) -> Iterator[EvalResult]:
