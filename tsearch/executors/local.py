@@ -57,8 +57,9 @@ def visible_gpus(engine: EngineConfig) -> list[str]:
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
     if listed is not None:
         return [d.strip() for d in listed.split(",") if d.strip() and d.strip() != "-1"]
-    import torch  # only to count GPUs, and only when the config may use one
-    return [str(i) for i in range(torch.cuda.device_count())]
+    # loads torch: only when the config may use a GPU (the driver has loaded it by then)
+    from ..engine.device import cuda_device_count
+    return [str(i) for i in range(cuda_device_count())]
 
 
 def default_workers(engine: EngineConfig) -> int:
