@@ -83,6 +83,8 @@ def worker_main(conn, payload: bytes, env: dict[str, str]) -> None:
     os.environ.update(env)  # before torch loads (unpickling evaluate_fn may load it)
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     evaluate_fn, engine = pickle.loads(payload)
+    if evaluate_fn is engine_evaluate:  # ready means ready to train: torch and the engine loaded
+        from ..engine import evaluate  # noqa: F401
     conn.send(READY)
     while True:
         try:
@@ -170,6 +172,29 @@ class LocalExecutor(Executor):
         self._idle: list[_Worker] = []
         self._next_index = 0
 
+    def start(self) -> None:
+        """Start every worker and wait until each is ready (optional: ``map`` starts them as
+        needed); a benchmark calls it to time the start apart from the evaluations."""
+        if self.workers == 1:
+            if self.evaluate_fn is engine_evaluate:  # the in-process path: torch and the engine
+                from ..engine import evaluate  # noqa: F401
+            return
+        while len(self._idle) < self.workers:
+            self._idle.append(self._spawn())
+        for worker in self._idle:
+            if not worker.started:
+                wait([worker.conn, worker.process.sentinel])
+                if _receive(worker) != READY:
+                    raise self._start_error(worker)
+                worker.started = True
+
+    def _start_error(self, worker: _Worker) -> RuntimeError:
+        why = worker.death()
+        worker.stop()
+        return RuntimeError(f"local executor: a worker process could not start ({why}; its "
+                            "traceback is above). A script that runs tsearch with workers needs "
+                            "`if __name__ == '__main__':` around its code")
+
     def map(self, tasks: Sequence[EvalTask], progress: Progress | None = None) -> Iterator[EvalResult]:
         chunks = chunked(tasks, self.tasks_per_chunk)
         if self.workers == 1:
@@ -230,11 +255,7 @@ class LocalExecutor(Executor):
 
     def _finished(self, worker: _Worker, message, job: _Job, queue: deque) -> list[EvalResult]:
         if message is None and not worker.started:  # a setup error, not a fault of the chunk
-            why = worker.death()
-            worker.stop()
-            raise RuntimeError(f"local executor: a worker process could not start ({why}; "
-                               "its traceback is above). A script that runs tsearch with workers "
-                               "needs `if __name__ == '__main__':` around its code")
+            raise self._start_error(worker)
         if message is None:  # died before answering: replace it, retry the chunk
             job.failures.append(worker.death())
             worker.stop()
