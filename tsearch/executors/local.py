@@ -95,8 +95,14 @@ def worker_main(conn, payload: bytes, env: dict[str, str]) -> None:
             return
         job_id, chunk = message
         try:
-            conn.send((job_id, "ok", evaluate_fn(chunk, engine)))
+            answer = (job_id, "ok", evaluate_fn(chunk, engine))
         except Exception:
+            answer = (job_id, "bug", traceback.format_exc())
+        try:
+            conn.send(answer)
+        except BrokenPipeError:  # the driver is gone (killed): nobody to answer
+            return
+        except Exception:  # results that cannot be pickled: a bug, reported as one
             conn.send((job_id, "bug", traceback.format_exc()))
 
 
