@@ -398,3 +398,45 @@ def test_sigkill_of_a_parallel_multi_fidelity_search_that_stops_early_then_resum
     proc.wait()
     finish(evolve("--resume", killed))
     assert outcome(killed) == expected
+
+
+@pytest.mark.slow
+def test_one_process_and_parallel_workers_give_the_same_search(memorizing_path, memorizing_reference,
+                                                              tmp_path):
+    run_dir = tmp_path / "serial"
+    finish(evolve(memorizing_path, "--out", run_dir, "--set", "executor.workers=1"))
+    _, expected = memorizing_reference  # executor.workers = 2
+    assert outcome(run_dir) == expected
+
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_workers_and_the_run_resumes_exactly(memorizing_path, memorizing_reference,
+                                                              tmp_path):
+    run_dir = tmp_path / "interrupted"
+    proc = evolve(memorizing_path, "--out", run_dir)
+    log = run_dir / "logbook.jsonl"
+    while not (log.exists() and len(log.read_text().splitlines()) >= 2):
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.05)
+    workers = children_of(proc.pid)  # its 2 workers, and multiprocessing's resource tracker
+    assert len(workers) >= 2
+    proc.send_signal(signal.SIGINT)  # Ctrl-C, sent to the driver alone
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0 and not (run_dir / "pareto.json").exists()
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    finish(evolve("--resume", run_dir))
+    assert outcome(run_dir) == memorizing_reference[1]

@@ -261,14 +261,24 @@ def test_chunk_that_always_kills_its_worker_fails_after_max_retries(tmp_path, si
     assert all(results[t].ok for t in ("t0", "t2", "t3"))
 
 
+def test_a_single_chunk_runs_in_this_process_until_workers_are_started():
+    executor = LocalExecutor(engine=ENGINE, workers=2, evaluate_fn=fake_evaluate)
+    with executor:
+        [alone] = executor.map(make_tasks(1))
+        executor.start()
+        [served] = executor.map(make_tasks(1))
+    assert alone.device == f"local/{os.getpid()}" != served.device
+    assert summary([alone]) == summary([served])
+
+
 def test_exception_in_a_worker_is_a_bug_and_stops_the_map():
-    with build_executor(ExecutorConfig(workers=2), ENGINE, evaluate_fn=raise_bug) as executor:
+    with build_executor(ExecutorConfig(tasks_per_chunk=1, workers=2), ENGINE, evaluate_fn=raise_bug) as executor:
         with pytest.raises(WorkerError, match="a bug in evaluate_fn"):
             list(executor.map(make_tasks(2)))
 
 
 def test_worker_that_cannot_start_is_an_error_not_a_retry():
-    with build_executor(ExecutorConfig(workers=2), ENGINE,
+    with build_executor(ExecutorConfig(tasks_per_chunk=1, workers=2), ENGINE,
                         evaluate_fn=BrokenInWorker(os.getpid())) as executor:
         with pytest.raises(RuntimeError, match="could not start"):
             list(executor.map(make_tasks(2)))

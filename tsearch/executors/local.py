@@ -203,14 +203,17 @@ class LocalExecutor(Executor):
 
     def map(self, tasks: Sequence[EvalTask], progress: Progress | None = None) -> Iterator[EvalResult]:
         chunks = chunked(tasks, self.tasks_per_chunk)
-        if self.workers == 1:
+        if self.workers == 1 or (len(chunks) == 1 and not self._idle):
+            # one chunk and no worker started yet (`tsearch run`): starting one would only add
+            # its start-up time; the numbers are the same in any process
             return self._map_here(chunks, progress)
         return self._map_workers(chunks)
 
     def _map_here(self, chunks: list[Chunk], progress: Progress | None) -> Iterator[EvalResult]:
         # An exception escaping evaluate_fn is a bug (the engine reports a task's own failure
         # as a result), so it propagates as a traceback.
-        fine = {"progress": progress} if progress is not None and self.reports_progress else {}
+        fine = ({"progress": progress} if progress is not None and self.evaluate_fn is engine_evaluate
+                else {})
         for chunk in chunks:
             yield from matched(chunk, self.evaluate_fn(chunk, self.engine, **fine))
 
