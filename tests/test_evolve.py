@@ -440,3 +440,15 @@ def test_ctrl_c_stops_the_workers_and_the_run_resumes_exactly(memorizing_path, m
                 and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
     finish(evolve("--resume", run_dir))
     assert outcome(run_dir) == memorizing_reference[1]
+
+
+def test_report_shows_evaluations_per_rung(memorizing_reference):
+    run_dir, expected = memorizing_reference
+    per_rung = {}
+    for entry in expected["logbook"]:
+        for rung in entry.get("rungs", ()):
+            per_rung[rung["fraction"]] = per_rung.get(rung["fraction"], 0) + rung["evaluations"]
+    assert set(per_rung) == {0.5, 1.0} and per_rung[0.5] > 0
+    report = (run_dir / "report.md").read_text()
+    assert (f"evaluations per rung: 0.5 of train.steps: {per_rung[0.5]}, "
+            f"1 of train.steps: {per_rung[1.0]}") in report

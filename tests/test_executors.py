@@ -500,4 +500,6 @@ def test_evolve_bench_gives_one_record_per_path_with_identical_results():
         assert record["model_steps_run"] + record["model_steps_skipped"] == 4 * TINY.train.steps
         assert record["ratio"] == pytest.approx(
             record["evaluations_per_hour"] / records[0]["evaluations_per_hour"], abs=1e-3)
+    # stopping drops later scored steps only: only stopped tasks can change, never upward
+    assert records[1]["best_changed"] <= records[1]["stopped"] and records[1]["best_max_drop"] >= 0
     json.dumps(records)  # JSON lines

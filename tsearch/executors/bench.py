@@ -12,7 +12,9 @@ Four paths, one JSON record each:
     parallel+stop   as parallel, with that stop
 
 ``ratio`` is a path's evaluations/hour over the serial path's; ``same_results`` says whether its
-results are identical to those of the serial path with the same stopping (they must be).
+results are identical to those of the serial path with the same stopping (they must be);
+``best_changed`` / ``best_max_drop`` (stopping paths): tasks whose fitness (the best scored
+step's ``search.fitness_metric``) differs from the unstopped run's, and the largest drop.
 ``wall_s`` and evaluations/hour count from the moment the workers are ready: ``startup_s``
 (starting them, torch imported in each) is paid once per run and reported apart. The serial
 path warms its process the same way (torch and the engine imported before timing).
@@ -53,13 +55,17 @@ def path_config(config: Config, path: str, workers: int) -> Config:
 def run_evolve_bench(config: Config, *, n_tasks: int = 24, workers: int = 0,
                      paths: Sequence[str] = PATHS) -> list[dict]:
     """One record per path, in ``paths`` order (serial first: the ratios refer to it)."""
-    records, reference = [], {}
+    records, reference, unstopped = [], {}, None
     for path in paths:
         cfg = path_config(config, path, workers)
         record, results = measure_path(path, cfg, evolve_tasks(cfg, n_tasks))
         stop = cfg.train.stop_when_copy
         reference.setdefault(stop, fingerprint(results))
         record["same_results"] = fingerprint(results) == reference[stop]
+        if stop == 0:
+            unstopped = unstopped or results
+        elif unstopped is not None:
+            record.update(best_change(unstopped, results, config.search.fitness_metric))
         records.append(record)
     serial = records[0]["evaluations_per_hour"]
     for record in records:
@@ -85,6 +91,20 @@ def measure_path(path: str, config: Config, tasks: list[EvalTask]) -> tuple[dict
             "startup_s": round(t1 - t0, 2), "wall_s": round(wall, 2),
             "evaluations_per_hour": round(len(tasks) / wall * 3600, 1),
             "model_steps_run": run, "model_steps_skipped": planned - run}, results
+
+
+def best_change(full: list[EvalResult], stopped: list[EvalResult], metric: str) -> dict:
+    """What stopping did to the fitness (the best scored step's ``metric``): how many tasks
+    changed, and the largest drop."""
+    def best(result: EvalResult) -> float | None:
+        step = result.best(metric)
+        return None if step is None else step.metrics[metric]
+
+    before = {r.task_id: best(r) for r in full}
+    pairs = [(before[r.task_id], best(r)) for r in stopped]
+    drops = [a - b for a, b in pairs if a is not None and b is not None]
+    return {"best_changed": sum(a != b for a, b in pairs),
+            "best_max_drop": round(max(drops, default=0.0), 4)}
 
 
 def fingerprint(results: list[EvalResult]) -> str:
