@@ -503,3 +503,19 @@ def test_evolve_bench_gives_one_record_per_path_with_identical_results():
     # stopping drops later scored steps only: only stopped tasks can change, never upward
     assert records[1]["best_changed"] <= records[1]["stopped"] and records[1]["best_max_drop"] >= 0
     json.dumps(records)  # JSON lines
+
+
+def test_bench_cli_runs_the_evolve_workload_and_rejects_bad_overrides():
+    from click.testing import CliRunner
+
+    from tsearch.cli import main
+
+    tiny = ["--set", "train.steps=4", "--set", "sampler.n_samples=8", "--set", "sampler.n_steps=2",
+            "--set", "metrics.reference_samples=16", "--set", "executor.tasks_per_chunk=1"]
+    out = CliRunner().invoke(main, ["bench", "--workload", "evolve", "--tasks", "2", "--workers", "2", *tiny])
+    assert out.exit_code == 0, out.output
+    records = [json.loads(line) for line in out.output.splitlines()]
+    assert [r["path"] for r in records] == ["serial", "parallel", "serial+stop", "parallel+stop"]
+    assert all(r["workload"] == "evolve" and r["same_results"] and r["failed"] == 0 for r in records)
+    bad = CliRunner().invoke(main, ["bench", "--workload", "evolve", "--set", "train.stepz=4"])
+    assert bad.exit_code == 2 and "train.stepz" in bad.output and len(bad.output.splitlines()) == 1
