@@ -5,8 +5,13 @@ each with one torch thread, take the deterministic chunks of ``map`` as they bec
 results come back in completion order, matched by task id. ``workers = 1`` evaluates in this
 process, one chunk after another. A chunk's numbers depend on its tasks only (seeds are per
 task, the CPU form is a fixed rule, one thread everywhere), so every ``workers`` gives the
-same results. Workers start at the first ``map`` and serve every later one (the generations
-of a search) until ``close``.
+same results. Workers start at the first ``map`` that has more than one chunk (a lone chunk,
+as in ``tsearch run``, is evaluated here) or at ``start()``, and serve every later ``map``
+(the generations of a search) until ``close``.
+
+CUDA: one worker per visible GPU by default, each seeing only its own GPU
+(CUDA_VISIBLE_DEVICES); more workers than GPUs share them round-robin, each planning its chunks
+from the free memory it sees. Written for GPU boxes but not yet run on one.
 
 Faults: a worker that dies (``os._exit``, the OOM killer, SIGKILL) is replaced and its chunk
 retried, up to ``max_retries`` times; a chunk that keeps killing its worker becomes failed
