@@ -133,6 +133,11 @@ def _fields_of_type(kind_of_value: type):
 
 FLOAT_FIELDS = _fields_of_type(float)
 INT_FIELDS = _fields_of_type(int)
+# fields holding a list of numbers (tuple[float, ...]): a value is given inside a list
+SEQUENCE_KEYS = {f"{table.name}.{f.name}" for table in dataclasses.fields(Config)
+                 if table.name not in ("target", "model")
+                 for f in dataclasses.fields(table.default_factory)
+                 if typing.get_origin(typing.get_type_hints(table.default_factory)[f.name]) is tuple}
 SEEDS = {"run.seed", "target.code_seed", "metrics.reference_seed"}  # hashed into 63-bit seeds
 # (tsearch.seeding): any integer
 
@@ -158,8 +163,9 @@ def test_the_float_fields_are_found():
 @pytest.mark.parametrize("select, key", FLOAT_FIELDS, ids=[k for _, k in FLOAT_FIELDS])
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
 def test_non_finite_floats_are_rejected_everywhere(select, key, value):
+    given = f"[{value}]" if key in SEQUENCE_KEYS else value
     with pytest.raises(ConfigError) as info:
-        load_config(None, [*select, f"{key}={value}"])
+        load_config(None, [*select, f"{key}={given}"])
     assert str(info.value) == f"<defaults>: {key}: expected a finite number, got {float(value)}"
 
 

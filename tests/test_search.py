@@ -15,6 +15,7 @@ from tsearch.search import (CheckpointStore, FitnessCache, Genome, ParetoArchive
                             build_baseline, build_strategy, crossover, mutate, random_genome,
                             strategy_from_state)
 from tsearch.search.archive import select_nsga2
+from tsearch.search.fidelity import promoted, rung_steps, successive_halving
 from tsearch.search.operators import OPERATORS
 from tsearch.targets import build_target, image_keys
 
@@ -203,6 +204,70 @@ def test_cache_is_keyed_by_evaluation_config():
     b.entries.update(a.entries)
     assert "h" not in b  # same genome, another evaluation config
     assert FitnessCache.from_state(json.loads(json.dumps(a.state()))).get("h") == a.get("h")
+
+
+# ----------------------------------------------------------------------------- multi-fidelity
+def dot_genomes(sizes) -> list[Genome]:
+    """Distinct genomes of the given sizes (one-pixel elements; no target needed)."""
+    return [Genome([np.array([i, j]) for j in range(n)]) for i, n in enumerate(sizes)]
+
+
+def test_promotion_keeps_the_best_by_front_rank_then_crowding_in_ask_order():
+    genomes = dot_genomes([2, 4, 1, 3, 5, 6])
+    values = [0.9, 0.5, 0.1, None, 0.95, 0.2]  # front: (2, .9), (1, .1), (5, .95)
+    assert promoted(genomes, values, 0.5) == [0, 2, 4]
+    assert promoted(genomes, values, 0.1) != [] and len(promoted(genomes, values, 0.1)) == 1
+    assert promoted(genomes, values, 1.0) == list(range(6))
+
+
+def test_successive_halving_promotes_the_expected_candidates():
+    genomes = dot_genomes([1, 2, 3, 4, 5, 6, 7, 8])
+    # a synthetic fitness whose ranking changes with the budget: small sets look good early
+    quality = [0.2, 0.9, 0.4, 0.8, 0.3, 0.7, 0.6, 0.5]
+    calls = []
+
+    def evaluate_at(batch, fraction):
+        calls.append((fraction, [g.size for g in batch]))
+        return [quality[g.size - 1] * fraction + (1 - fraction) * (1 - g.size / 8) for g in batch]
+
+    rungs = successive_halving(genomes, evaluate_at, (0.25, 0.5), promote=0.5)
+    assert [r.fraction for r in rungs] == [0.25, 0.5, 1.0]
+    assert [len(r.genomes) for r in rungs] == [8, 4, 2]
+    # by hand: at 0.25, values (.71, .79, .57, .58, .36, .36, .24, .13) for sizes 1..8: front
+    # {1, 2}, then {3, 4} -> 4 promoted; at 0.5, (.54, .83, .51, .65): front {1, 2} -> promoted
+    assert [g.size for g in rungs[1].genomes] == [1, 2, 3, 4]
+    assert [g.size for g in rungs[2].genomes] == [1, 2]
+    assert rungs[2].values == [0.2, 0.9]  # the full budget's values, told to the strategy
+    assert calls == [(r.fraction, [g.size for g in r.genomes]) for r in rungs]
+
+
+def test_without_rungs_every_genome_is_evaluated_once_at_full_budget():
+    genomes = dot_genomes([1, 2, 3])
+    rungs = successive_halving(genomes, lambda batch, f: [0.5] * len(batch), (), promote=0.5)
+    assert len(rungs) == 1 and rungs[0].fraction == 1.0 and rungs[0].genomes == genomes
+
+
+def test_rung_steps_and_rung_config_checks():
+    from tsearch.config import FieldError
+
+    assert rung_steps(600, 0.25) == 150 and rung_steps(3, 0.1) == 1
+    assert SearchConfig(rungs=(0.25, 0.5)).rungs == (0.25, 0.5)
+    for bad in [(0.5, 0.25), (0.5, 1.0), (0.0,), (0.5, 0.5)]:
+        with pytest.raises(FieldError, match="rungs"):
+            SearchConfig(rungs=bad)
+    with pytest.raises(FieldError, match="promote"):
+        SearchConfig(promote=0)
+
+
+def test_cache_keeps_each_fidelity_apart():
+    cache = FitnessCache("a" * 64)
+    cache.put("h", {"value": 0.3}, fidelity=0.25)
+    assert "h" not in cache and cache.get("h") is None and cache.has("h", 0.25)
+    cache.put("h", {"value": 0.6})
+    assert cache.get("h") == {"value": 0.6} and cache.get("h", 0.25) == {"value": 0.3}
+    assert cache.items() == [("h", {"value": 0.6})]  # the full-budget entries only
+    again = FitnessCache.from_state(json.loads(json.dumps(cache.state())))
+    assert again.get("h", 0.25) == {"value": 0.3}
 
 
 def test_search_never_loads_torch():

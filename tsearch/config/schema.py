@@ -351,6 +351,10 @@ class TrainConfig:
     weight_decay: float = 0.0
     n_checkpoints: int = 8  # log-spaced in training steps, the last one at `steps`
     first_checkpoint: int = 50
+    # stop training once copy >= stop_when_copy at stop_patience consecutive scored steps
+    # (0 = never: run and sweep keep the whole curve; evolve turns it on)
+    stop_when_copy: float = 0.0
+    stop_patience: int = 2
 
     def __post_init__(self):
         check(self.steps >= 1, "steps", "must be >= 1")
@@ -361,6 +365,8 @@ class TrainConfig:
         check(self.lr > 0, "lr", "must be > 0")
         check_range(self.n_checkpoints, 1, MAX_COUNT, "n_checkpoints")
         check_range(self.first_checkpoint, 1, MAX_TRAIN_STEPS, "first_checkpoint")
+        check(0 <= self.stop_when_copy <= 1, "stop_when_copy", "must be in (0, 1], or 0 (off)")
+        check_range(self.stop_patience, 1, MAX_COUNT, "stop_patience")
 
 
 @dataclass(frozen=True)
@@ -515,6 +521,11 @@ class SearchConfig:
     # fresh training seeds per Pareto-front set and per best random set after the search: its
     # values are maxima over noisy evaluations, biased upward (0 = no re-evaluation)
     reevaluate_seeds: int = 3
+    # multi-fidelity (successive halving): offspring trained first to these fractions of
+    # train.steps, the best `promote` fraction of each rung (NSGA-II rank, crowding) going on,
+    # and the survivors of the last to the full budget. () = every offspring at full budget
+    rungs: tuple[float, ...] = ()
+    promote: float = 0.5
 
     def __post_init__(self):
         check_range(self.generations, 1, MAX_COUNT, "generations")
@@ -531,6 +542,9 @@ class SearchConfig:
         check_range(self.baseline_repeats, 0, MAX_COUNT, "baseline_repeats")
         check_range(self.reevaluate_seeds, 0, MAX_COUNT, "reevaluate_seeds")
         check_goal_metric(self.fitness_metric, "fitness_metric")
+        check(all(0 < f < 1 for f in self.rungs) and list(self.rungs) == sorted(set(self.rungs)),
+              "rungs", "fractions of train.steps in (0, 1), increasing (the full budget comes last)")
+        check(0 < self.promote <= 1, "promote", "must be in (0, 1]")
         for name, weight in self.operator_weights.items():
             check_name(OPERATORS, name, "operator_weights")
             check(isinstance(weight, (int, float)) and not isinstance(weight, bool)
@@ -557,7 +571,8 @@ class ExecutorConfig:
     num_gpus: float = 0.0  # ray: GPU share per actor (fractional allowed)
     num_cpus: float = 1.0  # ray: CPUs per actor
     tasks_per_chunk: int = 4
-    max_retries: int = 2  # ray: retries of a chunk whose worker died (process or node)
+    max_retries: int = 2  # retries of a chunk whose worker died (process or node)
+    workers: int = 0  # local: worker processes (0 = the cores this process may use; 1 = in-process)
     start_timeout_s: float = 300.0  # ray: fail queued chunks if no actor can start this long
 
     def __post_init__(self):
@@ -569,10 +584,12 @@ class ExecutorConfig:
         check(0 < self.num_cpus <= MAX_THREADS, "num_cpus", f"must be in (0, {MAX_THREADS:,}]")
         check_range(self.tasks_per_chunk, 1, MAX_COUNT, "tasks_per_chunk")
         check_range(self.max_retries, 0, 100, "max_retries")
+        check_range(self.workers, 0, MAX_THREADS, "workers")
         check(self.start_timeout_s > 0, "start_timeout_s", "must be > 0")
 
 
-EXECUTORS.add("local", ExecutorConfig, "tsearch.executors.local:LocalExecutor", params=("tasks_per_chunk",),
+EXECUTORS.add("local", ExecutorConfig, "tsearch.executors.local:LocalExecutor",
+              params=("tasks_per_chunk", "workers", "max_retries"),
               context=("engine", "evaluate_fn"))
 EXECUTORS.add("ray", ExecutorConfig, "tsearch.executors.ray_executor:RayExecutor",
               context=("engine", "evaluate_fn"))

@@ -3,6 +3,8 @@ train together (vmap) or alone (loop, a chunk of 1), sample and score at every c
 
 Failures stay inside the chunk: a model whose loss turns non-finite is dropped from the stack
 (its optimizer moments with it) and reported ``ok=False``; the others train on unchanged.
+A model that has memorized (``train.stop_when_copy``, engine/train.py) leaves the stack the
+same way, ``ok`` with ``stopped_at`` and ``skipped_steps`` set.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .device import MemoryMeter
 from .score import sample_generators, sample_models, score_step, validities
 from .stacked import SingleNet, StackedNet
 from .tasks import EvalResult, EvalTask, ScoredStep
-from .train import CHECK_EVERY, TrainData, Trainer, seeded_model
+from .train import CHECK_EVERY, TrainData, Trainer, memorized, seeded_model
 
 
 @dataclass(eq=False)  # compared by identity
@@ -86,9 +88,10 @@ def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
         samples = _sample(trainer, alive, step, process, sampler, make_score_fn, plan)
         meter.poll()
         scored = _score(alive, samples, losses, step, plan, progress)
-        if 0 < len(scored) < len(alive):  # some samples went non-finite: drop those models too
-            trainer.keep([i for i, j in enumerate(alive) if j in scored])
-        alive = scored
+        going_on = [j for j in scored if not _stop_if_memorized(j, step, progress)]
+        if 0 < len(going_on) < len(alive):  # non-finite samples or memorized: those leave the stack
+            trainer.keep([i for i, j in enumerate(alive) if j in going_on])
+        alive = going_on
     for job in jobs:
         job.result.peak_memory_mb = meter.peak_mb()
         job.result.chunk_size = len(jobs)
@@ -121,6 +124,17 @@ def _drop_failed(trainer: Trainer, alive: list[Job], step: int, n: int, progress
     if keep:
         trainer.keep(keep)
     return [alive[i] for i in keep]
+
+
+def _stop_if_memorized(job: Job, step: int, progress: Progress) -> bool:
+    """Stop ``job`` after this scored step if it has memorized and steps remain; records the
+    scored steps it will not run."""
+    later = tuple(s for s in sorted(job.task.scored_steps) if s > step)
+    if not later or not memorized(job.result.scored, job.task.train):
+        return False
+    job.result.stopped_at, job.result.skipped_steps = step, later
+    progress(later[-1] - step)  # the steps it will not run
+    return True
 
 
 def _sample(trainer: Trainer, alive: list[Job], step: int, process, sampler, make_score_fn,

@@ -134,6 +134,7 @@ def _reset(jobs: list[Job]) -> None:
     """Forget what a chunk that ran out of memory recorded (the training set stays)."""
     for job in jobs:
         job.result.ok, job.result.error = True, None
+        job.result.stopped_at, job.result.skipped_steps = None, ()
         job.result.scored.clear()
         job.result.timings = {"prepare_s": job.result.timings.get("prepare_s", 0.0)}
 

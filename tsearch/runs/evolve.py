@@ -39,11 +39,12 @@ from pathlib import Path
 from ..config import Config, config_to_dict, load_config
 from ..errors import UserError
 from ..search import CheckpointStore, ForeignCheckpoint, Genome
+from ..search.fidelity import successive_halving
 from ..search.state import SearchState, eval_hash, fitness_entry
 from ..search.summary import reevaluated_genomes
 from ..targets import build_target
 from ..tasks import EvalTask, best_record
-from .evolve_steps import check_config, default_config_path, log_entry, write_outputs
+from .evolve_steps import check_config, default_config_path, evaluation_task, log_entry, write_outputs
 from .folder import (EVALUATIONS, MAY_CHANGE, RunFolder, first_difference, identity_hash,
                      result_record, to_jsonable)
 from .pipeline import open_executor, resume_executor, results, with_executor
@@ -92,8 +93,9 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
         while not strategy.done:
             started = time.perf_counter()
             genomes = strategy.ask()
-            counts = evaluate_genomes(genomes, state, config, folder, executor, display)
-            strategy.tell(genomes, [value_of(state, g) for g in genomes])
+            told, counts = evaluate_generation(genomes, phase, strategy, state, config, folder,
+                                               executor, display)
+            strategy.tell(told, [value_of(state, g) for g in told])
             entry = log_entry(phase, strategy, counts, time.perf_counter() - started, len(state.logbook))
             state.logbook.append(entry)
             if entry["step"] not in logged:  # a killed run may have logged it before its checkpoint
@@ -170,35 +172,56 @@ def latest_checkpoint(folder: RunFolder, config: Config, warn):
     return store.load_latest()
 
 
-def value_of(state: SearchState, genome: Genome) -> float | None:
-    entry = state.cache.get(genome.hash)
+def value_of(state: SearchState, genome: Genome, fraction: float = 1.0) -> float | None:
+    entry = state.cache.get(genome.hash, fraction)
     return None if entry is None else entry["value"]
 
 
+def evaluate_generation(genomes: list[Genome], phase: str, strategy, state: SearchState,
+                        config: Config, folder: RunFolder, executor, display) -> tuple[list, dict]:
+    """(the genomes to tell, the generation's counts). With ``search.rungs``, the offspring of
+    the search (not its initial population, not the baseline) go through successive halving
+    (tsearch.search.fidelity): only those promoted to the full budget are told."""
+    rungs = config.search.rungs if phase == "search" and strategy.generation > 0 else ()
+    per_rung = []
+
+    def evaluate_at(batch: list[Genome], fraction: float) -> list[float | None]:
+        per_rung.append({"fraction": fraction, "genomes": len(batch),
+                         **evaluate_genomes(batch, state, config, folder, executor, display, fraction)})
+        return [value_of(state, g, fraction) for g in batch]
+
+    told = successive_halving(genomes, evaluate_at, rungs, config.search.promote)[-1].genomes
+    counts = {k: sum(r[k] for r in per_rung) for k in ("evaluations", "cached", "failures")}
+    return told, {**counts, "rungs": per_rung} if rungs else counts
+
+
 def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, folder: RunFolder,
-                     executor, display) -> dict:
-    """Evaluate the genomes not in the cache (once each, in ask order); returns the
-    generation's counts. A genome whose entry dates from this generation (recorded before a
+                     executor, display, fraction: float = 1.0) -> dict:
+    """Evaluate the genomes not in the cache at this fidelity (once each, in ask order);
+    returns the counts. A genome whose entry dates from this generation (recorded before a
     kill) counts as evaluated here, as it did in the interrupted run."""
     step, metric = len(state.logbook), config.search.fitness_metric
     this_generation = {}
     for g in genomes:
-        entry = state.cache.get(g.hash)
+        entry = state.cache.get(g.hash, fraction)
         if entry is None or entry["step"] >= step:
             this_generation.setdefault(g.hash, g)
-    todo = {h: g for h, g in this_generation.items() if h not in state.cache}
-    tasks = [EvalTask.from_config(config, task_id=h, seed=seeding().derive_seed(config.run.seed, "evolve", h),
-                                  train_params=g.elements, keep_samples=True)
+    todo = {h: g for h, g in this_generation.items() if not state.cache.has(h, fraction)}
+    tasks = [evaluation_task(config, g, fraction, seeding().derive_seed(config.run.seed, "evolve", h))
              for h, g in todo.items()]
     seeds = {t.task_id: t.seed for t in tasks}
     failures = 0
     display.evaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):
-        genome = todo[result.task_id]
-        header = {"step": step, "hash": genome.hash, "size": genome.size}
-        if folder.record(header, result, samples={f"samples/{genome.hash[:16]}": result.best(metric)},
-                         grids=False, all_steps=(f"samples/{genome.hash[:16]}_steps", seeds[result.task_id])):
-            state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric))
+        genome = todo[result.task_id.split("@")[0]]
+        header = {"step": step, "hash": genome.hash, "size": genome.size,
+                  **({"fidelity": fraction} if fraction < 1 else {})}
+        # the samples kept are those of full-budget evaluations (a rung's would overwrite them)
+        full = fraction == 1
+        samples = {f"samples/{genome.hash[:16]}": result.best(metric)} if full else None
+        all_steps = (f"samples/{genome.hash[:16]}_steps", seeds[result.task_id]) if full else None
+        if folder.record(header, result, samples=samples, grids=False, all_steps=all_steps):
+            state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric), fraction)
         else:
             failures += 1
         display.evaluated()

@@ -1,5 +1,6 @@
 """The steps of ``tsearch evolve`` around its loop (tsearch.runs.evolve): the checks before any
-folder exists, one logbook line per generation, and the outputs written at the end.
+folder exists, the task of an evaluation at a fidelity, one logbook line per generation, and
+the outputs written at the end.
 
     pareto.json   tsearch.search.summary.summarize: front, baseline, comparison, fresh values
     best/         per front member: training set grid + .npz of its parameters, sample grid
@@ -7,6 +8,7 @@ folder exists, one logbook line per generation, and the outputs written at the e
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +16,10 @@ import numpy as np
 from ..config import Config, ConfigError
 from ..errors import UserError
 from ..search import Genome, Strategy
+from ..search.fidelity import rung_steps
 from ..search.summary import summarize
 from ..targets import build_target
+from ..tasks import EvalTask
 from .folder import RunFolder
 from .views.evolve import best_stem
 
@@ -40,6 +44,21 @@ def check_config(config: Config) -> None:
                           f"only {target.support_size} (lower search.n_max / size_grid or set "
                           "search.allow_duplicates = true)")
     target.render(target.sample_params(1, np.random.default_rng(0)))  # can it sample at all?
+
+
+def evaluation_task(config: Config, genome: Genome, fraction: float, seed: int) -> EvalTask:
+    """The evaluation of ``genome`` at a fidelity: the full budget, or a multi-fidelity rung
+    trained for ``fraction`` of train.steps and scored at the full schedule's steps below that
+    budget and at the budget. Same seed at every fidelity: a rung's numbers at a shared scored
+    step are the full evaluation's (training does not depend on the schedule or the length)."""
+    if fraction == 1:
+        return EvalTask.from_config(config, task_id=genome.hash, seed=seed,
+                                    train_params=genome.elements, keep_samples=True)
+    task = EvalTask.from_config(config, task_id=f"{genome.hash}@{fraction:g}", seed=seed,
+                                train_params=genome.elements)
+    budget = rung_steps(config.train.steps, fraction)
+    return dataclasses.replace(task, train=dataclasses.replace(config.train, steps=budget),
+                               scored_steps=tuple(s for s in task.scored_steps if s < budget) + (budget,))
 
 
 def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int) -> dict:

@@ -272,7 +272,9 @@ def result_record(result: EvalResult) -> dict:
             "checkpoints": [scored_record(s) for s in result.scored],
             "n_params": result.n_params, "timings": result.timings,
             "peak_memory_mb": result.peak_memory_mb, "device": result.device, "form": result.form,
-            "chunk_size": result.chunk_size}
+            "chunk_size": result.chunk_size,
+            # stop at memorization (train.stop_when_copy): the scored steps never run
+            "stopped_at": result.stopped_at, "skipped_steps": list(result.skipped_steps)}
 
 
 # ----------------------------------------------------------------------------- samples

@@ -89,6 +89,7 @@ def observations(summary: dict, logbook: list[dict]) -> list[str]:
     lines = [f"{len(logbook)} generations, {n_evals} evaluations "
              f"({sum(e['failures'] for e in logbook)} failed); strategy {summary['strategy']}; "
              f"the Pareto front has {len(summary['front'])} training sets."]
+    lines += rung_observations(logbook)
     lines += fresh_observations(summary)
     for row in summary["comparison"]:
         if row["baseline_mean"] is not None:
@@ -167,10 +168,28 @@ def comparison_table(summary: dict) -> Table:
                  rows)
 
 
+def rung_observations(logbook: list[dict]) -> list[str]:
+    """Multi-fidelity (search.rungs): evaluations at each fraction of train.steps."""
+    per_rung: dict[float, int] = {}
+    for entry in logbook:
+        for rung in entry.get("rungs", ()):
+            per_rung[rung["fraction"]] = per_rung.get(rung["fraction"], 0) + rung["evaluations"]
+    if not per_rung:
+        return []
+    counts = ", ".join(f"{f:g} of train.steps: {n}" for f, n in sorted(per_rung.items()))
+    return [f"Multi-fidelity offspring evaluations per rung: {counts} (the initial population and "
+            "the baseline: full budget)."]
+
+
+def rung_cell(entry: dict) -> str:
+    return " / ".join(str(r["evaluations"]) for r in entry.get("rungs", ())) or "-"
+
+
 def logbook_table(logbook: list[dict]) -> Table:
-    return Table(["phase", "gen", "evaluations", "cached", "failed", "best", "mean", "front", "s"],
-                 [[e["phase"], e["generation"], e["evaluations"], e["cached"], e["failures"],
-                   e["best"] and e["best"]["value"], e["fitness"] and e["fitness"]["mean"],
+    return Table(["phase", "gen", "evaluations", "per rung", "cached", "failed", "best", "mean",
+                  "front", "s"],
+                 [[e["phase"], e["generation"], e["evaluations"], rung_cell(e), e["cached"],
+                   e["failures"], e["best"] and e["best"]["value"], e["fitness"] and e["fitness"]["mean"],
                    e["front_size"], e["timing"]["seconds"]] for e in logbook])
 
 
