@@ -12,6 +12,7 @@ ALLOWED = {
     "errors": set(),
     "atomic": set(),
     "config": {"errors"},
+    "configs": {"errors", "atomic"},  # the packaged TOML files: light, no torch
     "seeding": set(),
     "imageio": {"errors"},
     "targets": {"config", "errors", "seeding"},

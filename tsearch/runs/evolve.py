@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import configs
 from ..config import Config, ConfigError, config_to_dict, load_config, replace_path
 from ..errors import UserError
 from ..search import (CheckpointStore, FitnessCache, Genome, Strategy, build_baseline,
@@ -46,16 +47,13 @@ from .files import (append_jsonl, config_hash, dumps, new_run_dir, open_run, rea
                     write_atomic, write_provenance)
 
 FITNESS_METRICS = ("g", "g_rel", "novel", "distinct_novel", "valid", "coverage_unseen")
-DEFAULT_CONFIG = Path("configs") / "evolve.toml"
+DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
 
 
 # ----------------------------------------------------------------------------- preparation
 def default_config_path() -> Path:
-    """configs/evolve.toml of the working directory, else of the tsearch checkout."""
-    for path in (DEFAULT_CONFIG, Path(__file__).resolve().parents[2] / DEFAULT_CONFIG):
-        if path.is_file():
-            return path
-    raise UserError(f"{DEFAULT_CONFIG}: no such config file (give a CONFIG)")
+    """The packaged evolve config: found from any directory, installed or not."""
+    return configs.path(DEFAULT_CONFIG)
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:
