@@ -8,8 +8,8 @@ import sys
 
 from tsearch import configs
 from tsearch.config import load_config
-from tsearch.runs.files import read_jsonl
-from tsearch.runs.single import run_single
+from tsearch.runs.folder import read_jsonl
+from tsearch.runs.run import run_single
 
 CONFIG = configs.path("dots_small")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsearch.runs.analysis import (analyse, compare_fits, fit_exponential, fit_linear, fit_power_law,
+from tsearch.runs.views.analysis import (analyse, compare_fits, fit_exponential, fit_linear, fit_power_law,
                                    n_star, peak, scaling_fits)
 from tsearch.config import config_from_dict
-from tsearch.runs.timescales import best_checkpoint, tau_gen, tau_mem
+from tsearch.runs.views.timescales import tau_gen, tau_mem
+from tsearch.tasks import best_record
 from tsearch.seeding import numpy_rng
 
 D = np.array([16, 36, 64, 100, 144] * 3, dtype=float)  # 5 sides x 3 seeds
@@ -83,7 +84,7 @@ def test_timescales_follow_their_definitions():
                {"step": 80, "valid": 0.95, "copy": 0.9, "g": 0.05}]
     assert tau_gen(records) == 20  # 0.86 >= 0.9 * 0.95 = 0.855
     assert tau_mem(records) == 40
-    assert best_checkpoint(records)["step"] == 20  # ties go to the earliest
+    assert best_record(records)["step"] == 20  # ties go to the earliest
     assert tau_gen([{"step": 5, "valid": 0.0}]) is None
     assert tau_mem(records[:2]) is None
 

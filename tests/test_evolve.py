@@ -73,13 +73,12 @@ def finish(proc: subprocess.Popen) -> tuple[str, str]:
 
 
 def outcome(run_dir: Path) -> dict:
-    """What must not depend on a kill: the final state, minus wall-clock timings."""
+    """What must not depend on a kill: the final state (the checkpoint's strategies, the
+    logbook), minus wall-clock timings."""
     [last] = sorted((run_dir / "checkpoints").glob("ckpt-*.json"))[-1:]
     payload = json.loads(last.read_text().split("\n")[1])["payload"]
     logbook = [{k: v for k, v in json.loads(line).items() if k != "timing"}
                for line in (run_dir / "logbook.jsonl").read_text().splitlines()]
-    for entry in payload["logbook"]:
-        entry.pop("timing")
     for state in payload["strategies"].values():
         state.pop("rng")  # compared through the populations it produced
     return {"checkpoint": last.name, "payload": payload, "logbook": logbook,
@@ -256,7 +255,8 @@ def test_a_trained_evaluation_is_the_same_every_time(tmp_path):
     alone (its seed comes from the run seed and the genome hash)."""
     from tsearch.config import load_config
     from tsearch.executors import build_executor
-    from tsearch.runs.evolve import SearchState, evaluate_genomes, SilentDisplay
+    from tsearch.runs.evolve import SilentDisplay, evaluate_genomes, fresh_state
+    from tsearch.runs.folder import RunFolder
     from tsearch.targets import build_target
 
     config = load_config(None, ["target.kind=polygons", "target.side=8", "target.min_area=4",
@@ -265,12 +265,13 @@ def test_a_trained_evaluation_is_the_same_every_time(tmp_path):
                                 "sampler.n_steps=4", "sampler.n_samples=8", "metrics.n_bootstrap=0",
                                 "metrics.reference_samples=16"])
     target = build_target(config.target)
+    folder = RunFolder.create("evolve", "same", config, tmp_path)
     entries = []
     for _ in range(2):
-        state = SearchState.fresh(config, target)
+        state = fresh_state(config, target)
         genomes = state.strategies["baseline"].ask()[:1]
         with build_executor(config.executor, config.engine) as executor:
-            evaluate_genomes(genomes, state, config, tmp_path, executor, SilentDisplay())
+            evaluate_genomes(genomes, state, config, folder, executor, SilentDisplay())
         entries.append(state.cache.entries)
     assert entries[0] == entries[1]
     first, second = map(json.loads, (tmp_path / "evaluations.jsonl").read_text().splitlines())

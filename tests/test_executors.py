@@ -22,7 +22,7 @@ import pytest
 from tsearch import seeding
 from tsearch.config import (Config, DiffusionConfig, DotsConfig, EngineConfig, ExecutorConfig,
                             FieldError, MetricsConfig, MLPConfig, SamplerConfig, TrainConfig)
-from tsearch.engine.tasks import CheckpointResult, EvalResult, EvalTask
+from tsearch.tasks import EvalResult, EvalTask, ScoredStep
 from tsearch.errors import UserError
 from tsearch.executors import build_executor, chunked
 
@@ -44,14 +44,14 @@ def where() -> str:
 
 def fake_evaluate(tasks, engine) -> list[EvalResult]:
     """Stand-in for tsearch.engine.evaluate: numbers from each task's seed alone."""
-    return [EvalResult(task_id=t.task_id, ok=True, device=where(), checkpoints=[
-        CheckpointResult(step=s, metrics={"g": float(seeding.numpy_rng(t.seed, s).random())})
-        for s in t.checkpoints]) for t in tasks]
+    return [EvalResult(task_id=t.task_id, ok=True, device=where(), scored=[
+        ScoredStep(step=s, metrics={"g": float(seeding.numpy_rng(t.seed, s).random())})
+        for s in t.scored_steps]) for t in tasks]
 
 
 def summary(results) -> list:
     """What must not depend on the executor: ids, status and every metric, in task-id order."""
-    return sorted((r.task_id, r.ok, r.error, [(c.step, c.metrics) for c in r.checkpoints])
+    return sorted((r.task_id, r.ok, r.error, [(c.step, c.metrics) for c in r.scored])
                   for r in results)
 
 

@@ -12,23 +12,24 @@ from click.testing import CliRunner
 from tsearch import configs
 from tsearch.cli import main
 from tsearch.config import config_from_dict, load_config, replace_path
-from tsearch.engine.tasks import CheckpointResult, EvalResult
-from tsearch.runs.files import append_jsonl, write_provenance
-from tsearch.runs.report import write_report
-from tsearch.runs.single import write_run_files
-from tsearch.runs.sweep import expand_grid
+from tsearch.tasks import EvalResult, ScoredStep
+from tsearch.runs.folder import append_jsonl, write_provenance
+from tsearch.runs.grid import expand_grid
+from tsearch.runs.run import write_run_files
+from tsearch.runs.sweep import write_analysis
+from tsearch.runs.views.report import write_report
 from tsearch.seeding import numpy_rng
 
 
 def hand_made_result(rng) -> EvalResult:
     """What the engine returns for a 3-checkpoint run on 4x4 images (numbers made up)."""
     images = np.where(rng.random((4, 4, 4)) < 0.2, 1, -1).astype(np.int8)
-    cps = [CheckpointResult(step=s, metrics={"valid": v, "copy": c, "novel": v - c, "g": v - c,
+    cps = [ScoredStep(step=s, metrics={"valid": v, "copy": c, "novel": v - c, "g": v - c,
                                              "g_rel": (v - c) / 0.75},
                             intervals={"valid": (v - 0.1, v + 0.1)}, loss=1.0 / s,
                             samples=np.where(rng.random((9, 4, 4)) < 0.2, 1, -1).astype(np.int8))
            for s, v, c in ((10, 0.2, 0.0), (30, 0.85, 0.1), (100, 0.9, 0.7))]
-    return EvalResult(task_id="run", ok=True, checkpoints=cps, train_images=images, n_params=123)
+    return EvalResult(task_id="run", ok=True, scored=cps, train_images=images, n_params=123)
 
 
 def test_run_report_is_self_contained(tmp_path):
@@ -38,7 +39,7 @@ def test_run_report_is_self_contained(tmp_path):
     html, md = html_path.read_text(), md_path.read_text()
     assert html.count("data:image/png;base64,") >= 4  # train set, curves, best and last samples
     assert "src='http" not in html and "missing figure" not in html
-    assert "The best checkpoint by g is step 30" in md and "copy = 0.100" in md
+    assert "The best scored step by g is step 30" in md and "copy = 0.100" in md
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert (summary["tau_gen"], summary["tau_mem"], summary["best"]["step"]) == (30, 30, 30)
     for line in md.splitlines():
@@ -74,6 +75,7 @@ def synthetic_sweep(tmp_path: Path, n_star_of) -> None:
                                           (lambda d, s: 2 ** (d / 16 + s * 0.3), "exponential")])
 def test_sweep_report_finds_n_star_and_the_right_law(tmp_path, law, expected):
     synthetic_sweep(tmp_path, law)
+    write_analysis(tmp_path)  # the driver writes the data product; the report only reads
     write_report(tmp_path)
     analysis = json.loads((tmp_path / "analysis.json").read_text())
     [(group, rows)] = analysis["n_star"].items()
@@ -110,7 +112,7 @@ def test_experiment_smoke_reports(tmp_path, monkeypatch, experiment):
 
 
 def _group_label(record, config) -> str:
-    from tsearch.runs.analysis import SEED, N, SIDE, _key, label_of
+    from tsearch.runs.views.analysis import SEED, N, SIDE, _key, label_of
 
     axes = [a for a in sorted(config.sweep.grid) if a not in (SEED, N, SIDE)]
     return label_of(axes, tuple(_key(record["overrides"].get(a)) for a in axes))
@@ -134,3 +136,15 @@ def test_sweep_report_states_pixel_statistics_and_timescales(tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "| all | 16 | 2 | 0.2 | 0.25 | 0 | 0.1 | 0.15 | 0 | 0.1 |" in md  # best = step 10
     assert "n=2: 10 / 100 (2/2 seeds memorized)" in md and "n=8: 10 / never (0/2 seeds memorized)" in md
+
+
+def test_a_record_appended_after_a_torn_line_stays_whole(tmp_path):
+    """A killed writer can leave half a line; the next record must not be glued to it."""
+    from tsearch.runs.folder import read_jsonl
+
+    path = tmp_path / "evaluations.jsonl"
+    append_jsonl(path, {"task_id": "a"})
+    with open(path, "a") as fh:
+        fh.write('{"task_id": "b", "ok": tr')  # torn: no newline
+    append_jsonl(path, {"task_id": "c"})
+    assert [r["task_id"] for r in read_jsonl(path)] == ["a", "c"]

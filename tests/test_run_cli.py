@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -106,3 +107,26 @@ def test_oracle_runs_through_the_same_command(tiny, tmp_path):
     [record] = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert record["step"] == 0
     assert record["copy"] >= 0.9  # the empirical score reproduces its 4 training images
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_run_and_sweep_through_ray_give_the_local_numbers(tmp_path, monkeypatch):
+    """Every driver goes through the executor: a local Ray started by tsearch runs the same
+    task in the same chunk, so the scored steps are the local ones."""
+    # Ray workers import tsearch from the driver's working directory: this checkout's
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text(TINY)
+    local, ray = tmp_path / "local", tmp_path / "ray"
+    assert invoke(tiny, "--out", local).exit_code == 0
+    assert invoke(tiny, "--out", ray, "--executor", "ray").exit_code == 0
+    assert (ray / "metrics.jsonl").read_bytes() == (local / "metrics.jsonl").read_bytes()
+    grid = tmp_path / "grid.toml"
+    grid.write_text(TINY + '[sweep.grid]\n"run.n" = [4]\n')  # the run's own task, once
+    sweep = CliRunner().invoke(main, ["sweep", str(grid), "--out", str(tmp_path / "sweep"),
+                                      "--executor", "ray", "--quiet"], catch_exceptions=False)
+    assert sweep.exit_code == 0, sweep.output
+    [n4] = [json.loads(x) for x in (tmp_path / "sweep" / "evaluations.jsonl").read_text().splitlines()]
+    metrics = [json.loads(x) for x in (local / "metrics.jsonl").read_text().splitlines()]
+    assert [c["g"] for c in n4["checkpoints"]] == [m["g"] for m in metrics]

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from tsearch.cli import main
 from tsearch.config import ConfigError, load_config
-from tsearch.runs.sweep import apply_smoke, expand_grid, load_evaluations
+from tsearch.config import smoke_config
+from tsearch.runs.sweep import expand_grid, load_evaluations
 
 TINY = """
 [run]
@@ -79,7 +80,7 @@ def test_grid_expands_row_major_with_tables_first(tiny):
 
 
 def test_smoke_overrides_merge_into_grid(tiny):
-    config = apply_smoke(load_config(tiny))
+    config = smoke_config(load_config(tiny))
     assert config.train.steps == 4 and config.sweep.grid["run.seed"] == [7]
     assert config.sweep.grid["run.n"] == [2, 4]
 
@@ -98,6 +99,14 @@ def test_unknown_grid_key_exits_2(tiny, tmp_path):
     tiny.write_text(TINY.replace('"run.n" = [2, 4]', '"run.nn" = [2, 4]'))
     result = CliRunner().invoke(main, ["sweep", str(tiny), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "run.nn: unknown key" in result.output
+
+
+def test_unknown_generalization_metric_exits_2_and_leaves_no_folder(tiny, tmp_path):
+    result = CliRunner().invoke(main, ["sweep", str(tiny), "--set", "sweep.generalization_metric=g_rell",
+                                       "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "sweep.generalization_metric" in result.output
+    assert "'g_rell'" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
@@ -141,3 +150,12 @@ def test_report_numbers_match_evaluations(tiny, tmp_path):
         assert (out / name).is_file(), name
     for r in records:
         assert (out / "samples" / f"p{r['index']:05d}_best.png").is_file()
+
+
+def test_smoke_without_a_smoke_table_exits_2_and_leaves_no_folder(tmp_path):
+    plain = tmp_path / "plain.toml"
+    plain.write_text('[target]\nkind = "dots"\nside = 4\n[sweep.grid]\n"run.n" = [2]\n')
+    result = CliRunner().invoke(main, ["sweep", str(plain), "--smoke", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"tsearch: error: {plain}: --smoke: the config has no [sweep.smoke] table\n"
+    assert not (tmp_path / "out").exists()

@@ -45,7 +45,7 @@ import numpy as np
 
 from .atomic import write_atomic
 from .errors import UserError
-from .runs.files import open_run, read_jsonl
+from .runs.folder import EVALUATIONS, RunFolder
 from .seeding import derive_seed
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -58,14 +58,13 @@ NOT_METRICS = {"step", "intervals", "loss", "extra"}
 # ----------------------------------------------------------------------------- rows
 def rows(run_dir: str | Path) -> list[dict]:
     """The folder's rows (see the module docstring), in evaluation order then step order."""
-    path, meta, config = open_run(run_dir)
-    kind = meta.get("kind")
+    folder = RunFolder.open(run_dir)
+    kind = folder.meta.get("kind")
     if kind not in READERS:
-        raise UserError(f"{path}: run.json has kind {kind!r}; expected run, sweep or evolve")
-    out = [{**head, **_checkpoint_columns(cp), "n_params": n_params}
-           for head, checkpoints, n_params in READERS[kind](path, config)
-           for cp in checkpoints]
-    return out
+        raise UserError(f"{folder.path}: run.json has kind {kind!r}; expected run, sweep or evolve")
+    return [{**head, **_scored_columns(scored), "n_params": n_params}
+            for head, steps, n_params in READERS[kind](folder)
+            for scored in steps]
 
 
 def columns(table: list[dict]) -> list[str]:
@@ -78,7 +77,7 @@ def columns(table: list[dict]) -> list[str]:
     return [*IDENTITY, *config_keys, "step", *metrics, "loss", "n_params", *intervals]
 
 
-def _checkpoint_columns(cp: dict) -> dict:
+def _scored_columns(cp: dict) -> dict:
     row = {"step": cp["step"], "loss": cp.get("loss")}
     row.update({k: v for k, v in cp.items() if k not in NOT_METRICS})
     for metric, (lo, hi) in sorted((cp.get("intervals") or {}).items()):
@@ -91,19 +90,17 @@ def _common(kind: str, phase: str, config, **values) -> dict:
             "model_kind": config.model.kind, **values}
 
 
-def _run_records(path: Path, config):
+def _run_records(folder: RunFolder):
+    config = folder.config
     head = _common("run", "run", config, task_id="run", n=config.run.n, seed=config.run.seed,
-                   train_set_hash=_images_hash(path / "train_set.npz"))
-    summary = json.loads((path / "summary.json").read_text()) if (path / "summary.json").is_file() else {}
-    yield head, list(read_jsonl(path / "metrics.jsonl")), summary.get("n_params")
+                   train_set_hash=_images_hash(folder.path / "train_set.npz"))
+    summary = folder.read_json("summary.json") if (folder.path / "summary.json").is_file() else {}
+    yield head, folder.records("metrics.jsonl", key=lambda r: r["step"]), summary.get("n_params")
 
 
-def _sweep_records(path: Path, config):
-    seen = set()
-    for record in read_jsonl(path / "evaluations.jsonl"):
-        if record["task_id"] in seen:  # a repeated line (see runs.sweep.load_evaluations)
-            continue
-        seen.add(record["task_id"])
+def _sweep_records(folder: RunFolder):
+    config, path = folder.config, folder.path
+    for record in folder.records(EVALUATIONS, key=lambda r: r["task_id"]):  # first line per task
         overrides = record.get("overrides") or {}
         head = _common("sweep", "sweep", config, task_id=record["task_id"], n=record["n_train"],
                        seed=record["seed"], target_kind=record.get("target_kind"),
@@ -114,15 +111,17 @@ def _sweep_records(path: Path, config):
         yield head, record["checkpoints"], record.get("n_params")
 
 
-def _evolve_records(path: Path, config):
-    logbook = list(read_jsonl(path / "logbook.jsonl"))
-    for record in read_jsonl(path / "evaluations.jsonl"):
+def _evolve_records(folder: RunFolder):
+    config = folder.config
+    logbook = {e["step"]: e for e in folder.records("logbook.jsonl", key=lambda e: e["step"])}
+    # the first line per evaluation counts, as when the driver replays the record on a resume
+    for record in folder.records(EVALUATIONS, key=lambda r: (r.get("phase"), r["task_id"])):
         step, genome = record["step"], record["hash"]
         if record.get("phase") == "reevaluate":
             phase, generation, index = "reevaluate", None, record["seed_index"]
             seed = derive_seed(config.run.seed, "reevaluate", genome, index)
         else:  # a search or baseline evaluation: its logbook line names the phase
-            entry = logbook[step] if step < len(logbook) else {}
+            entry = logbook.get(step, {})
             phase, generation, index = entry.get("phase"), entry.get("generation"), None
             seed = derive_seed(config.run.seed, "evolve", genome)
         head = _common("evolve", phase, config, generation=generation, search_step=step,

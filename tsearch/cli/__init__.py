@@ -47,6 +47,14 @@ def user_errors(fn):
     return wrapper
 
 
+def executor_options(fn):
+    """``--executor local|ray`` and ``--address auto|HOST:PORT``: where evaluations run."""
+    fn = click.option("--address", metavar="auto|HOST:PORT",
+                      help="Ray cluster to join (implies --executor ray); without it Ray starts locally.")(fn)
+    return click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]),
+                        help="Where evaluations run (default: the config's [executor] kind).")(fn)
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return list(COMMANDS)

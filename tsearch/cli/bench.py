@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..config import EngineConfig
 from . import user_errors
 
 
@@ -28,7 +29,7 @@ from . import user_errors
               help="torch intra-op threads (0: torch's default).")
 @user_errors
 def command(device, n_tasks, loop_tasks, workload, form, chunk_size, bf16, compile_, threads):
-    from ..config import EngineConfig
+    # the engine loads torch: only once the command runs, so `tsearch --help` stays quick
     from ..engine.bench import run_bench
     from ..engine.device import resolve_device
 

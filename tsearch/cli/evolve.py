@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import click
 
-from . import user_errors
+from ..runs.evolve import evolve
+from . import executor_options, user_errors
 
 
 @click.command(help="Search the space of training sets with a genetic algorithm (experiment 3). "
@@ -16,15 +17,10 @@ from . import user_errors
 @click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: results/NNNNN-evolve-NAME).")
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue the search in this folder from its newest valid checkpoint.")
-@click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]),
-              help="Where evaluations run (default: the config's [executor] kind, local).")
-@click.option("--address", metavar="auto|HOST:PORT",
-              help="Ray cluster to join (implies --executor ray); without it Ray starts locally.")
+@executor_options
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @user_errors
 def command(config_path, overrides, out, resume, executor_kind, address, quiet):
-    from ..runs.evolve import evolve
-
     run_dir = evolve(config_path, overrides, out=out, resume=resume, executor_kind=executor_kind,
                      address=address, show_progress=not quiet)
     click.echo(str(run_dir))

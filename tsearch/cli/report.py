@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..runs.views.report import write_report
 from . import user_errors
 
 
@@ -11,7 +12,5 @@ from . import user_errors
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path())
 @user_errors
 def command(run_dir):
-    from ..runs.report import write_report
-
     html, md = write_report(run_dir)
     click.echo(f"{html}\n{md}")

@@ -1,4 +1,5 @@
-"""``tsearch run CONFIG [--set key=value ...] [--out DIR] [--dry-run]``."""
+"""``tsearch run CONFIG [--set key=value ...] [--out DIR] [--dry-run] [--executor local|ray]
+[--address auto|HOST:PORT]``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import json
 
 import click
 
-from . import user_errors
+from ..config import config_to_dict, load_config
+from ..runs.pipeline import with_executor
+from ..runs.run import run_single
+from . import executor_options, user_errors
 
 
 @click.command(help="Train one model on one training set and score its samples over training time.")
@@ -15,16 +19,14 @@ from . import user_errors
               help="Override a config key, e.g. --set train.steps=500 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: results/NNNNN-run-NAME).")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config as JSON and exit.")
+@executor_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def command(config_path, overrides, out, dry_run, quiet):
-    from ..config import config_to_dict, load_config
-
+def command(config_path, overrides, out, dry_run, executor_kind, address, quiet):
     config = load_config(config_path, overrides)  # every error stops here, before any folder
+    config = with_executor(config, executor_kind, address)
     if dry_run:
         click.echo(json.dumps(config_to_dict(config), indent=2, sort_keys=True))
         return
-    from ..runs.single import run_single
-
     run_dir = run_single(config, out=out, show_progress=not quiet)
     click.echo(str(run_dir))

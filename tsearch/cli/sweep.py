@@ -1,10 +1,14 @@
-"""``tsearch sweep CONFIG [--set ...] [--out DIR] [--resume DIR] [--smoke]``."""
+"""``tsearch sweep CONFIG [--set ...] [--out DIR] [--resume DIR] [--smoke] [--executor local|ray]
+[--address auto|HOST:PORT]``."""
 
 from __future__ import annotations
 
 import click
 
-from . import user_errors
+from ..config import load_config
+from ..errors import UserError
+from ..runs.sweep import run_sweep
+from . import executor_options, user_errors
 
 
 @click.command(help="Evaluate a grid of random training sets (experiments 1, 2, 4).")
@@ -15,19 +19,16 @@ from . import user_errors
 @click.option("--resume", type=click.Path(file_okay=False),
               help="Continue the sweep in this folder; finished evaluations are not recomputed.")
 @click.option("--smoke", is_flag=True, help="Apply the config's [sweep.smoke] overrides (a ~1 minute run).")
+@executor_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def command(config_path, overrides, out, resume, smoke, quiet):
-    from ..config import load_config
-    from ..errors import UserError
-
+def command(config_path, overrides, out, resume, smoke, executor_kind, address, quiet):
     if config_path is None and resume is None:
         raise UserError("give a CONFIG, or --resume DIR")
     if resume is not None and out is not None:
         raise UserError("--out and --resume are exclusive (a resumed sweep writes into its folder)")
     config = load_config(config_path, overrides) if config_path is not None else None
-    from ..runs.sweep import run_sweep
-
     run_dir = run_sweep(config, source=config_path or "<resume>", out=out, resume=resume,
-                        smoke=smoke, show_progress=not quiet)
+                        smoke=smoke, show_progress=not quiet, executor_kind=executor_kind,
+                        address=address)
     click.echo(str(run_dir))

@@ -6,6 +6,10 @@ import json
 
 import click
 
+from ..config import load_config
+from ..errors import UserError
+from ..imageio import load_images
+from ..targets import build_target
 from . import user_errors
 
 
@@ -16,11 +20,6 @@ from . import user_errors
               help="Override a config key, e.g. --set target.side=8 (repeatable).")
 @user_errors
 def command(config: str, images: str, overrides: tuple[str, ...]) -> None:
-    from ..config import load_config
-    from ..errors import UserError
-    from ..imageio import load_images
-    from ..targets import build_target
-
     target = build_target(load_config(config, overrides).target)
     loaded = load_images(images)
     if loaded.shape[1:] != target.shape:

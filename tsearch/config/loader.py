@@ -1,6 +1,7 @@
 """TOML -> frozen dataclasses, with one-line errors that name the file and the dotted key.
 
     load_config("my.toml", overrides=["train.steps=100"]) -> Config
+    smoke_config(config, source="my.toml") -> Config     # --smoke: [sweep.smoke] applied
     config_to_dict(config) -> plain JSON-able dict (the resolved config of a run folder)
     config_from_dict(d, source="run/config.json") -> Config
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
 import types
 import typing
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import UserError
+from ..registry import UnknownName
 from .schema import POLYMORPHIC, Config, FieldError
 
 
@@ -54,6 +57,29 @@ def replace_path(config: Config, dotted: str, value: Any) -> Config:
     data = config_to_dict(config)
     _set_dotted(data, dotted.split("."), value, "<override>", dotted)
     return config_from_dict(data, source="<override>")
+
+
+def smoke_config(config: Config, *, source: str = "<config>") -> Config:
+    """The config ``--smoke`` runs: ``[sweep.smoke]``'s dotted keys (or whole tables) applied,
+    its ``grid`` merged into the grid. A config without that table is an error: ``--smoke``
+    must never run the full sweep silently."""
+    smoke = config.sweep.smoke
+    if not smoke:
+        raise ConfigError(f"{source}: --smoke: the config has no [sweep.smoke] table")
+    data = config_to_dict(config)
+    for key, value in smoke.items():
+        if key == "grid":
+            data["sweep"]["grid"] = {**data["sweep"]["grid"], **value}
+        elif "." not in key:  # a whole table, e.g. target = {kind = "dots", side = 4}
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: sweep.smoke.{key}: expected a table")
+            data[key] = value
+        else:
+            _set_dotted(data, key.split("."), value, f"{source}: sweep.smoke.{key}", key)
+    try:
+        return config_from_dict(data, source="<smoke>")
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: sweep.smoke: {str(exc).removeprefix('<smoke>: ')}") from None
 
 
 def parse_override(item: str, source: str = "--set") -> tuple[str, Any]:
@@ -97,9 +123,8 @@ def _set_dotted(data: dict, parts: list[str], value: Any, where: str, dotted: st
     # Changing the kind of a polymorphic table drops the keys of the previous kind:
     # --set model.kind=empirical on a UNet config must not fail on unet.channels.
     if table in POLYMORPHIC and rest == ["kind"] and node.get("kind") != value:
-        new_cls = POLYMORPHIC[table].get(value)
-        if new_cls is not None:
-            names = {f.name for f in dataclasses.fields(new_cls)}
+        if value in POLYMORPHIC[table]:
+            names = {f.name for f in dataclasses.fields(POLYMORPHIC[table].config_class(value))}
             for k in list(node):
                 if k not in names:
                     del node[k]
@@ -130,14 +155,14 @@ def _build(cls: type, data: Any, *, prefix: str, source: str):
 
 
 def _build_polymorphic(table: str, value: Any, *, source: str):
-    kinds = POLYMORPHIC[table]
     if not isinstance(value, dict):
         raise ConfigError(f"{source}: {table}: expected a table")
     kind = value.get("kind", Config.__dataclass_fields__[table].default_factory().kind)
-    if kind not in kinds:
-        raise ConfigError(f"{source}: {table}.kind: unknown kind {kind!r} "
-                          f"(choose one of {', '.join(sorted(kinds))})")
-    return _build(kinds[kind], value, prefix=f"{table}.", source=source)
+    try:
+        cls = POLYMORPHIC[table].config_class(kind)
+    except UnknownName as exc:
+        raise ConfigError(f"{source}: {table}.kind: {exc}") from None
+    return _build(cls, value, prefix=f"{table}.", source=source)
 
 
 def _coerce(value: Any, hint: Any, dotted: str, source: str) -> Any:
@@ -152,8 +177,10 @@ def _coerce(value: Any, hint: Any, dotted: str, source: str) -> Any:
     if origin is Literal:
         choices = typing.get_args(hint)
         if value not in choices:
+            close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"{source}: {dotted}: must be one of "
-                              f"{', '.join(repr(c) for c in choices)}, got {value!r}")
+                              f"{', '.join(repr(c) for c in choices)}, got {value!r}{hint}")
         return value
     if origin in (types.UnionType, typing.Union):
         for option in typing.get_args(hint):
@@ -174,18 +201,25 @@ def _coerce(value: Any, hint: Any, dotted: str, source: str) -> Any:
     if hint is dict or origin is dict:
         if not isinstance(value, dict):
             fail("a table")
+        _check_finite(value, dotted, source)
         return value
     if hint is bool:
         if not isinstance(value, bool):
             fail("true or false")
         return value
     if hint is int:
+        # 1e9 is a float in TOML: a whole float stands for its integer, so 1e9 and 1000000000
+        # meet the same range checks; 1.5, inf and nan do not
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             fail("an integer")
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             fail("a number")
+        if not math.isfinite(value):
+            fail("a finite number")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
@@ -196,6 +230,19 @@ def _coerce(value: Any, hint: Any, dotted: str, source: str) -> Any:
             fail("nothing")
         return None
     return value
+
+
+def _check_finite(value: Any, dotted: str, source: str) -> None:
+    """No inf or nan anywhere in a free-form table (a sweep's grid, operator weights): a run
+    folder's config.json must read back as the config that ran."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{source}: {dotted}: expected a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{dotted}.{k}", source)
+    elif isinstance(value, list):
+        for v in value:
+            _check_finite(v, dotted, source)
 
 
 def _type_name(hint: Any) -> str:

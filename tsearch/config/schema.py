@@ -6,13 +6,26 @@ Polymorphic tables (``[target]``, ``[model]``) pick their dataclass from ``kind`
 Range checks live in ``__post_init__`` and raise :class:`FieldError` naming the
 field; the loader prefixes the file and the table.
 
+Each kind is registered in its seam (tsearch.registry) by a decorator naming its implementation;
+the loader and the builders read kinds, metric names and operator names from there. Checks that
+span tables (a score model's minimum side, array sizes) are in :func:`check_across_tables`.
+
+Limits (see "limits" below; each error states its estimate): float fields finite; a whole float
+(1e9) stands for an integer; train.steps <= 10^7; sampler n_steps, langevin_steps <= 10^5; one
+evaluation's float32 arrays (n_samples, batch_size, reference_samples, run.n images of side^2)
+<= 4 GiB each; training-set sizes <= 10^6; a sweep <= 10^6 grid points; score networks need
+side >= 4; polygons.min_area <= 0.3 side^2.
+
 This module imports nothing heavy: configs load (and fail) before torch starts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from typing import Literal
+
+from ..registry import GOAL_METRICS, METRICS, OPERATORS, Seam, UnknownName, suggestion
 
 
 class FieldError(ValueError):
@@ -29,7 +42,65 @@ def check(condition: bool, key: str, message: str) -> None:
         raise FieldError(key, message)
 
 
+def check_range(value: int | float, lo: int | float, hi: int | float, key: str) -> None:
+    check(lo <= value <= hi, key, f"must be in [{lo:,}, {hi:,}]")
+
+
+def check_name(names, name: object, key: str) -> None:
+    """``names`` (a Seam or Names) knows ``name``, else a FieldError with "did you mean"."""
+    try:
+        names.kind(name) if isinstance(names, Seam) else names.check(name)
+    except UnknownName as exc:
+        raise FieldError(key, str(exc)) from None
+
+
+def check_goal_metric(name: object, key: str) -> None:
+    """A metric that grows with generalization (a fitness, a threshold's metric)."""
+    check_name(METRICS, name, key)
+    check(name in GOAL_METRICS, key, f"{name!r} measures memorization; choose one of "
+          f"{', '.join(GOAL_METRICS)}")
+
+
+# ----------------------------------------------------------------------------- limits
+# Sizes beyond these would not fit one machine or one lifetime; each error states the estimate.
+MAX_TRAIN_STEPS = 10_000_000  # ~10 days at CPU_STEPS_PER_S
+CPU_STEPS_PER_S = 11  # one small UNet on CPU (docs/benchmarks.md: 2,000 steps at ~11 steps/s)
+MAX_SAMPLER_STEPS = 100_000
+MAX_BOOTSTRAP = 100_000
+MAX_ARRAY_GIB = 4.0  # one evaluation's float32 arrays (samples, training batch, reference set)
+MAX_TRAINING_SET = 1_000_000  # run.n, search sizes
+MAX_GRID_POINTS = 1_000_000  # a sweep's evaluations
+MAX_WIDTH = 8192  # a network's widths, channels, embedding dims (an 8192-wide MLP layer: 256 MiB)
+MAX_DEPTH = 256  # a network's blocks or layers
+MAX_COUNT = 100_000  # generations, population, chunk sizes, checkpoints kept, repeats
+MAX_THREADS = 1024
+MIN_NETWORK_SIDE = 4  # smallest side every network is tested at; the polygon encoder pools to 4 x 4
+# Largest polygons.min_area, as a fraction of side^2: the sampler's drawings reach it in >= 6 % of
+# draws for every max_vertices at sides 4..32 (measured: triangles 6 % at 0.3, 2 % at 0.4), enough
+# for 100 rounds of draws to fill a reference set of 4096.
+MAX_POLYGON_AREA_FRACTION = 0.3
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600)):
+        if seconds >= size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:,.0f} s"
+
+
+def _gib(n_floats: float) -> float:
+    return 4 * n_floats / 2**30
+
+
+TARGETS = Seam("target")
+MODELS = Seam("model")  # role "network": trained score networks; "oracle": tsearch.oracles
+PROCESSES = Seam("diffusion")
+SAMPLERS = Seam("sampler")
+EXECUTORS = Seam("executor")
+
+
 # ----------------------------------------------------------------------------- targets
+@TARGETS.register("tsearch.targets.dots:DotsTarget")
 @dataclass(frozen=True)
 class DotsConfig:
     """Exactly ``k`` white pixels, no two 8-adjacent (k = 1: the seed's dataset 1)."""
@@ -45,6 +116,7 @@ class DotsConfig:
         check(hi <= ((self.side + 1) // 2) ** 2, "k", "too many dots for this side")
 
 
+@TARGETS.register("tsearch.targets.linear_code:LinearCodeTarget")
 @dataclass(frozen=True)
 class LinearCodeConfig:
     """Images ``G u mod 2`` of a random binary code; support size 2^m, m = round(rate d)."""
@@ -60,6 +132,7 @@ class LinearCodeConfig:
         check(round(self.rate * self.side**2) >= 1, "rate", "gives m = 0 message bits")
 
 
+@TARGETS.register("tsearch.targets.bernoulli:BernoulliTarget")
 @dataclass(frozen=True)
 class BernoulliConfig:
     """Control target of experiment 1: iid pixels, white with probability ``p``."""
@@ -73,6 +146,7 @@ class BernoulliConfig:
         check(0.0 < self.p < 1.0, "p", "must be in (0, 1)")
 
 
+@TARGETS.register("tsearch.targets.polygons:PolygonsTarget")
 @dataclass(frozen=True)
 class PolygonsConfig:
     """Simple polygons with 3..max_vertices vertices, rasterized by pixel centres."""
@@ -87,24 +161,22 @@ class PolygonsConfig:
     def __post_init__(self):
         check(4 <= self.side <= 256, "side", "must be in [4, 256]")
         check(3 <= self.max_vertices <= 32, "max_vertices", "must be in [3, 32]")
-        check(0.0 <= self.min_area < self.side**2, "min_area", "must be in [0, side^2)")
-        check(self.tolerance >= 0, "tolerance", "must be >= 0")
+        largest = MAX_POLYGON_AREA_FRACTION * self.side**2
+        check(0.0 <= self.min_area <= largest, "min_area",
+              f"must be in [0, {MAX_POLYGON_AREA_FRACTION} * side^2 = {largest:g}]: larger polygons are "
+              "too rare among the sampler's drawings")
+        check_range(self.tolerance, 0, self.side**2, "tolerance")
 
 
 TargetConfig = DotsConfig | LinearCodeConfig | BernoulliConfig | PolygonsConfig
-TARGET_CONFIGS: dict[str, type] = {
-    "dots": DotsConfig,
-    "linear_code": LinearCodeConfig,
-    "bernoulli": BernoulliConfig,
-    "polygons": PolygonsConfig,
-}
 
 
 # ----------------------------------------------------------------------------- models
 def check_time_dim(time_dim: int) -> None:
-    check(time_dim >= 2 and time_dim % 2 == 0, "time_dim", "must be even and >= 2")
+    check(2 <= time_dim <= MAX_WIDTH and time_dim % 2 == 0, "time_dim", f"must be even, in [2, {MAX_WIDTH:,}]")
 
 
+@MODELS.register("tsearch.models.mlp:MLPScore", context=("side",), role="network")
 @dataclass(frozen=True)
 class MLPConfig:
     """Residual MLP on the flattened image (no locality); predicts eps."""
@@ -115,11 +187,12 @@ class MLPConfig:
     time_dim: int = 32  # noise-level embedding width
 
     def __post_init__(self):
-        check(self.width >= 1, "width", "must be >= 1")
-        check(self.depth >= 1, "depth", "must be >= 1")
+        check_range(self.width, 1, MAX_WIDTH, "width")
+        check_range(self.depth, 1, MAX_DEPTH, "depth")
         check_time_dim(self.time_dim)
 
 
+@MODELS.register("tsearch.models.cnn:CNNScore", context=("side",), role="network")
 @dataclass(frozen=True)
 class CNNConfig:
     """Plain convolutions; receptive field = 1 + depth * (kernel_size - 1); predicts eps."""
@@ -132,14 +205,15 @@ class CNNConfig:
     time_dim: int = 32
 
     def __post_init__(self):
-        check(self.channels >= 1, "channels", "must be >= 1")
-        check(self.depth >= 1, "depth", "must be >= 1")
-        check(self.kernel_size >= 1 and self.kernel_size % 2 == 1, "kernel_size", "must be odd and >= 1")
+        check_range(self.channels, 1, MAX_WIDTH, "channels")
+        check_range(self.depth, 1, MAX_DEPTH, "depth")
+        check(1 <= self.kernel_size <= 31 and self.kernel_size % 2 == 1, "kernel_size", "must be odd, in [1, 31]")
         check(self.groups >= 1 and self.channels % self.groups == 0, "groups",
               "must be >= 1 and divide channels")
         check_time_dim(self.time_dim)
 
 
+@MODELS.register("tsearch.models.unet:UNetScore", context=("side",), role="network")
 @dataclass(frozen=True)
 class UNetConfig:
     """Small UNet: one resolution per ``channels`` entry, skip connections; predicts eps."""
@@ -155,10 +229,12 @@ class UNetConfig:
         check(self.groups >= 1, "groups", "must be >= 1")
         check(all(c >= 1 and c % self.groups == 0 for c in self.channels), "channels",
               "every entry must be divisible by groups")
-        check(self.blocks_per_level >= 1, "blocks_per_level", "must be >= 1")
+        check(max(self.channels) <= MAX_WIDTH, "channels", f"entries must be <= {MAX_WIDTH:,}")
+        check_range(self.blocks_per_level, 1, MAX_DEPTH, "blocks_per_level")
         check_time_dim(self.time_dim)
 
 
+@MODELS.register("tsearch.models.transformer:TransformerScore", context=("side",), role="network")
 @dataclass(frozen=True)
 class TransformerConfig:
     """Patch transformer with adaLN-Zero noise conditioning (DiT); predicts eps."""
@@ -172,14 +248,15 @@ class TransformerConfig:
     time_dim: int = 32
 
     def __post_init__(self):
-        check(self.patch >= 1, "patch", "must be >= 1")
-        check(self.width >= 1, "width", "must be >= 1")
-        check(self.depth >= 1, "depth", "must be >= 1")
+        check_range(self.patch, 1, 256, "patch")
+        check_range(self.width, 1, MAX_WIDTH, "width")
+        check_range(self.depth, 1, MAX_DEPTH, "depth")
         check(self.heads >= 1 and self.width % self.heads == 0, "width", "must be divisible by heads")
-        check(self.mlp_ratio >= 1, "mlp_ratio", "must be >= 1")
+        check_range(self.mlp_ratio, 1, 64, "mlp_ratio")
         check_time_dim(self.time_dim)
 
 
+@MODELS.register("tsearch.models.polygon:PolygonScore", context=("side",), role="network")
 @dataclass(frozen=True)
 class PolygonModelConfig:
     """Experiment 4's crafted model: (x_t, sigma) -> K vertices -> soft rasterization; predicts x0."""
@@ -193,12 +270,13 @@ class PolygonModelConfig:
 
     def __post_init__(self):
         check(3 <= self.max_vertices <= 32, "max_vertices", "must be in [3, 32]")
-        check(self.channels >= 1, "channels", "must be >= 1")
-        check(self.width >= 1, "width", "must be >= 1")
+        check_range(self.channels, 1, MAX_WIDTH, "channels")
+        check_range(self.width, 1, MAX_WIDTH, "width")
         check(self.sharpness > 0, "sharpness", "must be > 0")
         check_time_dim(self.time_dim)
 
 
+@MODELS.register("tsearch.oracles.empirical:EmpiricalScore", context=("process", "images"), role="oracle")
 @dataclass(frozen=True)
 class EmpiricalConfig:
     """Exact score of the Gaussian-smoothed training set (pure memorization)."""
@@ -206,6 +284,8 @@ class EmpiricalConfig:
     kind: Literal["empirical"] = "empirical"
 
 
+@MODELS.register("tsearch.oracles.population:population_score", context=("process", "target", "rng"),
+                 role="oracle")
 @dataclass(frozen=True)
 class PopulationConfig:
     """Exact score of the target (enumerated support) or of a large fresh sample."""
@@ -217,6 +297,7 @@ class PopulationConfig:
         check(self.reference_size >= 1, "reference_size", "must be >= 1")
 
 
+@MODELS.register("tsearch.oracles.local:LocalScore", context=("process", "images"), role="oracle")
 @dataclass(frozen=True)
 class LocalConfig:
     """Equivariant local score machine (Kamb & Ganguli 2025)."""
@@ -225,22 +306,13 @@ class LocalConfig:
     patch: int = 3
 
     def __post_init__(self):
-        check(self.patch >= 1 and self.patch % 2 == 1, "patch", "must be odd and >= 1")
+        check(1 <= self.patch <= 513 and self.patch % 2 == 1, "patch", "must be odd, in [1, 513]")
 
 
 ModelConfig = (MLPConfig | CNNConfig | UNetConfig | TransformerConfig | PolygonModelConfig
                | EmpiricalConfig | PopulationConfig | LocalConfig)
-MODEL_CONFIGS: dict[str, type] = {
-    "mlp": MLPConfig,
-    "cnn": CNNConfig,
-    "unet": UNetConfig,
-    "transformer": TransformerConfig,
-    "polygon": PolygonModelConfig,
-    "empirical": EmpiricalConfig,
-    "population": PopulationConfig,
-    "local": LocalConfig,
-}
-ORACLE_KINDS = frozenset({"empirical", "population", "local"})
+ORACLE_KINDS = MODELS.with_role("oracle")
+NETWORK_KINDS = MODELS.with_role("network")
 
 
 # ----------------------------------------------------------------------------- diffusion
@@ -249,15 +321,21 @@ class DiffusionConfig:
     """Forward process. ``ou``: x_t = x_0 e^{-t} + sqrt(1 - e^{-2t}) z, t in [t_min, t_max].
     ``ve``: x_s = x_0 + s z, s in [sigma_min, sigma_max] (t is sigma)."""
 
-    kind: Literal["ou", "ve"] = "ou"
+    kind: str = "ou"  # a PROCESSES kind
     t_min: float = 1e-3
     t_max: float = 4.0
     sigma_min: float = 0.01
     sigma_max: float = 20.0
 
     def __post_init__(self):
+        check_name(PROCESSES, self.kind, "kind")
         check(0 < self.t_min < self.t_max, "t_min", "need 0 < t_min < t_max")
         check(0 < self.sigma_min < self.sigma_max, "sigma_min", "need 0 < sigma_min < sigma_max")
+
+
+PROCESSES.add("ou", DiffusionConfig, "tsearch.diffusion.processes:OUProcess", params=("t_min", "t_max"))
+PROCESSES.add("ve", DiffusionConfig, "tsearch.diffusion.processes:VEProcess",
+              params=("sigma_min", "sigma_max"))
 
 
 @dataclass(frozen=True)
@@ -273,15 +351,18 @@ class TrainConfig:
 
     def __post_init__(self):
         check(self.steps >= 1, "steps", "must be >= 1")
+        check(self.steps <= MAX_TRAIN_STEPS, "steps", f"{self.steps:,} steps exceed the maximum "
+              f"{MAX_TRAIN_STEPS:,} (~{_duration(self.steps / CPU_STEPS_PER_S)} at the "
+              f"{CPU_STEPS_PER_S} steps/s measured on CPU)")
         check(self.batch_size >= 1, "batch_size", "must be >= 1")
         check(self.lr > 0, "lr", "must be > 0")
-        check(self.n_checkpoints >= 1, "n_checkpoints", "must be >= 1")
-        check(1 <= self.first_checkpoint, "first_checkpoint", "must be >= 1")
+        check_range(self.n_checkpoints, 1, MAX_COUNT, "n_checkpoints")
+        check_range(self.first_checkpoint, 1, MAX_TRAIN_STEPS, "first_checkpoint")
 
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    kind: Literal["reverse_sde", "annealed_langevin", "probability_flow"] = "reverse_sde"
+    kind: str = "reverse_sde"  # a SAMPLERS kind
     n_steps: int = 100
     n_samples: int = 256
     langevin_steps: int = 5  # annealed_langevin: corrector steps per noise level
@@ -291,10 +372,20 @@ class SamplerConfig:
     solver: Literal["euler", "heun"] = "heun"  # probability_flow: ODE integrator
 
     def __post_init__(self):
-        check(self.n_steps >= 1, "n_steps", "must be >= 1")
+        check_name(SAMPLERS, self.kind, "kind")
+        check(1 <= self.n_steps <= MAX_SAMPLER_STEPS, "n_steps", f"must be in [1, {MAX_SAMPLER_STEPS:,}]")
         check(self.n_samples >= 1, "n_samples", "must be >= 1")
-        check(self.langevin_steps >= 1, "langevin_steps", "must be >= 1")
+        check(1 <= self.langevin_steps <= MAX_SAMPLER_STEPS, "langevin_steps",
+              f"must be in [1, {MAX_SAMPLER_STEPS:,}]")
         check(self.snr > 0, "snr", "must be > 0")
+
+
+SAMPLERS.add("reverse_sde", SamplerConfig, "tsearch.diffusion.samplers:ReverseSDESampler",
+             params=("n_steps",), context=("process",))
+SAMPLERS.add("annealed_langevin", SamplerConfig, "tsearch.diffusion.samplers:AnnealedLangevinSampler",
+             params=("n_steps", "langevin_steps", "snr"), context=("process",))
+SAMPLERS.add("probability_flow", SamplerConfig, "tsearch.diffusion.samplers:ProbabilityFlowSampler",
+             params=("n_steps", "solver"), context=("process",))
 
 
 @dataclass(frozen=True)
@@ -306,7 +397,8 @@ class MetricsConfig:
 
     def __post_init__(self):
         check(0 < self.copy_ratio < 1, "copy_ratio", "must be in (0, 1)")
-        check(self.n_bootstrap >= 0, "n_bootstrap", "must be >= 0")
+        check(0 <= self.n_bootstrap <= MAX_BOOTSTRAP, "n_bootstrap", f"must be in [0, {MAX_BOOTSTRAP:,}]")
+        check(self.reference_samples >= 1, "reference_samples", "must be >= 1")
         check(0 < self.confidence < 1, "confidence", "must be in (0, 1)")
 
 
@@ -321,9 +413,9 @@ class EngineConfig:
     threads: int = 0  # torch intra-op threads of the process (0 = auto: 1 on CPU)
 
     def __post_init__(self):
-        check(self.chunk_size >= 0, "chunk_size", "must be >= 0")
-        check(self.metric_threads >= 1, "metric_threads", "must be >= 1")
-        check(self.threads >= 0, "threads", "must be >= 0")
+        check_range(self.chunk_size, 0, MAX_COUNT, "chunk_size")
+        check_range(self.metric_threads, 1, MAX_THREADS, "metric_threads")
+        check_range(self.threads, 0, MAX_THREADS, "threads")
 
 
 @dataclass(frozen=True)
@@ -335,7 +427,7 @@ class RunConfig:
     name: str = ""
 
     def __post_init__(self):
-        check(self.n >= 1, "n", "must be >= 1")
+        check(1 <= self.n <= MAX_TRAINING_SET, "n", f"must be in [1, {MAX_TRAINING_SET:,}]")
 
 
 @dataclass(frozen=True)
@@ -358,15 +450,26 @@ class SweepConfig:
         for key, values in self.grid.items():
             check(isinstance(values, list) and len(values) > 0, "grid", f"{key!r} needs a non-empty list")
         check(0.0 < self.threshold <= 1.0, "threshold", "must be in (0, 1]")
+        check_goal_metric(self.generalization_metric, "generalization_metric")
         for kind, metric in self.metric_by_target.items():
-            check(kind in TARGET_CONFIGS, "metric_by_target", f"unknown target kind {kind!r}")
-            check(isinstance(metric, str), "metric_by_target", f"{kind}: expected a metric name")
+            check_name(TARGETS, kind, "metric_by_target")
+            check_goal_metric(metric, f"metric_by_target.{kind}")
+        for key in self.grid:
+            check_config_path(key, "grid")
+        for key, value in self.smoke.items():
+            if key == "grid":
+                check(isinstance(value, dict), "smoke.grid", "expected a table")
+                for grid_key in value:
+                    check_config_path(grid_key, "smoke.grid")
+            else:
+                check_config_path(key, "smoke")
 
 
 # relative weights of the mutation operators (tsearch.search.operators); a table given in a
 # config overrides these entry by entry
 OPERATOR_WEIGHTS = {"perturb": 3.0, "add_vertex": 1.0, "remove_vertex": 1.0, "replace": 1.0,
                     "delete": 1.0, "insert": 1.0}
+assert tuple(OPERATOR_WEIGHTS) == OPERATORS.names, "a default weight per registered operator"
 
 
 @dataclass(frozen=True)
@@ -399,23 +502,25 @@ class SearchConfig:
     reevaluate_seeds: int = 3
 
     def __post_init__(self):
-        check(self.generations >= 1, "generations", "must be >= 1")
-        check(self.population >= 2, "population", "must be >= 2")
+        check_range(self.generations, 1, MAX_COUNT, "generations")
+        check_range(self.population, 2, MAX_COUNT, "population")
         check(1 <= self.n_min <= self.n_max, "n_min", "need 1 <= n_min <= n_max")
-        check(len(self.size_grid) >= 1 and all(n >= 1 for n in self.size_grid), "size_grid",
-              "needs sizes >= 1")
+        check(self.n_max <= MAX_TRAINING_SET, "n_max", f"must be <= {MAX_TRAINING_SET:,}")
+        check(len(self.size_grid) >= 1 and all(1 <= n <= MAX_TRAINING_SET for n in self.size_grid),
+              "size_grid", f"needs sizes in [1, {MAX_TRAINING_SET:,}]")
         check(0 <= self.crossover_prob <= 1, "crossover_prob", "must be in [0, 1]")
         check(0 <= self.mutation_prob <= 1, "mutation_prob", "must be in [0, 1]")
         check(self.vertex_sigma > 0, "vertex_sigma", "must be > 0")
-        check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
-        check(self.fixed_size >= 0, "fixed_size", "must be >= 0")
-        check(self.baseline_repeats >= 0, "baseline_repeats", "must be >= 0")
-        check(self.reevaluate_seeds >= 0, "reevaluate_seeds", "must be >= 0")
+        check_range(self.keep_checkpoints, 1, MAX_COUNT, "keep_checkpoints")
+        check(0 <= self.fixed_size <= MAX_TRAINING_SET, "fixed_size", f"must be in [0, {MAX_TRAINING_SET:,}]")
+        check_range(self.baseline_repeats, 0, MAX_COUNT, "baseline_repeats")
+        check_range(self.reevaluate_seeds, 0, MAX_COUNT, "reevaluate_seeds")
+        check_goal_metric(self.fitness_metric, "fitness_metric")
         for name, weight in self.operator_weights.items():
-            check(name in OPERATOR_WEIGHTS, "operator_weights",
-                  f"unknown operator {name!r} (choose among {', '.join(OPERATOR_WEIGHTS)})")
-            check(isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight >= 0,
-                  "operator_weights", f"{name}: must be a number >= 0")
+            check_name(OPERATORS, name, "operator_weights")
+            check(isinstance(weight, (int, float)) and not isinstance(weight, bool)
+                  and math.isfinite(weight) and weight >= 0,
+                  f"operator_weights.{name}", f"must be a finite number >= 0, got {weight!r}")
         check(sum(self.weights.values()) > 0, "operator_weights", "all weights are 0")
 
     @property
@@ -431,7 +536,7 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class ExecutorConfig:
-    kind: Literal["local", "ray"] = "local"
+    kind: str = "local"  # an EXECUTORS kind
     address: str = ""  # ray: "" starts a local Ray, "auto" or HOST:PORT joins a cluster
     num_actors: int = 0  # ray: 0 = one per GPU share / CPU
     num_gpus: float = 0.0  # ray: GPU share per actor (fractional allowed)
@@ -441,14 +546,21 @@ class ExecutorConfig:
     start_timeout_s: float = 300.0  # ray: fail queued chunks if no actor can start this long
 
     def __post_init__(self):
-        check(self.num_actors >= 0, "num_actors", "must be >= 0")
-        check(self.num_gpus >= 0, "num_gpus", "must be >= 0")
+        check_name(EXECUTORS, self.kind, "kind")
+        check_range(self.num_actors, 0, MAX_COUNT, "num_actors")
+        check_range(self.num_gpus, 0, MAX_THREADS, "num_gpus")
         check(self.num_gpus <= 1 or float(self.num_gpus).is_integer(), "num_gpus",
               "a share above 1 GPU must be a whole number (Ray's rule)")
-        check(self.num_cpus > 0, "num_cpus", "must be > 0")
-        check(self.tasks_per_chunk >= 1, "tasks_per_chunk", "must be >= 1")
-        check(self.max_retries >= 0, "max_retries", "must be >= 0")
+        check(0 < self.num_cpus <= MAX_THREADS, "num_cpus", f"must be in (0, {MAX_THREADS:,}]")
+        check_range(self.tasks_per_chunk, 1, MAX_COUNT, "tasks_per_chunk")
+        check_range(self.max_retries, 0, 100, "max_retries")
         check(self.start_timeout_s > 0, "start_timeout_s", "must be > 0")
+
+
+EXECUTORS.add("local", ExecutorConfig, "tsearch.executors.local:LocalExecutor", params=("tasks_per_chunk",),
+              context=("engine", "evaluate_fn"))
+EXECUTORS.add("ray", ExecutorConfig, "tsearch.executors.ray_executor:RayExecutor",
+              context=("engine", "evaluate_fn"))
 
 
 @dataclass(frozen=True)
@@ -465,5 +577,48 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
+    def __post_init__(self):
+        check_across_tables(self)
 
-POLYMORPHIC: dict[str, dict[str, type]] = {"target": TARGET_CONFIGS, "model": MODEL_CONFIGS}
+
+# table -> its seam; POLYMORPHIC: the tables whose kind picks the dataclass
+SEAMS: dict[str, Seam] = {"target": TARGETS, "model": MODELS, "diffusion": PROCESSES, "sampler": SAMPLERS,
+                          "executor": EXECUTORS}
+POLYMORPHIC: dict[str, Seam] = {"target": TARGETS, "model": MODELS}
+
+
+def check_across_tables(config: Config) -> None:
+    """Checks that span tables; the FieldError's key is the dotted path to blame."""
+    side, d = config.target.side, config.target.side**2
+    if config.model.kind in NETWORK_KINDS:
+        check(side >= MIN_NETWORK_SIDE, "target.side",
+              f"score networks need side >= {MIN_NETWORK_SIDE}, got {side} (or use an oracle model.kind)")
+    arrays = {"sampler.n_samples": (config.sampler.n_samples, "samples"),
+              "train.batch_size": (config.train.batch_size, "batch images"),
+              "metrics.reference_samples": (config.metrics.reference_samples, "reference samples"),
+              "run.n": (config.run.n, "training images")}
+    if config.model.kind == "population":
+        arrays["model.reference_size"] = (config.model.reference_size, "population reference images")
+    for key, (count, what) in arrays.items():
+        gib = _gib(count * d)
+        check(gib <= MAX_ARRAY_GIB, key, f"{count:,} {what} of {side}x{side} take {gib:,.1f} GiB as "
+              f"float32 (max {MAX_ARRAY_GIB:g} GiB per evaluation)")
+    points = math.prod(len(v) for v in config.sweep.grid.values())
+    check(points <= MAX_GRID_POINTS, "sweep.grid",
+          f"{points:,} grid points exceed the maximum {MAX_GRID_POINTS:,}")
+
+
+def check_config_path(dotted: str, key: str) -> None:
+    """``dotted`` ("train.steps", "target") names a table or a key of one (any kind's, for a
+    polymorphic table): a sweep's grid and smoke keys are checked when the config loads."""
+    table, *rest = dotted.split(".")
+    tables = [f.name for f in fields(Config)]
+    if table not in tables:
+        raise FieldError(key, f"{table}: unknown table{suggestion(table, tables)}")
+    if not rest:
+        return
+    classes = ([s.config_class(k) for k in s.kinds] if (s := POLYMORPHIC.get(table))
+               else [Config.__dataclass_fields__[table].default_factory])
+    paths = list(dict.fromkeys(f"{table}.{f.name}" for cls in classes for f in fields(cls)))
+    if f"{table}.{rest[0]}" not in paths:
+        raise FieldError(key, f"{dotted}: unknown key{suggestion(dotted, paths)}")

@@ -28,7 +28,6 @@ import math
 import torch
 
 from .. import seeding
-from ..config import DiffusionConfig
 
 
 def generator_device(generator: seeding.Generators) -> torch.device:
@@ -135,11 +134,3 @@ class VEProcess(Process):
 
     def diffusion(self, t):
         return torch.sqrt(2 * torch.as_tensor(t))
-
-
-def build_process(cfg: DiffusionConfig) -> Process:
-    if cfg.kind == "ou":
-        return OUProcess(t_min=cfg.t_min, t_max=cfg.t_max)
-    if cfg.kind == "ve":
-        return VEProcess(sigma_min=cfg.sigma_min, sigma_max=cfg.sigma_max)
-    raise ValueError(f"unknown diffusion kind {cfg.kind!r}")  # the config loader rejects it first

@@ -25,7 +25,6 @@ from __future__ import annotations
 import torch
 
 from .. import seeding
-from ..config import SamplerConfig
 from .parameterization import ScoreFn
 from .processes import Process, generator_device
 
@@ -92,14 +91,3 @@ class ProbabilityFlowSampler:
 
 
 Sampler = ReverseSDESampler | AnnealedLangevinSampler | ProbabilityFlowSampler
-
-
-def build_sampler(cfg: SamplerConfig, process: Process) -> Sampler:
-    if cfg.kind == "reverse_sde":
-        return ReverseSDESampler(process=process, n_steps=cfg.n_steps)
-    if cfg.kind == "annealed_langevin":
-        return AnnealedLangevinSampler(process=process, n_steps=cfg.n_steps,
-                                       langevin_steps=cfg.langevin_steps, snr=cfg.snr)
-    if cfg.kind == "probability_flow":
-        return ProbabilityFlowSampler(process=process, n_steps=cfg.n_steps, solver=cfg.solver)
-    raise ValueError(f"unknown sampler kind {cfg.kind!r}")  # the config loader rejects it first

@@ -50,7 +50,7 @@ def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),
 
 def units(task: EvalTask) -> int:
     """Progress units of a task: its training steps, or 1 for an oracle."""
-    return 1 if task.model.kind in ORACLE_KINDS else max(task.checkpoints)
+    return task.work_units
 
 
 def check_task(task: EvalTask) -> None:
@@ -66,8 +66,8 @@ def check_task(task: EvalTask) -> None:
                             f"expected (n >= 1, {side}, {side})")
     if task.n_train is not None and task.n_train < 1:
         raise UserError(f"task {task.task_id}: n_train must be >= 1, got {task.n_train}")
-    if not task.checkpoints or min(task.checkpoints) < 0:
-        raise UserError(f"task {task.task_id}: checkpoints must be a non-empty list of steps >= 0")
+    if not task.scored_steps or min(task.scored_steps) < 0:
+        raise UserError(f"task {task.task_id}: scored_steps must be a non-empty list of steps >= 0")
 
 
 @functools.lru_cache(maxsize=64)
@@ -110,7 +110,7 @@ def group_jobs(jobs: Sequence[Job]) -> dict[tuple, list[Job]]:
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
         t = job.task
-        key = (t.model, job.target.side, t.diffusion, t.train, t.sampler, tuple(sorted(t.checkpoints)))
+        key = (t.model, job.target.side, t.diffusion, t.train, t.sampler, tuple(sorted(t.scored_steps)))
         groups.setdefault(key, []).append(job)
     return groups
 
@@ -144,7 +144,7 @@ def _reset(jobs: list[Job]) -> None:
     """Forget what a chunk that ran out of memory recorded (the training set stays)."""
     for job in jobs:
         job.result.ok, job.result.error = True, None
-        job.result.checkpoints.clear()
+        job.result.scored.clear()
         job.result.timings = {"prepare_s": job.result.timings.get("prepare_s", 0.0)}
 
 
@@ -215,5 +215,5 @@ def run_oracle(job: Job, device: torch.device, threads: int) -> None:
         return
     t0 = time.perf_counter()
     [validity] = validities([job.target], [raw.cpu().numpy()], threads)
-    job.result.checkpoints.append(score_samples(job, raw, validity, 0, None))
+    job.result.scored.append(score_samples(job, raw, validity, 0, None))
     job.add_time("metrics_s", time.perf_counter() - t0)

@@ -7,32 +7,42 @@ tasks give the same results whichever executor, actor or node ran them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
 
-from ..config import EngineConfig
+from ..config import EngineConfig, config_to_dict
+from ..tasks import EvalResult, EvalTask
 
-if TYPE_CHECKING:  # importing the engine loads torch: the evaluating process does it
-    from ..engine.tasks import EvalResult, EvalTask
-
-Chunk = tuple["EvalTask", ...]
-EvaluateFn = Callable[[Sequence["EvalTask"], EngineConfig], list["EvalResult"]]
+Chunk = tuple[EvalTask, ...]
+EvaluateFn = Callable[[Sequence[EvalTask], EngineConfig], list[EvalResult]]
+Progress = Callable[[int], None]
 
 
-def engine_evaluate(tasks: Sequence[EvalTask], engine: EngineConfig) -> list[EvalResult]:
+def engine_evaluate(tasks: Sequence[EvalTask], engine: EngineConfig,
+                    progress: Progress | None = None) -> list[EvalResult]:
     """The default ``evaluate_fn``; a module-level function so Ray pickles it by reference."""
     from ..engine import evaluate  # torch loads in the process that evaluates, not before
-    return evaluate(tasks, engine)
+    return evaluate(tasks, engine, progress=progress)
+
+
+def architecture(task: EvalTask) -> str:
+    """Tasks with equal keys can train as one stacked model (the engine stacks within a chunk)."""
+    return json.dumps(config_to_dict((task.model, task.target.side, task.train, task.diffusion,
+                                      task.sampler)), sort_keys=True)
 
 
 def chunked(tasks: Sequence[EvalTask], size: int) -> list[Chunk]:
-    """Consecutive chunks of ``size`` tasks (the last may be shorter): same tasks, same chunks."""
-    return [tuple(tasks[i:i + size]) for i in range(0, len(tasks), size)]
+    """The one chunking rule of every executor: tasks grouped by architecture (first
+    appearance order), each group cut into consecutive chunks of ``size`` (the last may be
+    shorter). Same tasks, same chunks, whichever executor runs them."""
+    groups: dict[str, list[EvalTask]] = {}
+    for task in tasks:
+        groups.setdefault(architecture(task), []).append(task)
+    return [tuple(group[i:i + size]) for group in groups.values() for i in range(0, len(group), size)]
 
 
 def failed(chunk: Chunk, reason: str) -> list[EvalResult]:
     """A failed result per task of ``chunk``: the search records it and goes on."""
-    from ..engine.tasks import EvalResult
     return [EvalResult(task_id=task.task_id, ok=False, error=reason) for task in chunk]
 
 
@@ -46,7 +56,13 @@ def matched(chunk: Chunk, results: Sequence[EvalResult]) -> list[EvalResult]:
 
 
 class Executor:
-    """``map(tasks)`` yields one :class:`EvalResult` per task, in completion order."""
+    """``map(tasks)`` yields one :class:`EvalResult` per task, in completion order.
+
+    ``reports_progress``: whether ``map(tasks, progress=...)`` reports training steps as they
+    run (the local engine does); otherwise a caller counts a task's units when it finishes.
+    """
+
+    reports_progress = False
 
     def map(self, tasks: Sequence[EvalTask]) -> Iterator[EvalResult]:
         raise NotImplementedError

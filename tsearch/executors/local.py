@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
 from ..config import EngineConfig
-from .base import EvaluateFn, Executor, chunked, engine_evaluate, matched
-
-if TYPE_CHECKING:
-    from ..engine.tasks import EvalResult, EvalTask
+from ..tasks import EvalResult, EvalTask
+from .base import EvaluateFn, Executor, Progress, chunked, engine_evaluate, matched
 
 
 class LocalExecutor(Executor):
@@ -18,9 +15,12 @@ class LocalExecutor(Executor):
         self.engine = engine
         self.tasks_per_chunk = tasks_per_chunk
         self.evaluate_fn = evaluate_fn
+        # only the engine itself reports training steps as they run
+        self.reports_progress = evaluate_fn is engine_evaluate
 
-    def map(self, tasks: Sequence[EvalTask]) -> Iterator[EvalResult]:
+    def map(self, tasks: Sequence[EvalTask], progress: Progress | None = None) -> Iterator[EvalResult]:
         # An exception escaping evaluate_fn is a bug (the engine reports a task's own failure
         # as a result), so it propagates as a traceback.
+        fine = {"progress": progress} if progress is not None and self.reports_progress else {}
         for chunk in chunked(tasks, self.tasks_per_chunk):
-            yield from matched(chunk, self.evaluate_fn(chunk, self.engine))
+            yield from matched(chunk, self.evaluate_fn(chunk, self.engine, **fine))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import EmpiricalConfig, LocalConfig, PopulationConfig
+from ..config import MODELS, ORACLE_KINDS, EmpiricalConfig, LocalConfig, PopulationConfig
 from ..diffusion import Process, ScoreFn
 from ..targets.base import Target
 from .empirical import EmpiricalScore, posterior_mean
@@ -23,16 +23,12 @@ OracleConfig = EmpiricalConfig | PopulationConfig | LocalConfig
 
 def build_oracle(cfg: OracleConfig, *, process: Process, train_images, target: Target | None = None,
                  rng: np.random.Generator | None = None) -> ScoreFn:
-    if cfg.kind == "empirical":
-        return EmpiricalScore(process=process, images=train_images)
-    if cfg.kind == "local":
-        return LocalScore(process=process, images=train_images, patch=cfg.patch)
-    if cfg.kind == "population":
-        if target is None or rng is None:
-            raise ValueError("the population oracle needs the target and an rng")
-        return population_score(process=process, target=target, reference_size=cfg.reference_size,
-                                rng=rng)
-    raise ValueError(f"unknown oracle kind {cfg.kind!r}")  # the config loader rejects it first
+    """The score function of an oracle ``[model]`` table; each kind takes the keywords it
+    registered (tsearch.config.MODELS): empirical and local the training images, population
+    the target and an rng."""
+    if cfg.kind not in ORACLE_KINDS:
+        raise ValueError(f"model kind {cfg.kind!r} is not an oracle")  # a bug: callers check the role
+    return MODELS.build(cfg, process=process, images=train_images, target=target, rng=rng)
 
 
 __all__ = ["build_oracle", "EmpiricalScore", "LocalScore", "population_score",

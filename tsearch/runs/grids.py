@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .files import write_atomic
+from ..atomic import write_atomic
 
 
 def grid_image(images, *, n_cols: int | None = None, cell_px: int = 48, pad: int = 2) -> Image.Image:

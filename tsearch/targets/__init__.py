@@ -2,24 +2,15 @@
 
     build_target(cfg: TargetConfig) -> Target      # kinds: dots, linear_code, bernoulli, polygons
 
-Each kind's module is imported on first use, so that building a ``dots`` target never loads
-shapely (polygons) and configs fail before any heavy import.
+Kinds and their classes are registered in ``tsearch.config.TARGETS`` (tsearch.registry); each
+kind's module is imported on first use, so that building a ``dots`` target never loads shapely
+(polygons) and configs fail before any heavy import.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-
+from ..config import TARGETS
 from .base import Samples, Target, Validity, binarize, image_bits, image_keys
-
-# kind -> (module under tsearch.targets, class name)
-KINDS: dict[str, tuple[str, str]] = {
-    "dots": ("dots", "DotsTarget"),
-    "linear_code": ("linear_code", "LinearCodeTarget"),
-    "bernoulli": ("bernoulli", "BernoulliTarget"),
-    "polygons": ("polygons", "PolygonsTarget"),
-}
 
 # Support sizes above this are reported as None: they would overflow a float downstream.
 MAX_SUPPORT_SIZE = 2**1000
@@ -27,10 +18,7 @@ MAX_SUPPORT_SIZE = 2**1000
 
 def build_target(cfg) -> Target:
     """The target a ``[target]`` config table describes (its fields are the constructor's)."""
-    module, name = KINDS[cfg.kind]
-    cls = getattr(importlib.import_module(f".{module}", __name__), name)
-    kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "kind"}
-    return cls(**kwargs)
+    return TARGETS.build(cfg)
 
 
 def countable(size: int) -> int | None:
@@ -46,5 +34,5 @@ def uniform_novel_mass(target: Target, train_images, size: int) -> float:
     return 1.0 - len(seen) / size
 
 
-__all__ = ["KINDS", "Samples", "Target", "Validity", "binarize", "build_target", "countable",
+__all__ = ["Samples", "Target", "Validity", "binarize", "build_target", "countable",
            "image_bits", "image_keys", "uniform_novel_mass"]

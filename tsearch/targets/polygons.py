@@ -67,7 +67,8 @@ class PolygonsTarget(Target):
         for k in np.flatnonzero(ok):
             white[k] = rasterize_pixels(polys[k], self.side)
         ok &= white.sum(axis=(1, 2)) >= max(self.min_area, 1)
-        ok[ok] = is_connected(white[ok]) & ~has_hole(white[ok])
+        if ok.any():  # a round where no drawing is large enough leaves nothing to test
+            ok[ok] = is_connected(white[ok]) & ~has_hole(white[ok])
         return ok, white
 
     def render(self, params: list[Any]) -> np.ndarray:

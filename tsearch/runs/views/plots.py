@@ -1,6 +1,8 @@
 """Figures of run and sweep reports (matplotlib, Agg backend, PNG written atomically).
 
 Records are metrics.jsonl-style dicts: ``step``, metric names, optional ``intervals``.
+matplotlib is imported inside the functions that draw: the CLI imports the drivers, which
+import the views, and ``tsearch --help`` or a config error should not wait for matplotlib.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import write_atomic
+from ...atomic import write_atomic
 
 
-def _figure(n_panels: int, *, width: float = 3.6, height: float = 3.0):
+def figure(n_panels: int, *, width: float = 3.6, height: float = 3.0):
+    """A figure of ``n_panels`` axes, at most 4 per row; returns (figure, axes)."""
+    # matplotlib loads here, not at import: drivers import the views, and the CLI the drivers
     import matplotlib
 
     matplotlib.use("Agg")  # no display, no work at import time
@@ -28,13 +32,14 @@ def _figure(n_panels: int, *, width: float = 3.6, height: float = 3.0):
     return fig, list(axes.flat[:n_panels])
 
 
-def _null_formatter():
+def null_formatter():
     from matplotlib.ticker import NullFormatter
 
     return NullFormatter()
 
 
-def _save(fig, path: str | Path) -> None:
+def save(fig, path: str | Path) -> None:
+    """The figure as a PNG, written atomically; the figure is closed."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -47,7 +52,7 @@ def _save(fig, path: str | Path) -> None:
 def metric_curves(path: str | Path, curves: dict[str, Sequence[dict]], metrics: Sequence[str],
                   *, title: str = "") -> None:
     """One panel per metric, one line per label, x = training step (log), CI bands if known."""
-    fig, axes = _figure(len(metrics))
+    fig, axes = figure(len(metrics))
     for ax, metric in zip(axes, metrics):
         for label, records in curves.items():
             pts = [r for r in records if r.get(metric) is not None]
@@ -60,7 +65,7 @@ def metric_curves(path: str | Path, curves: dict[str, Sequence[dict]], metrics: 
                 lo, hi = np.array(band, dtype=float).T
                 ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2)
         ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(_null_formatter())  # minor labels collide on short ranges
+        ax.xaxis.set_minor_formatter(null_formatter())  # minor labels collide on short ranges
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("training step")
         ax.set_title(metric)
@@ -68,13 +73,13 @@ def metric_curves(path: str | Path, curves: dict[str, Sequence[dict]], metrics: 
             ax.legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    _save(fig, path)
+    save(fig, path)
 
 
 def heatmaps(path: str | Path, panels: Sequence[tuple[str, np.ndarray, Sequence, Sequence]],
              *, xlabel: str = "training step", ylabel: str = "n", label: str = "g") -> None:
     """Panels (title, values (rows, cols), row labels, column labels), a shared [0, 1] scale."""
-    fig, axes = _figure(len(panels))
+    fig, axes = figure(len(panels))
     for ax, (title, values, rows, cols) in zip(axes, panels):
         image = ax.imshow(np.asarray(values, dtype=float), vmin=0, vmax=1, cmap="viridis",
                           aspect="auto", origin="lower")
@@ -84,13 +89,13 @@ def heatmaps(path: str | Path, panels: Sequence[tuple[str, np.ndarray, Sequence,
         ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=9)
         fig.colorbar(image, ax=ax, label=label)
-    _save(fig, path)
+    save(fig, path)
 
 
 def scaling_plot(path: str | Path, series: dict[str, tuple[Sequence, Sequence]],
                  fits: dict[str, dict[str, Callable]], *, xlabel: str = "d", ylabel: str = "n*(d)") -> None:
     """Points (x, y) per label with fitted curves (name -> f(x)) on log-log axes."""
-    fig, [ax] = _figure(1, width=8.0, height=4.2)  # room for the legend beside the axes
+    fig, [ax] = figure(1, width=8.0, height=4.2)  # room for the legend beside the axes
     for label, (x, y) in series.items():
         points, = ax.plot(x, y, "o", label=label)
         if len(x) == 0:
@@ -102,15 +107,15 @@ def scaling_plot(path: str | Path, series: dict[str, tuple[Sequence, Sequence]],
     ax.set_yscale("log")
     xs = [v for x, _ in series.values() for v in x]
     ys = [v for _, y in series.values() for v in y]
-    _plain_log_ticks(ax, xticks=xs, yticks=ys)
+    plain_log_ticks(ax, xticks=xs, yticks=ys)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if ax.get_legend_handles_labels()[0]:  # outside the axes, so it hides no point
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    _save(fig, path)
+    save(fig, path)
 
 
-def _plain_log_ticks(ax, *, xticks=(), yticks=()) -> None:
+def plain_log_ticks(ax, *, xticks=(), yticks=()) -> None:
     """Log axes labelled with the data's own values (16, 25, 36), not 2x10^1."""
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
@@ -124,7 +129,7 @@ def _plain_log_ticks(ax, *, xticks=(), yticks=()) -> None:
 def timescale_plot(path: str | Path, series: dict[str, dict[str, tuple[Sequence, Sequence]]],
                    fits: dict[str, Callable] | None = None) -> None:
     """tau_gen and tau_mem against n, per label; optional fitted line per label (tau_mem)."""
-    fig, axes = _figure(2, width=4.5)
+    fig, axes = figure(2, width=4.5)
     for ax, key in zip(axes, ("tau_gen", "tau_mem")):
         for label, taus in series.items():
             n, tau = taus[key]
@@ -133,10 +138,10 @@ def timescale_plot(path: str | Path, series: dict[str, dict[str, tuple[Sequence,
                 grid = np.linspace(min(n), max(n), 20)
                 ax.plot(grid, fits[label](grid), "-", color=points.get_color())
         ax.set_xscale("log", base=2)  # n is on a geometric grid
-        _plain_log_ticks(ax, xticks=[v for taus in series.values() for v in taus[key][0]])
+        plain_log_ticks(ax, xticks=[v for taus in series.values() for v in taus[key][0]])
         ax.set_xlabel("n (training set size)")
         ax.set_ylabel(f"{key} (training steps)")
         ax.set_title(key)
         if len(series) > 1 and ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-    _save(fig, path)
+    save(fig, path)

@@ -2,14 +2,16 @@
 
     tau_gen = first checkpoint step s with valid(s) >= 0.9 * max_s valid(s)
     tau_mem = first checkpoint step s with copy(s) > 0.05
-    best    = the checkpoint with the largest g (earliest on ties)
+    best    = the scored step with the largest g (earliest on ties): tsearch.tasks.best_index
 
-Records are dicts with ``step`` and the metric names (metrics.jsonl lines).
+Records are dicts with ``step`` and the metric names (metrics.jsonl lines), one per scored step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from ...tasks import best_record
 
 GEN_FRACTION = 0.9
 MEM_THRESHOLD = 0.05
@@ -37,12 +39,7 @@ def tau_mem(records: Sequence[dict], threshold: float = MEM_THRESHOLD) -> int | 
     return next((s for s, v in _curve(records, "copy") if v > threshold), None)
 
 
-def best_checkpoint(records: Sequence[dict], metric: str = "g") -> dict | None:
-    scored = [r for r in records if r.get(metric) is not None]
-    return max(scored, key=lambda r: (r[metric], -r["step"])) if scored else None
-
-
 def timescales(records: Sequence[dict]) -> dict:
-    best = best_checkpoint(records)
+    best = best_record(records)
     return {"tau_gen": tau_gen(records), "tau_mem": tau_mem(records),
             "best_step": best["step"] if best else None, "definitions": DEFINITIONS}

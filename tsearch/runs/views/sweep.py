@@ -1,6 +1,6 @@
-"""Report sections of a sweep: generated observations, comparison table, n*(d) with fits,
+"""Report sections of a sweep (a view: it reads the folder and draws figures into it): generated observations, comparison table, n*(d) with fits,
 heat maps, curves per n, timescales against n, sample grids. Numbers come from
-tsearch.runs.analysis; every figure is a PNG under ``figures/`` of the run folder."""
+tsearch.runs.views.analysis; every figure is a PNG under ``figures/`` of the run folder."""
 
 from __future__ import annotations
 
@@ -10,24 +10,26 @@ from typing import Sequence
 
 import numpy as np
 
+from ...tasks import best_record
+from ..folder import RunFolder
 from . import plots
-from .analysis import (CURVE_METRICS, Analysis, Fit, analyse, group_by, group_by_fields, label_of,
-                       mean_curve, peak, seed_mean)
-from .files import write_json
-from .report import Figure, Section, Table, fmt
-from .timescales import best_checkpoint, tau_gen, tau_mem
+from .analysis import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows,
+                       group_by, group_by_fields, label_of, mean_curve, peak, seed_mean, steps_of)
+from .sections import Figure, Section, Table, fmt
+from .timescales import tau_gen, tau_mem
 
 MAX_SAMPLE_POINTS = 16  # sample-grid figures in a report before we keep only the largest d
 
 
-def sweep_sections(run_dir: Path, config, records: Sequence[dict]) -> list[Section]:
+def report_sections(folder: RunFolder) -> list[Section]:
+    """The sweep's report, from its config and its finished evaluations."""
+    run_dir, config, records = folder.path, folder.config, load_evaluations(folder)
     total = int(np.prod([len(v) for v in config.sweep.grid.values()]))
     if not records:
         return [Section("What was observed", [f"No evaluation has finished (0 of {total})."])]
     (run_dir / "figures").mkdir(exist_ok=True)
     a = analyse(records, config)
     groups = group_by(records, a.group_axes)
-    write_json(run_dir / "analysis.json", analysis_summary(a, groups))
     return [Section("What was observed", observations(a, records, total)),
             comparison_section(a, groups),
             scaling_section(run_dir, a, groups),
@@ -35,6 +37,13 @@ def sweep_sections(run_dir: Path, config, records: Sequence[dict]) -> list[Secti
             timescales_section(run_dir, a),
             *pixel_statistics_section(a, groups),
             samples_section(run_dir, a, groups)]
+
+
+def load_evaluations(folder: RunFolder | str | Path) -> list[dict]:
+    """Finished evaluations, one per task_id (the first, should a line ever repeat), in grid order."""
+    folder = folder if isinstance(folder, RunFolder) else RunFolder.open(folder, "sweep")
+    records = folder.records("evaluations.jsonl", key=lambda r: r["task_id"])
+    return sorted(records, key=lambda r: r["index"])
 
 
 def _slug(text: str) -> str:
@@ -87,12 +96,7 @@ def timescale_sentence(label: str, members: Sequence[dict]) -> str:
 
 
 def _mean_of(values: Sequence[float]) -> str:
-    return str(_steps(float(np.mean(values)))) if values else "never"
-
-
-def _steps(value: float | None) -> int | None:
-    """A (mean) training step as a person reads it: a whole number, never 1.2e+03."""
-    return None if value is None else int(round(value))
+    return str(steps_of(float(np.mean(values)))) if values else "never"
 
 
 def fit_sentence(label: str, fits: list[Fit]) -> str:
@@ -111,33 +115,6 @@ def best_sentence(records: Sequence[dict], a: Analysis) -> str:
     ranked = sorted(((v, k) for k, v in peaks.items() if v is not None), reverse=True)
     return ("Mean over grid points of the best-checkpoint g, per group: "
             + ", ".join(f"{k} {v:.3f}" for v, k in ranked) + ".")
-
-
-COMPARISON_COLUMNS = ["d", "n", "group", "seeds", "best_step", "valid_best", "copy_best",
-                      "novel_best", "g_best", "g_rel_best", "distinct_novel_best", "metric",
-                      "max_metric", "valid_last", "copy_last", "g_last", "tau_gen", "tau_mem"]
-# distinct_novel: distinct novel images / samples; a g of 1 made of one shape repeated scores low
-AT_BEST = ("valid", "copy", "novel", "g", "g_rel", "distinct_novel")
-AT_LAST = ("valid", "copy", "g")
-
-
-def comparison_rows(a: Analysis, groups: dict) -> list[list]:
-    """Seed means per (group, d, n), sorted so that the groups of one (d, n) sit side by side.
-    *_best: at each seed's best checkpoint (largest g); *_last: at its last checkpoint."""
-    rows = []
-    for key, members in groups.items():
-        label = label_of(a.group_axes, key)
-        metric = a.metric_of[label]
-        for (d, n), rs in sorted(group_by_fields(members, ("d", "n_train")).items()):
-            best = [best_checkpoint(r["checkpoints"]) or r["checkpoints"][-1] for r in rs]
-            last = [r["checkpoints"][-1] for r in rs]
-            rows.append([d, n, label, len(rs), _steps(seed_mean([c["step"] for c in best])),
-                         *(seed_mean([c.get(m) for c in best]) for m in AT_BEST),
-                         metric, seed_mean([peak(r, metric) for r in rs]),
-                         *(seed_mean([c.get(m) for c in last]) for m in AT_LAST),
-                         _steps(seed_mean([tau_gen(r["checkpoints"]) for r in rs])),
-                         _steps(seed_mean([tau_mem(r["checkpoints"]) for r in rs]))])
-    return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
 
 
 def comparison_section(a: Analysis, groups: dict) -> Section:
@@ -159,7 +136,7 @@ def pixel_statistics_section(a: Analysis, groups: dict) -> list[Section]:
     for key, members in groups.items():
         label = label_of(a.group_axes, key)
         for (d, n), rs in sorted(group_by_fields(members, ("d", "n_train")).items()):
-            best = [(best_checkpoint(r["checkpoints"]) or r["checkpoints"][-1]).get("extra") or {} for r in rs]
+            best = [(best_record(r["checkpoints"]) or r["checkpoints"][-1]).get("extra") or {} for r in rs]
             last = [r["checkpoints"][-1].get("extra") or {} for r in rs]
             if not all(stat in e for e in best + last for stat in PIXEL_STATS):
                 continue
@@ -174,24 +151,6 @@ def pixel_statistics_section(a: Analysis, groups: dict) -> list[Section]:
         "at the best checkpoint (by g) and the last one."],
         tables=[Table(["group", "d", "n", "p", *(f"{s}_best" for s in PIXEL_STATS),
                        *(f"{s}_last" for s in PIXEL_STATS)], rows)])]
-
-
-def analysis_summary(a: Analysis, groups: dict) -> dict:
-    """analysis.json: the report's numbers, for scripts (and tests) to read back."""
-    def fit_dict(f: Fit | None):
-        return None if f is None else {"name": f.name, "formula": f.formula, "params": f.params,
-                                       "ci95": f.ci, "aic": f.aic, "akaike_weight": f.weight,
-                                       "r2": f.r2, "points": f.m}
-    return {
-        "threshold": a.threshold, "metric": a.metric_of,
-        "n_star": {g: [{"d": d, "n_star": s, "per_seed": ps} for d, (s, ps) in by_d.items()]
-                   for g, by_d in a.n_star.items()},
-        "scaling_fits": {g: [fit_dict(f) for f in fits] if fits else None for g, fits in a.fits.items()},
-        "timescales": {g: [{"d": d, "n": n, "tau_gen": tg, "tau_mem": tm}
-                           for (d, n), (tg, tm) in t.items()] for g, t in a.timescales.items()},
-        "tau_mem_fit": {g: fit_dict(f) for g, f in a.tau_fits.items()},
-        "comparison": [dict(zip(COMPARISON_COLUMNS, row)) for row in comparison_rows(a, groups)],
-    }
 
 
 def scaling_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
@@ -259,7 +218,7 @@ def curves_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
 
 
 def timescales_section(run_dir: Path, a: Analysis) -> Section:
-    rows = [[label, d, n, _steps(tg), _steps(tm)] for label, table in a.timescales.items()
+    rows = [[label, d, n, steps_of(tg), steps_of(tm)] for label, table in a.timescales.items()
             for (d, n), (tg, tm) in table.items()]
     section = Section("Timescales", ["tau_gen: first step where valid >= 0.9 x its maximum; tau_mem: "
                                      "first step where copy > 0.05; seed means over the seeds where "

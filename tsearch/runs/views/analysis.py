@@ -1,5 +1,6 @@
 """Analysis of sweeps: n*(d), scaling fits and timescales against n (the report's numbers;
-its sections are in tsearch.runs.sweep_report).
+its sections are in tsearch.runs.views.sweep; the sweep driver writes analysis.json
+with :func:`analysis_summary`).
 
 Symbols (experiment 1 of SEED.md):
     peak_m(T)  = max over checkpoints of metric m for the model trained on T
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...tasks import best_record
+from ..grid import label
 from .timescales import tau_gen, tau_mem
 
 SEED, N, SIDE = "run.seed", "run.n", "target.side"
@@ -168,9 +171,7 @@ def group_by(records: Sequence[dict], keys: Sequence[str]) -> dict[tuple, list[d
 
 
 def _key(value):
-    from .sweep import _label
-
-    return _label(value) if isinstance(value, (dict, list)) else value
+    return label(value) if isinstance(value, (dict, list)) else value
 
 
 def label_of(keys: Sequence[str], values: tuple) -> str:
@@ -243,3 +244,54 @@ def group_by_fields(records: Sequence[dict], keys: Sequence[str]) -> dict[tuple,
     for r in records:
         out.setdefault(tuple(r[k] for k in keys), []).append(r)
     return out
+
+
+# ----------------------------------------------------------------------------- analysis.json
+def steps_of(value: float | None) -> int | None:
+    """A (mean) training step as a person reads it: a whole number, never 1.2e+03."""
+    return None if value is None else int(round(value))
+
+
+COMPARISON_COLUMNS = ["d", "n", "group", "seeds", "best_step", "valid_best", "copy_best",
+                      "novel_best", "g_best", "g_rel_best", "distinct_novel_best", "metric",
+                      "max_metric", "valid_last", "copy_last", "g_last", "tau_gen", "tau_mem"]
+# distinct_novel: distinct novel images / samples; a g of 1 made of one shape repeated scores low
+AT_BEST = ("valid", "copy", "novel", "g", "g_rel", "distinct_novel")
+AT_LAST = ("valid", "copy", "g")
+
+
+def comparison_rows(a: Analysis, groups: dict) -> list[list]:
+    """Seed means per (group, d, n), sorted so that the groups of one (d, n) sit side by side.
+    *_best: at each seed's best checkpoint (largest g); *_last: at its last checkpoint."""
+    rows = []
+    for key, members in groups.items():
+        label = label_of(a.group_axes, key)
+        metric = a.metric_of[label]
+        for (d, n), rs in sorted(group_by_fields(members, ("d", "n_train")).items()):
+            best = [best_record(r["checkpoints"]) or r["checkpoints"][-1] for r in rs]
+            last = [r["checkpoints"][-1] for r in rs]
+            rows.append([d, n, label, len(rs), steps_of(seed_mean([c["step"] for c in best])),
+                         *(seed_mean([c.get(m) for c in best]) for m in AT_BEST),
+                         metric, seed_mean([peak(r, metric) for r in rs]),
+                         *(seed_mean([c.get(m) for c in last]) for m in AT_LAST),
+                         steps_of(seed_mean([tau_gen(r["checkpoints"]) for r in rs])),
+                         steps_of(seed_mean([tau_mem(r["checkpoints"]) for r in rs]))])
+    return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+
+
+def analysis_summary(a: Analysis, groups: dict) -> dict:
+    """analysis.json: the report's numbers, for scripts (and tests) to read back."""
+    def fit_dict(f: Fit | None):
+        return None if f is None else {"name": f.name, "formula": f.formula, "params": f.params,
+                                       "ci95": f.ci, "aic": f.aic, "akaike_weight": f.weight,
+                                       "r2": f.r2, "points": f.m}
+    return {
+        "threshold": a.threshold, "metric": a.metric_of,
+        "n_star": {g: [{"d": d, "n_star": s, "per_seed": ps} for d, (s, ps) in by_d.items()]
+                   for g, by_d in a.n_star.items()},
+        "scaling_fits": {g: [fit_dict(f) for f in fits] if fits else None for g, fits in a.fits.items()},
+        "timescales": {g: [{"d": d, "n": n, "tau_gen": tg, "tau_mem": tm}
+                           for (d, n), (tg, tm) in t.items()] for g, t in a.timescales.items()},
+        "tau_mem_fit": {g: fit_dict(f) for g, f in a.tau_fits.items()},
+        "comparison": [dict(zip(COMPARISON_COLUMNS, row)) for row in comparison_rows(a, groups)],
+    }

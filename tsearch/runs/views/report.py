@@ -1,82 +1,51 @@
 """report.html (self-contained: PNGs embedded as base64) and report.md for any run folder.
 
-Each run kind has a module with ``report_sections(run_dir) -> list[Section]``:
-``run`` -> tsearch.runs.single, ``sweep`` -> tsearch.runs.sweep, ``evolve`` -> tsearch.runs.evolve.
-``write_report`` adds the header (provenance and resolved config) and renders both files.
-Figures are PNG files inside the run folder, so report.md can link them and report.html can
-embed them.
+Each run kind has a view module with ``report_sections(folder) -> list[Section]``
+(tsearch.runs.views.run, .sweep, .evolve). ``write_report`` adds the header (provenance and
+resolved config) and renders both files. Views only read a folder; the figures they draw are
+PNG files inside it, so report.md can link them and report.html can embed them.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import importlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .files import open_run, read_json, write_atomic
+from ..folder import RunFolder, write_atomic
+from . import evolve, run, sweep
+from .sections import Figure, Section, Table, fmt
 
-REPORT_MODULES = {"run": "tsearch.runs.single", "sweep": "tsearch.runs.sweep",
-                  "evolve": "tsearch.runs.evolve"}
+__all__ = ["write_report", "render_markdown", "render_html"]
 
-
-@dataclass
-class Figure:
-    path: str  # PNG file, relative to the run folder
-    caption: str = ""
-
-
-@dataclass
-class Table:
-    columns: list[str]
-    rows: list[list[Any]]
-    caption: str = ""
-
-
-@dataclass
-class Section:
-    title: str
-    paragraphs: list[str] = field(default_factory=list)
-    figures: list[Figure] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
+SECTIONS = {"run": run.report_sections, "sweep": sweep.report_sections,
+            "evolve": evolve.report_sections}
 
 
 def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     """Write report.html and report.md in ``run_dir``; returns their paths."""
-    path, meta, _ = open_run(run_dir)
-    module = REPORT_MODULES.get(meta.get("kind"))
-    if module is None:
+    folder = RunFolder.open(run_dir)
+    path, meta = folder.path, folder.meta
+    sections_of = SECTIONS.get(meta.get("kind"))
+    if sections_of is None:
         raise ValueError(f"{path}: no report for run kind {meta.get('kind')!r}")
-    sections = importlib.import_module(module).report_sections(path)
+    sections = sections_of(folder)
     title = f"tsearch {meta['kind']}: {path.name}"
-    sections = [*sections, _config_section(path, meta)]
+    sections = [*sections, _config_section(folder)]
     write_atomic(path / "report.md", render_markdown(title, sections))
     write_atomic(path / "report.html", render_html(title, sections, path))
     return path / "report.html", path / "report.md"
 
 
-def _config_section(path: Path, meta: dict) -> Section:
-    config = json.dumps(read_json(path / "config.json"), indent=2)
-    provenance = {k: meta.get(k) for k in ("created", "command", "git_commit", "python")}
+def _config_section(folder: RunFolder) -> Section:
+    config = json.dumps(folder.read_json("config.json"), indent=2)
+    provenance = {k: folder.meta.get(k) for k in ("created", "command", "git_commit", "python")}
     return Section("Provenance and resolved config",
                    paragraphs=[f"`{k}`: {v}" for k, v in provenance.items()] + [f"```\n{config}\n```"])
 
 
 # ----------------------------------------------------------------------------- rendering
-def fmt(value: Any) -> str:
-    """Numbers as a person reads them in a table: 3 significant digits, '-' for missing."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
 def render_markdown(title: str, sections: list[Section]) -> str:
     lines = [f"# {title}", ""]
     for s in sections:

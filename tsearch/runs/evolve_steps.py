@@ -1,0 +1,84 @@
+"""The steps of ``tsearch evolve`` around its loop (tsearch.runs.evolve): the checks before any
+folder exists, one logbook line per generation, and the outputs written at the end.
+
+    pareto.json   tsearch.search.summary.summarize: front, baseline, comparison, fresh values
+    best/         per front member: training set grid + .npz of its parameters, sample grid
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import configs
+from ..config import Config, ConfigError
+from ..errors import UserError
+from ..search import Genome, Strategy
+from ..search.summary import summarize
+from ..targets import build_target
+from .folder import RunFolder
+from .views.evolve import best_stem
+
+DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
+
+
+def default_config_path() -> Path:
+    """The packaged evolve config: found from any directory, installed or not."""
+    return configs.path(DEFAULT_CONFIG)
+
+
+def check_config(config: Config) -> None:
+    """What the dataclasses cannot check alone; raised before any folder is created."""
+    s = config.search
+    target = build_target(config.target)
+    largest = max(s.n_max, s.size if s.strategy == "single" else 0, *s.size_grid)
+    if not s.allow_duplicates and target.support_size is not None and largest > target.support_size:
+        raise ConfigError(f"search: training sets of {largest} distinct images, but the target has "
+                          f"only {target.support_size} (lower search.n_max / size_grid or set "
+                          "search.allow_duplicates = true)")
+    target.render(target.sample_params(1, np.random.default_rng(0)))  # can it sample at all?
+
+
+def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int) -> dict:
+    """One logbook line: deterministic figures, plus wall-clock ones under ``timing``."""
+    values = [v for v in strategy.values if v is not None]
+    sizes = [g.size for g in strategy.population]
+    best = strategy.archive.best()
+    return {
+        "step": step, "phase": phase, "generation": strategy.generation - 1, **counts,
+        "population": len(sizes),
+        "size": {"min": min(sizes), "max": max(sizes), "mean": float(np.mean(sizes))} if sizes else None,
+        "fitness": ({"max": max(values), "mean": float(np.mean(values)),
+                     "median": float(np.median(values)), "min": min(values)} if values else None),
+        "front_size": len(strategy.archive.entries),
+        "best": None if best is None else {"hash": best[0].hash, "size": best[0].size, "value": best[1]},
+        "timing": {"seconds": round(seconds, 3),
+                   "evals_per_s": round(counts["evaluations"] / seconds, 4) if seconds > 0 else None},
+    }
+
+
+def write_outputs(folder: RunFolder, config: Config, target, state,
+                  fresh: dict[str, list] | None = None) -> None:
+    """pareto.json, best/, and only the front's sample files kept (all the report shows)."""
+    folder.write_json("pareto.json", summarize(config.search, state, fresh))
+    for genome in state.strategies["search"].archive.genomes:
+        write_best(folder, target, genome)
+    keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
+    for path in (folder.path / "samples").glob("*.npz"):
+        if path.stem not in keep:
+            path.unlink()
+
+
+def write_best(folder: RunFolder, target, genome: Genome) -> None:
+    """The training set as a grid and as .npz (its parameters, one array each, and images),
+    and the samples of its best scored step."""
+    stem = best_stem(genome.size, genome.hash)
+    images = genome.render(target)
+    folder.write_grid(f"{stem}-train.png", images)
+    folder.write_npz(f"{stem}-train.npz", images=images.astype(np.int8),
+                     **{f"element_{i}": e for i, e in enumerate(genome.elements)})
+    samples = folder.path / "samples" / f"{genome.hash[:16]}.npz"
+    if samples.is_file():
+        with np.load(samples) as data:
+            folder.write_grid(f"{stem}-samples.png", data["images"])

@@ -1,0 +1,66 @@
+"""A sweep's grid: ``[sweep] grid`` maps dotted config keys (or whole tables, e.g. ``target``)
+to the lists they take; every point of its Cartesian product is one config, validated before
+any work. A point's identity (``task_id``) spells out its overrides (``label`` of each value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+from ..config import Config, ConfigError, config_from_dict, config_to_dict, replace_path
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    index: int  # position in the grid's row-major order
+    task_id: str  # stable identity of the point: its overrides, spelled out
+    overrides: dict  # grid key -> value
+    config: Config
+
+
+# ----------------------------------------------------------------------------- grid
+def expand_grid(config: Config, *, source: str = "<config>") -> list[GridPoint]:
+    """Every grid point's config, all validated before any work (one-line ConfigError)."""
+    grid = config.sweep.grid
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{source}: sweep.grid.{key}: expected a non-empty list")
+    # Sorted names: config.json stores tables with sorted keys, and a resumed sweep must
+    # rebuild the same points, ids and indices from it. Whole tables apply first, so that
+    # "target" = [{kind = ...}] and "target.side" compose.
+    names = sorted(grid)
+    keys = sorted(names, key=lambda k: k.count("."))
+    points = []
+    for index, values in enumerate(product(*(grid[k] for k in names))):
+        overrides = dict(zip(names, values))
+        point = config
+        for key in keys:
+            point = replace_key(point, key, overrides[key], where=f"{source}: sweep.grid point {index}")
+        points.append(GridPoint(index, point_id(overrides), overrides, point))
+    return points
+
+
+def point_id(overrides: dict) -> str:
+    return " ".join(f"{k}={label(v)}" for k, v in overrides.items())
+
+
+def label(value) -> str:
+    """A grid value as text: tables as kind(key=value,...), lists in brackets, lowercase bools."""
+    if isinstance(value, dict):  # a whole table: its kind, then its other keys
+        rest = ",".join(f"{k}={label(v)}" for k, v in sorted(value.items()) if k != "kind")
+        return f"{value.get('kind', '')}({rest})" if rest else str(value.get("kind", "()"))
+    if isinstance(value, list):
+        return "[" + ",".join(label(v) for v in value) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def replace_key(config: Config, key: str, value, *, where: str) -> Config:
+    try:
+        if "." not in key:  # a whole table, e.g. target = {kind = "linear_code", rate = 0.25}
+            if not isinstance(value, dict):
+                raise ConfigError(f"<override>: {key}: expected a table")
+            return config_from_dict({**config_to_dict(config), key: value}, source="<override>")
+        return replace_path(config, key, value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {str(exc).removeprefix('<override>: ')}") from None

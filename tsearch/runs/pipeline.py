@@ -1,0 +1,59 @@
+"""The loop every driver shares: tasks -> executor.map -> record each result as it finishes.
+
+    run     one task              ┐
+    sweep   the grid's tasks      ├─► executor.map(tasks) ─► on_result(result) ─► RunFolder
+    evolve  a strategy's ask      ┘       (local | ray)        (evolve: then strategy.tell)
+
+Every driver goes through an executor, so one config chunks the same way wherever it runs
+(tsearch.executors.base.chunked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+from ..config import Config, replace_path
+from ..executors import Executor, build_executor
+from ..tasks import EvalResult, EvalTask
+from .progress import progress_bar
+
+
+def with_executor(config: Config, kind: str | None, address: str | None) -> Config:
+    """``--executor`` / ``--address`` (an address alone means Ray)."""
+    if address is not None:
+        config = replace_path(config, "executor.address", address)
+        kind = kind or "ray"
+    return replace_path(config, "executor.kind", kind) if kind else config
+
+
+def open_executor(config: Config) -> Executor:
+    """The config's executor; a missing device or an unreachable cluster stops here, before
+    any folder exists."""
+    from ..engine.device import resolve_device  # loads torch: only once the config is known good
+
+    resolve_device(config.engine.device)
+    return build_executor(config.executor, config.engine)
+
+
+def results(executor: Executor, tasks: Sequence[EvalTask],
+            advance: Callable[[int], None]) -> Iterator[EvalResult]:
+    """Results in completion order; ``advance(k)``: k more training steps done (as they run
+    where the executor reports them, else when a task finishes)."""
+    if not tasks:
+        return
+    if executor.reports_progress:
+        yield from executor.map(tasks, progress=advance)
+        return
+    units = {t.task_id: t.work_units for t in tasks}
+    for result in executor.map(tasks):
+        advance(units[result.task_id])
+        yield result
+
+
+def drive(executor: Executor, tasks: Sequence[EvalTask], on_result: Callable[[EvalResult], object],
+          *, desc: str, show_progress: bool = True) -> None:
+    """Evaluate ``tasks`` and hand each result to ``on_result`` as soon as it finishes."""
+    total = sum(t.work_units for t in tasks)
+    with progress_bar(total, desc, enabled=show_progress) as advance:
+        for result in results(executor, tasks, advance):
+            on_result(result)

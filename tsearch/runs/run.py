@@ -1,0 +1,61 @@
+"""Driver of ``tsearch run``: one training set, one model, metrics over training time.
+
+The shared loop (tsearch.runs.pipeline) with a source of one task. Run folder (besides
+run.json / config.json):
+
+    metrics.jsonl            one line per scored step: step, every metric, intervals, loss
+    samples/step_XXXXXX.png  the samples of each scored step (image grid)
+    train_set.png / .npz     the training set actually trained on
+    summary.json             best scored step by g, tau_gen, tau_mem, with their definitions
+    report.html / .md        figures and a generated "what was observed" paragraph
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..tasks import EvalResult, EvalTask, best_record
+from .folder import RunFolder, scored_record
+from .pipeline import drive, open_executor
+from .views.report import write_report
+from .views.timescales import timescales
+
+
+def run_single(config: Config, *, out: str | Path | None = None, show_progress: bool = True) -> Path:
+    """Evaluate the training set of size ``config.run.n`` drawn with ``config.run.seed``;
+    returns the run folder (created only now: the config was validated by the caller)."""
+    task = EvalTask.from_config(config, task_id="run", seed=config.run.seed,
+                                n_train=config.run.n, keep_samples=True)
+    with open_executor(config) as executor:
+        name = config.run.name or f"{config.target.kind}-{config.model.kind}-n{config.run.n}"
+        folder = RunFolder.create("run", name, config, out)
+        results: list[EvalResult] = []
+        drive(executor, [task], results.append, desc="run", show_progress=show_progress)
+    [result] = results
+    if not result.ok:
+        folder.write_json("error.json", {"error": result.error})
+        raise RuntimeError(f"evaluation failed: {result.error}")
+    write_run_files(folder.path, result)
+    write_report(folder.path)
+    return folder.path
+
+
+def write_run_files(run_dir: Path, result: EvalResult) -> None:
+    """metrics.jsonl, the sample grids, the training set and summary.json of a finished run."""
+    folder = RunFolder.open(run_dir)
+    records = []
+    for scored in result.scored:
+        records.append(scored_record(scored))
+        folder.append("metrics.jsonl", records[-1])
+        if scored.samples is not None:
+            folder.write_grid(f"samples/step_{scored.step:06d}.png", scored.samples)
+    train = np.asarray(result.train_images)
+    folder.write_npz("train_set.npz", images=train.astype(np.int8))
+    folder.write_grid("train_set.png", train)
+    folder.write_json("summary.json", {
+        **timescales(records), "best": best_record(records), "n_train": int(len(train)),
+        "n_params": result.n_params, "timings": result.timings, "device": result.device,
+        "form": result.form, "peak_memory_mb": result.peak_memory_mb})

@@ -1,0 +1,63 @@
+"""Report sections of ``tsearch run``: metric curves, samples at the best and last scored
+steps, timescales, and a generated "what was observed" paragraph (numbers only)."""
+
+from __future__ import annotations
+
+from ..folder import RunFolder
+from .plots import metric_curves
+from .sections import Figure, Section, Table
+
+CURVE_METRICS = ("valid", "copy", "novel", "g", "g_rel", "coverage_unseen")
+
+
+def report_sections(folder: RunFolder) -> list[Section]:
+    run_dir = folder.path
+    records = folder.records("metrics.jsonl")
+    summary = folder.read_json("summary.json")
+    config = folder.read_json("config.json")
+    metrics = [m for m in CURVE_METRICS if any(r.get(m) is not None for r in records)]
+    figures = [Figure("train_set.png", f"training set (n = {summary['n_train']})")]
+    if len(records) > 1:
+        metric_curves(run_dir / "curves.png", {"": records}, metrics)
+        figures.append(Figure("curves.png", "metrics against training step (95% bootstrap bands)"))
+    labels: dict[int, list[str]] = {}
+    for label, r in (("best", summary["best"]), ("last", records[-1])):
+        if r is not None:
+            labels.setdefault(r["step"], []).append(label)
+    for step, names in labels.items():
+        png = f"samples/step_{step:06d}.png"
+        if (run_dir / png).is_file():
+            figures.append(Figure(png, f"samples at the {' and '.join(names)} scored step (step {step})"))
+    return [Section("What was observed", [observed_paragraph(config, records, summary)]),
+            Section("Metrics per scored step", tables=[metrics_table(records, metrics)],
+                    figures=figures),
+            Section("Timescales", [f"{k}: {v}" for k, v in summary["definitions"].items()],
+                    tables=[Table(["tau_gen", "tau_mem", "best step", "n_params"],
+                                  [[summary["tau_gen"], summary["tau_mem"], summary["best_step"],
+                                    summary["n_params"]]])])]
+
+
+def metrics_table(records: list[dict], metrics: list[str]) -> Table:
+    return Table(["step", *metrics, "loss"],
+                 [[r["step"], *(r.get(m) for m in metrics), r.get("loss")] for r in records])
+
+
+def observed_paragraph(config: dict, records: list[dict], summary: dict) -> str:
+    """Numbers only, in sentences: where the curves peak and what the timescales were."""
+    target, model = config["target"], config["model"]
+    best, last = summary["best"], records[-1]
+    parts = [f"A {model['kind']} model trained on n = {summary['n_train']} images of the "
+             f"{target['kind']} target (side {target['side']}) was scored at {len(records)} training step(s)."]
+    if best is not None:
+        parts.append(f"The best scored step by g is step {best['step']}: valid = {best['valid']:.3f}, "
+                     f"copy = {best['copy']:.3f}, g = {best['g']:.3f}"
+                     + (f", g_rel = {best['g_rel']:.3f}." if best.get("g_rel") is not None else "."))
+    if last is not best:
+        parts.append(f"At the last scored step (step {last['step']}): valid = {last['valid']:.3f}, "
+                     f"copy = {last['copy']:.3f}, g = {last['g']:.3f}.")
+    for key, what in (("tau_gen", "valid first reached 90% of its maximum"),
+                      ("tau_mem", "copies first exceeded 5% of the samples")):
+        value = summary[key]
+        parts.append(f"{what.capitalize()} at step {value}." if value is not None
+                     else f"{key}: not reached ({what} never happened).")
+    return " ".join(parts)

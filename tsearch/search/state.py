@@ -1,0 +1,93 @@
+"""The state of a search run, and what of it a checkpoint keeps.
+
+    strategies  phase name -> strategy (RNG state, population, archive): in every checkpoint
+    cache       genome hash -> fitness entry: rebuilt from evaluations.jsonl on load
+    logbook     one entry per generation: rebuilt from logbook.jsonl on load
+
+evaluations.jsonl is the record of a search (one line per finished evaluation, fsync'd); a
+checkpoint holds only what cannot be rebuilt from it. A fitness entry is the best scored step
+(tsearch.tasks.best_index) of an evaluation line, so an evaluation read back from the record
+and one just finished give the same entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import Config, SearchConfig, config_to_dict
+from ..tasks import best_record
+from .cache import FitnessCache
+from .genomes import Genome
+from .strategies import Strategy, build_baseline, build_strategy, strategy_from_state
+
+EVALUATED_TABLES = ("target", "model", "diffusion", "train", "sampler", "metrics")
+NOT_METRICS = ("step", "intervals", "loss", "extra")  # the other fields of a scored-step record
+
+
+def eval_hash(config: Config) -> str:
+    """What an evaluation's numbers depend on, besides the genome: the fitness cache key."""
+    parts = {t: config_to_dict(getattr(config, t)) for t in EVALUATED_TABLES}
+    text = json.dumps({**parts, "seed": config.run.seed}, sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fitness_entry(line: dict, metric: str) -> dict:
+    """The cache entry of one evaluations.jsonl line (``step``, ``size``, ``checkpoints``)."""
+    best = best_record(line["checkpoints"], metric)
+    return {"size": line["size"], "step": line["step"],
+            "value": None if best is None else best[metric],
+            "best_step": None if best is None else best["step"],
+            "metrics": {} if best is None else {k: v for k, v in best.items() if k not in NOT_METRICS}}
+
+
+@dataclass
+class SearchState:
+    strategies: dict[str, Strategy]  # phase name -> strategy, in phase order
+    cache: FitnessCache
+    logbook: list[dict]
+
+    @classmethod
+    def fresh(cls, config: Config, target, rng_of: Callable[[str], np.random.Generator]) -> "SearchState":
+        """New strategies; ``rng_of(phase)`` is the phase's generator (the driver derives it
+        from the run seed: tsearch.seeding, which this torch-free package does not import)."""
+        s = config.search
+        strategies = {}
+        if s.strategy != "random" and s.baseline_repeats > 0:
+            strategies["baseline"] = build_baseline(s, target, rng_of("baseline"))
+        strategies["search"] = build_strategy(s, target, rng_of("search"))
+        return cls(strategies, FitnessCache(eval_hash(config)), [])
+
+    def payload(self) -> dict:
+        """A checkpoint's JSON: the strategies, and the evaluation config they belong to."""
+        return {"strategies": {k: s.state() for k, s in self.strategies.items()},
+                "eval_hash": self.cache.eval_hash}
+
+    def genomes(self) -> list[Genome]:
+        return [g for s in self.strategies.values() for g in s.genomes()]
+
+    @classmethod
+    def restore(cls, payload: dict, genomes: dict, cfg: SearchConfig, target) -> "SearchState":
+        """The strategies of a checkpoint, with an empty cache and logbook (see :meth:`replay`)."""
+        strategies = {k: strategy_from_state(v, cfg=cfg, target=target, genomes=genomes)
+                      for k, v in payload["strategies"].items()}
+        # checkpoints written before the record became the source of truth kept a whole cache
+        hash_ = payload["eval_hash"] if "eval_hash" in payload else payload["cache"]["eval_hash"]
+        return cls(strategies, FitnessCache(hash_), [])
+
+    def replay(self, evaluations: Iterable[dict], logbook: Iterable[dict], generations: int,
+               metric: str) -> None:
+        """Rebuild the cache from the search's evaluation lines (the first line of a genome
+        wins; an interrupted generation's lines are kept, so its work is not redone) and the
+        logbook from its first ``generations`` entries (one per step)."""
+        for line in evaluations:
+            if line.get("phase") != "reevaluate" and line["hash"] not in self.cache:
+                self.cache.put(line["hash"], fitness_entry(line, metric))
+        by_step = {}
+        for entry in logbook:
+            by_step.setdefault(entry["step"], entry)
+        self.logbook = [by_step[step] for step in range(generations)]

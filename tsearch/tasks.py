@@ -1,0 +1,135 @@
+"""What travels to a worker and back: plain, picklable dataclasses (numpy, no torch).
+
+Vocabulary: a *scored step* is a training step at which the model is sampled and scored
+(``EvalTask.scored_steps``, ``EvalResult.scored``); a *checkpoint* is only ever a saved search
+state (tsearch.search.checkpoint). Executors, search and run folders import this module
+directly: it loads neither torch nor the engine.
+
+Training length has one source of truth: ``train.steps``, the last scored step of every
+trained task (``scored_steps`` always ends there), and the task's progress units.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .config import (ORACLE_KINDS, Config, DiffusionConfig, MetricsConfig, ModelConfig,
+                     SamplerConfig, TargetConfig, TrainConfig)
+
+
+# ----------------------------------------------------------------------------- schedule
+def log_spaced_steps(train: TrainConfig) -> tuple[int, ...]:
+    """``n_checkpoints`` steps from ``first_checkpoint`` to ``steps``, log-spaced, distinct."""
+    first = min(train.first_checkpoint, train.steps)
+    raw = np.geomspace(first, train.steps, train.n_checkpoints)
+    return tuple(sorted({int(round(s)) for s in raw} | {train.steps}))
+
+
+def scored_steps(config: Config) -> tuple[int, ...]:
+    """The training steps at which a task of ``config`` is scored (an oracle: step 0 only)."""
+    return (0,) if config.model.kind in ORACLE_KINDS else log_spaced_steps(config.train)
+
+
+def best_index(points: Sequence[tuple[int, Any]], metric: str = "g") -> int | None:
+    """The one "best scored step" rule: among ``(step, metrics)`` pairs whose ``metric`` is a
+    finite number, the largest value, the earliest step on ties; None when there is none."""
+    def value(metrics) -> float | None:
+        v = metrics.get(metric)
+        return float(v) if v is not None and math.isfinite(v) else None
+
+    scored = [i for i, (_, m) in enumerate(points) if value(m) is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda i: (value(points[i][1]), -points[i][0]))
+
+
+def best_record(records: Sequence[dict], metric: str = "g") -> dict | None:
+    """:func:`best_index` over JSON records (``step`` and the metrics at top level)."""
+    i = best_index([(r["step"], r) for r in records], metric)
+    return None if i is None else records[i]
+
+
+# ----------------------------------------------------------------------------- task
+@dataclass(frozen=True)
+class EvalTask:
+    """One training set to train on, sample from and score.
+
+    The training set is given by exactly one of: ``train_images`` (n, H, W) in {-1, +1},
+    ``train_params`` (rendered by the target: a genome), or ``n_train`` (sampled from the
+    target with the task's seed).
+    """
+
+    task_id: str
+    target: TargetConfig
+    model: ModelConfig
+    diffusion: DiffusionConfig
+    train: TrainConfig
+    sampler: SamplerConfig
+    metrics: MetricsConfig
+    seed: int
+    scored_steps: tuple[int, ...]  # training steps at which to sample and score (oracles: (0,))
+    train_images: np.ndarray | None = None
+    train_params: tuple | None = None
+    n_train: int | None = None
+    keep_samples: bool = False  # return the binarized samples of every scored step
+
+    @classmethod
+    def from_config(cls, config: Config, *, task_id: str, seed: int, **training_set) -> "EvalTask":
+        return cls(task_id=task_id, target=config.target, model=config.model,
+                   diffusion=config.diffusion, train=config.train, sampler=config.sampler,
+                   metrics=config.metrics, seed=seed, scored_steps=scored_steps(config),
+                   **training_set)
+
+    @property
+    def checkpoints(self) -> tuple[int, ...]:
+        """Old name of ``scored_steps``, read by engine/chunk.py and engine/evaluator.py until
+        they switch (they are outside the change that renamed it)."""
+        return self.scored_steps
+
+    @property
+    def work_units(self) -> int:
+        """Progress units: training steps (the last scored step is ``train.steps``), 1 for an oracle."""
+        return 1 if self.model.kind in ORACLE_KINDS else max(self.scored_steps)
+
+
+# ----------------------------------------------------------------------------- result
+@dataclass
+class ScoredStep:
+    step: int
+    metrics: dict[str, float]  # valid, copy, copy_ratio, novel, g, g_rel, distinct_novel, ...
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # bootstrap CI
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. dot-count histogram
+    samples: np.ndarray | None = None  # (M, H, W) int8 in {-1, +1} when keep_samples
+    loss: float | None = None  # mean training loss since the previous scored step
+
+
+CheckpointResult = ScoredStep  # old name, still imported by engine/chunk.py
+
+
+@dataclass
+class EvalResult:
+    task_id: str
+    ok: bool
+    error: str | None = None
+    scored: list[ScoredStep] = field(default_factory=list)
+    train_images: np.ndarray | None = None  # (n, H, W) int8, the set actually trained on
+    n_params: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # train_s, sample_s, metrics_s
+    peak_memory_mb: float = 0.0
+    device: str = "cpu"
+    form: str = ""  # "vmap" | "loop" | "oracle"
+    chunk_size: int = 1  # tasks trained together with this one (timings are shared by them)
+
+    @property
+    def checkpoints(self) -> list[ScoredStep]:
+        """Old name of ``scored`` (the same list), used by engine/chunk.py and evaluator.py."""
+        return self.scored
+
+    def best(self, metric: str = "g") -> ScoredStep | None:
+        i = best_index([(s.step, s.metrics) for s in self.scored], metric)
+        return None if i is None else self.scored[i]
