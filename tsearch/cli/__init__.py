@@ -21,6 +21,8 @@ COMMANDS = {
     "evolve": "evolve",
     "report": "report",
     "validate": "validate",
+    "export": "export",
+    "configs": "configs",
     "bench": "bench",
 }
 HELP = {
@@ -29,6 +31,8 @@ HELP = {
     "evolve": "Search the space of training sets with a genetic algorithm (experiment 3).",
     "report": "Write report.html and report.md for a run folder.",
     "validate": "Check images (an .npz or a folder of PNGs) against a config's target.",
+    "export": "Write a run folder's results as a table (CSV, Parquet or JSON lines).",
+    "configs": "List the configs shipped with tsearch, print one, or copy one to edit.",
     "bench": "Benchmark the batched engine against the one-model-at-a-time loop.",
 }
 
@@ -45,6 +49,13 @@ def user_errors(fn):
             sys.exit(2)
 
     return wrapper
+
+
+def config_argument(value: str | None):
+    """A command's CONFIG: a TOML file, or the name of a packaged config (``exp1``)."""
+    from .. import configs
+
+    return None if value is None else configs.resolve(value)
 
 
 def executor_options(fn):

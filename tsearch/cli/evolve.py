@@ -1,16 +1,16 @@
 """``tsearch evolve [CONFIG] [--out DIR] [--resume RUN_DIR] [--set ...] [--executor local|ray]
-[--address auto|HOST:PORT]``; with no CONFIG it runs configs/evolve.toml."""
+[--address auto|HOST:PORT]``; with no CONFIG it runs the packaged config ``evolve``."""
 
 from __future__ import annotations
 
 import click
 
 from ..runs.evolve import evolve
-from . import executor_options, user_errors
+from . import config_argument, executor_options, user_errors
 
 
 @click.command(help="Search the space of training sets with a genetic algorithm (experiment 3). "
-                    "Without CONFIG, runs configs/evolve.toml.")
+                    "CONFIG: a TOML file or a packaged config's name; without it, the packaged evolve config.")
 @click.argument("config_path", metavar="[CONFIG]", required=False, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set search.generations=10 (repeatable).")
@@ -21,6 +21,6 @@ from . import executor_options, user_errors
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @user_errors
 def command(config_path, overrides, out, resume, executor_kind, address, quiet):
-    run_dir = evolve(config_path, overrides, out=out, resume=resume, executor_kind=executor_kind,
+    run_dir = evolve(config_argument(config_path), overrides, out=out, resume=resume, executor_kind=executor_kind,
                      address=address, show_progress=not quiet)
     click.echo(str(run_dir))

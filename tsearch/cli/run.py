@@ -10,10 +10,11 @@ import click
 from ..config import config_to_dict, load_config
 from ..runs.pipeline import with_executor
 from ..runs.run import run_single
-from . import executor_options, user_errors
+from . import config_argument, executor_options, user_errors
 
 
-@click.command(help="Train one model on one training set and score its samples over training time.")
+@click.command(help="Train one model on one training set and score its samples over training time. "
+                    "CONFIG: a TOML file or a packaged config's name (tsearch configs).")
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set train.steps=500 (repeatable).")
@@ -23,7 +24,7 @@ from . import executor_options, user_errors
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def command(config_path, overrides, out, dry_run, executor_kind, address, quiet):
-    config = load_config(config_path, overrides)  # every error stops here, before any folder
+    config = load_config(config_argument(config_path), overrides)  # every error stops here
     config = with_executor(config, executor_kind, address)
     if dry_run:
         click.echo(json.dumps(config_to_dict(config), indent=2, sort_keys=True))

@@ -8,10 +8,11 @@ import click
 from ..config import load_config
 from ..errors import UserError
 from ..runs.sweep import run_sweep
-from . import executor_options, user_errors
+from . import config_argument, executor_options, user_errors
 
 
-@click.command(help="Evaluate a grid of random training sets (experiments 1, 2, 4).")
+@click.command(help="Evaluate a grid of random training sets (experiments 1, 2, 4). "
+                    "CONFIG: a TOML file or a packaged config's name (exp1, exp2, exp4).")
 @click.argument("config_path", metavar="CONFIG", required=False, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set train.steps=500 (repeatable).")
@@ -27,8 +28,9 @@ def command(config_path, overrides, out, resume, smoke, executor_kind, address, 
         raise UserError("give a CONFIG, or --resume DIR")
     if resume is not None and out is not None:
         raise UserError("--out and --resume are exclusive (a resumed sweep writes into its folder)")
+    config_path = config_argument(config_path)
     config = load_config(config_path, overrides) if config_path is not None else None
-    run_dir = run_sweep(config, source=config_path or "<resume>", out=out, resume=resume,
+    run_dir = run_sweep(config, source=str(config_path or "<resume>"), out=out, resume=resume,
                         smoke=smoke, show_progress=not quiet, executor_kind=executor_kind,
                         address=address)
     click.echo(str(run_dir))

@@ -10,7 +10,7 @@ from ..config import load_config
 from ..errors import UserError
 from ..imageio import load_images
 from ..targets import build_target
-from . import user_errors
+from . import config_argument, user_errors
 
 
 @click.command(help="Check images (an .npz or a folder of PNGs) against a config's target.")
@@ -20,7 +20,7 @@ from . import user_errors
               help="Override a config key, e.g. --set target.side=8 (repeatable).")
 @user_errors
 def command(config: str, images: str, overrides: tuple[str, ...]) -> None:
-    target = build_target(load_config(config, overrides).target)
+    target = build_target(load_config(config_argument(config), overrides).target)
     loaded = load_images(images)
     if loaded.shape[1:] != target.shape:
         raise UserError(f"{images}: images of size {loaded.shape[1]}x{loaded.shape[2]}; "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import importlib.metadata
 import io
 import json
 import os
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_atomic
-from ..config import Config, ConfigError, config_from_dict, config_to_dict
+from ..config import Config, ConfigError, config_from_dict, config_to_dict, config_to_toml
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
 from .grids import save_grid
@@ -139,17 +140,41 @@ def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
 
 
 def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> None:
-    """run.json and config.json: everything needed to reproduce the run from its folder."""
+    """run.json, config.json and config.toml: everything needed to reproduce the run from its
+    folder (config.toml is what a command takes back: ``tsearch KIND DIR/config.toml``)."""
     write_json(run_dir / "config.json", config_to_dict(config))
+    write_atomic(run_dir / "config.toml", config_to_toml(config, kind=kind))
     write_json(run_dir / "run.json", {
         "kind": kind,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "command": command_line(),
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
+        "versions": package_versions(),
         "config_sha256": config_hash(config),
         **extra,
     })
+
+
+def command_line() -> list[str]:
+    """argv as typed: ``python -m tsearch`` runs tsearch/__main__.py, shown as ``tsearch``."""
+    program = Path(sys.argv[0]).name
+    return ["tsearch" if program == "__main__.py" else program, *sys.argv[1:]]
+
+
+VERSIONED = ("tsearch", "torch", "numpy", "deap", "shapely", "ray", "moocore", "scipy", "click")
+
+
+def package_versions() -> dict[str, str]:
+    """The installed versions of python and the packages a result depends on (ray only where
+    installed); read from package metadata, so nothing is imported."""
+    versions = {"python": sys.version.split()[0]}
+    for name in VERSIONED:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
 
 
 def open_run(run_dir: str | Path, kind: str | None = None) -> tuple[Path, dict, Config]:
