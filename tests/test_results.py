@@ -117,6 +117,7 @@ def test_evolve_rows_carry_phase_and_generation(folders):
         else:
             entry = logbook[row["search_step"]]
             assert (row["phase"], row["generation"]) == (entry["phase"], entry["generation"])
+            assert row["hypervolume"] == entry["hypervolume"] and 0 <= row["hypervolume"] <= 1
     n_fresh = sum(len(r["checkpoints"]) for r in records if r.get("phase") == "reevaluate")
     assert sum(row["phase"] == "reevaluate" for row in table) == n_fresh > 0
     # a re-evaluation draws a fresh seed: never the seed the search used for that training set

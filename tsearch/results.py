@@ -11,6 +11,8 @@ Works for the three kinds of run folder (``run.json`` says which). Columns, in t
     generation      evolve: the generation within its phase (the logbook's); else empty
     search_step     evolve: the logbook line the evaluation belongs to (re-evaluations: the
                     number of generations); else empty
+    hypervolume     evolve: the hypervolume of the phase's (size, metric) front after that
+                    generation (tsearch.search.hypervolume; reference point (n_max + 1, 0)); else empty
     task_id         the evaluation's identity in its folder (sweep: its grid point spelled out)
     seed_index      evolve re-evaluations: which fresh seed (0..reevaluate_seeds-1); else empty
     n               training-set size
@@ -50,8 +52,8 @@ from .seeding import derive_seed
 
 FORMATS = ("csv", "parquet", "jsonl")
 EXTRA = 'pip install "tsearch[results]"'
-IDENTITY = ("run_kind", "phase", "generation", "search_step", "task_id", "seed_index", "n", "seed",
-            "train_set_hash", "target_kind", "model_kind", "overrides")
+IDENTITY = ("run_kind", "phase", "generation", "search_step", "hypervolume", "task_id", "seed_index",
+            "n", "seed", "train_set_hash", "target_kind", "model_kind", "overrides")
 NOT_METRICS = {"step", "intervals", "loss", "extra"}
 
 
@@ -117,14 +119,15 @@ def _evolve_records(folder: RunFolder):
     # the first line per evaluation counts, as when the driver replays the record on a resume
     for record in folder.records(EVALUATIONS, key=lambda r: (r.get("phase"), r["task_id"])):
         step, genome = record["step"], record["hash"]
+        entry = logbook.get(step, {})
         if record.get("phase") == "reevaluate":
             phase, generation, index = "reevaluate", None, record["seed_index"]
             seed = derive_seed(config.run.seed, "reevaluate", genome, index)
         else:  # a search or baseline evaluation: its logbook line names the phase
-            entry = logbook.get(step, {})
             phase, generation, index = entry.get("phase"), entry.get("generation"), None
             seed = derive_seed(config.run.seed, "evolve", genome)
         head = _common("evolve", phase, config, generation=generation, search_step=step,
+                       hypervolume=entry.get("hypervolume") if phase != "reevaluate" else None,
                        task_id=record["task_id"], seed_index=index, n=record["size"], seed=seed,
                        train_set_hash=genome)
         yield head, record["checkpoints"], record.get("n_params")

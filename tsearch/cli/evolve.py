@@ -18,9 +18,9 @@ from . import config_argument, executor_options, user_errors
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue the search in this folder from its newest valid checkpoint.")
 @executor_options
-@click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--quiet", is_flag=True, help="No progress bar: one log line per generation instead.")
 @user_errors
 def command(config_path, overrides, out, resume, executor_kind, address, quiet):
     run_dir = evolve(config_argument(config_path), overrides, out=out, resume=resume, executor_kind=executor_kind,
-                     address=address, show_progress=not quiet)
+                     address=address, show_progress="lines" if quiet else True)
     click.echo(str(run_dir))

@@ -21,7 +21,7 @@ from . import config_argument, executor_options, user_errors
 @click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: results/NNNNN-run-NAME).")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config as JSON and exit.")
 @executor_options
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar: one log line per finished evaluation instead.")
 @user_errors
 def command(config_path, overrides, out, dry_run, executor_kind, address, quiet):
     config = load_config(config_argument(config_path), overrides)  # every error stops here
@@ -29,5 +29,5 @@ def command(config_path, overrides, out, dry_run, executor_kind, address, quiet)
     if dry_run:
         click.echo(json.dumps(config_to_dict(config), indent=2, sort_keys=True))
         return
-    run_dir = run_single(config, out=out, show_progress=not quiet)
+    run_dir = run_single(config, out=out, show_progress="lines" if quiet else True)
     click.echo(str(run_dir))

@@ -21,7 +21,7 @@ from . import config_argument, executor_options, user_errors
               help="Continue the sweep in this folder; finished evaluations are not recomputed.")
 @click.option("--smoke", is_flag=True, help="Apply the config's [sweep.smoke] overrides (a ~1 minute run).")
 @executor_options
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar: one log line per finished evaluation instead.")
 @user_errors
 def command(config_path, overrides, out, resume, smoke, executor_kind, address, quiet):
     if config_path is None and resume is None:
@@ -31,6 +31,6 @@ def command(config_path, overrides, out, resume, smoke, executor_kind, address, 
     config_path = config_argument(config_path)
     config = load_config(config_path, overrides) if config_path is not None else None
     run_dir = run_sweep(config, source=str(config_path or "<resume>"), out=out, resume=resume,
-                        smoke=smoke, show_progress=not quiet, executor_kind=executor_kind,
+                        smoke=smoke, show_progress="lines" if quiet else True, executor_kind=executor_kind,
                         address=address)
     click.echo(str(run_dir))

@@ -53,7 +53,7 @@ __all__ = ["evolve", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDis
 
 def evolve(config_path: str | None, overrides=(), *, out: str | None = None, resume: str | None = None,
            executor_kind: str | None = None, address: str | None = None,
-           show_progress: bool = True) -> Path:
+           show_progress: bool | str = True) -> Path:
     """``tsearch evolve``: every user error is raised before a folder is created or touched."""
     folder = None
     if resume is not None:
@@ -72,7 +72,7 @@ def evolve(config_path: str | None, overrides=(), *, out: str | None = None, res
     with open_executor(config) as executor:  # an unreachable cluster stops here
         if folder is None:
             folder = RunFolder.create("evolve", config.run.name or Path(source).stem, config, out)
-        display = LiveDisplay(config.search.fitness_metric) if show_progress else SilentDisplay()
+        display = LiveDisplay(config.search.fitness_metric, show_progress) if show_progress else SilentDisplay()
         run_evolve(config, folder.path, executor, resume=resume is not None, display=display)
     write_report(folder.path)
     return folder.path
@@ -93,7 +93,8 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
             genomes = strategy.ask()
             counts = evaluate_genomes(genomes, state, config, folder, executor, display)
             strategy.tell(genomes, [value_of(state, g) for g in genomes])
-            entry = log_entry(phase, strategy, counts, time.perf_counter() - started, len(state.logbook))
+            entry = log_entry(phase, strategy, counts, time.perf_counter() - started, len(state.logbook),
+                              config.search)
             state.logbook.append(entry)
             if entry["step"] not in logged:  # a killed run may have logged it before its checkpoint
                 folder.append("logbook.jsonl", entry)
@@ -183,7 +184,7 @@ def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, 
     tasks = [EvalTask.from_config(config, task_id=task_id, train_params=g.elements,
                                   seed=seeding().derive_seed(config.run.seed, "reevaluate", g.hash, i))
              for task_id, (g, i) in jobs.items()]
-    display.evaluating(len(tasks))
+    display.reevaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):  # completion order: placed by index
         genome, i = jobs[result.task_id]
         header = {"step": step, "phase": "reevaluate", "hash": genome.hash, "size": genome.size,

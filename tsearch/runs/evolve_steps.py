@@ -15,6 +15,7 @@ from .. import configs
 from ..config import Config, ConfigError
 from ..errors import UserError
 from ..search import Genome, Strategy
+from ..search.hypervolume import front_hypervolume
 from ..search.summary import summarize
 from ..targets import build_target
 from .folder import RunFolder
@@ -40,8 +41,20 @@ def check_config(config: Config) -> None:
     target.render(target.sample_params(1, np.random.default_rng(0)))  # can it sample at all?
 
 
-def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int) -> dict:
-    """One logbook line: deterministic figures, plus wall-clock ones under ``timing``."""
+def size_bounds(search) -> tuple[int, int]:
+    """The sizes both phases may evaluate: the hypervolume's box, the same for both, so that
+    the search and the baseline compare (tsearch.search.hypervolume)."""
+    return min(search.n_min, *search.size_grid), max(search.n_max, *search.size_grid)
+
+
+def hypervolume(strategy: Strategy, search) -> float:
+    n_min, n_max = size_bounds(search)
+    return front_hypervolume([(g.size, v) for g, v in strategy.archive.entries], n_min=n_min, n_max=n_max)
+
+
+def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int, search) -> dict:
+    """One logbook line: deterministic figures, plus wall-clock ones under ``timing``;
+    ``hypervolume``: of this phase's front so far (tsearch.search.hypervolume)."""
     values = [v for v in strategy.values if v is not None]
     sizes = [g.size for g in strategy.population]
     best = strategy.archive.best()
@@ -52,6 +65,7 @@ def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step
         "fitness": ({"max": max(values), "mean": float(np.mean(values)),
                      "median": float(np.median(values)), "min": min(values)} if values else None),
         "front_size": len(strategy.archive.entries),
+        "hypervolume": hypervolume(strategy, search),
         "best": None if best is None else {"hash": best[0].hash, "size": best[0].size, "value": best[1]},
         "timing": {"seconds": round(seconds, 3),
                    "evals_per_s": round(counts["evaluations"] / seconds, 4) if seconds > 0 else None},

@@ -33,7 +33,7 @@ __all__ = ["run_sweep", "expand_grid", "load_evaluations", "write_analysis"]
 
 
 def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Path | None = None,
-              resume: str | Path | None = None, smoke: bool = False, show_progress: bool = True,
+              resume: str | Path | None = None, smoke: bool = False, show_progress: bool | str = True,
               executor_kind: str | None = None, address: str | None = None) -> Path:
     """Evaluate every grid point not yet in evaluations.jsonl, then write analysis.json and
     the report. ``config`` may be None with ``resume``: the folder's config rules."""
