@@ -121,9 +121,20 @@ def test_wheel_installs_without_ray_and_runs_from_anywhere(tmp_path):
         shown = run(args, cwd=empty)
         assert shown.returncode == 0 and "evolve" in shown.stdout, shown.stderr
 
-    # the main job with no CONFIG: the packaged evolve.toml, on the local executor, without Ray
+    listed = run([tsearch, "configs"], cwd=empty)
+    assert listed.returncode == 0 and "evolve" in listed.stdout.split(), listed.stderr
+    planned = run([tsearch, "evolve", "--dry-run"], cwd=empty)  # the packaged config, no run
+    assert planned.returncode == 0 and "# --dry-run: at most" in planned.stdout, planned.stderr
+    assert list(empty.iterdir()) == []
+
+    # the main job with no CONFIG: the packaged evolve config, on the local executor, without Ray
     overrides = [a for item in TINY_EVOLVE for a in ("--set", item)]
     evolved = run([tsearch, "evolve", "--quiet", *overrides], cwd=empty)
     assert evolved.returncode == 0, evolved.stderr
     run_dir = empty / evolved.stdout.strip().splitlines()[-1]
     assert (run_dir / "pareto.json").is_file() and (run_dir / "report.html").is_file()
+    # a table without pandas: CSV; Parquet names the extra
+    exported = run([tsearch, "export", run_dir], cwd=empty)
+    assert exported.returncode == 0 and (run_dir / "results.csv").is_file(), exported.stderr
+    parquet = run([tsearch, "export", run_dir, "--format", "parquet"], cwd=empty)
+    assert parquet.returncode == 2 and 'pip install "tsearch[results]"' in parquet.stderr

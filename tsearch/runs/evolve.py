@@ -45,10 +45,11 @@ from ..tasks import EvalTask, best_record
 from .evolve_steps import check_config, default_config_path, log_entry, write_outputs
 from .folder import EVALUATIONS, RunFolder, result_record, to_jsonable
 from .pipeline import open_executor, results, with_executor
+from .plan import dry_run_text, plan_evolve
 from .progress import LiveDisplay, SilentDisplay
 from .views.report import write_report
 
-__all__ = ["evolve", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
+__all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
 
 
 def evolve(config_path: str | None, overrides=(), *, out: str | None = None, resume: str | None = None,
@@ -76,6 +77,15 @@ def evolve(config_path: str | None, overrides=(), *, out: str | None = None, res
         run_evolve(config, folder.path, executor, resume=resume is not None, display=display)
     write_report(folder.path)
     return folder.path
+
+
+def dry_run(config_path: str | None, overrides=(), *, executor_kind: str | None = None,
+            address: str | None = None) -> str:
+    """``tsearch evolve --dry-run``: the resolved config and its plan; nothing is written."""
+    config = load_config(config_path or default_config_path(), overrides)
+    config = with_executor(config, executor_kind, address)
+    check_config(config)
+    return dry_run_text("evolve", config, plan_evolve(config))
 
 
 def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
