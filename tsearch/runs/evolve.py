@@ -32,10 +32,11 @@ values. A resume reuses the re-evaluations already recorded.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
-from ..config import Config, load_config
+from ..config import Config, load_config, replace_path
 from ..errors import UserError
 from ..search import CheckpointStore, Genome
 from ..search.state import SearchState, eval_hash, fitness_entry
@@ -52,31 +53,70 @@ from .views.report import write_report
 __all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
 
 
-def evolve(config_path: str | None, overrides=(), *, out: str | None = None, resume: str | None = None,
-           executor_kind: str | None = None, address: str | None = None,
+def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str | None = None,
+           resume: str | None = None, executor_kind: str | None = None, address: str | None = None,
            show_progress: bool | str = True) -> Path:
-    """``tsearch evolve``: every user error is raised before a folder is created or touched."""
+    """Run a search; returns its folder. ``config``: a Config, a TOML file (with ``--set``
+    ``overrides``) or None (the packaged evolve config; with ``resume``, the run's own). Every
+    user error is raised before a folder is created or touched.
+
+    ``resume``: continue the search in that folder; a config that differs from the run's only
+    by a larger ``search.generations`` extends it (then re-evaluates the new front), any other
+    difference is refused, naming the first; a complete run with nothing to add is left as is."""
     folder = None
     if resume is not None:
         if out is not None:
             raise UserError("--out and --resume are exclusive (a resumed search writes into its folder)")
         folder = RunFolder.open(resume, "evolve")
-        if config_path is not None or overrides:
-            folder.check_resumable(load_config(config_path, overrides) if config_path is not None else
-                                   load_config(None, overrides, defaults=folder.read_json("config.json")))
-        config = folder.config
+        config = resumed_config(folder, config, overrides)
+        if config.search.generations == folder.config.search.generations and complete(folder):
+            print(f"tsearch: {folder.path}: complete ({total_generations(config)} generations and the "
+                  "re-evaluation); nothing to add (extend it with --set search.generations=N)",
+                  file=sys.stderr)
+            return folder.path
     else:
-        source = config_path or default_config_path()
-        config = load_config(source, overrides)
+        source = config if isinstance(config, Config) else config or default_config_path()
+        config = config if isinstance(config, Config) else load_config(source, overrides)
     config = with_executor(config, executor_kind, address)
     check_config(config)
     with open_executor(config) as executor:  # an unreachable cluster stops here
         if folder is None:
-            folder = RunFolder.create("evolve", config.run.name or Path(source).stem, config, out)
+            name = config.run.name or (Path(source).stem if not isinstance(source, Config) else "evolve")
+            folder = RunFolder.create("evolve", name, config, out)
+        elif config.search.generations != folder.config.search.generations:
+            folder.extend(config, key="search.generations")
         display = LiveDisplay(config.search.fitness_metric, show_progress) if show_progress else SilentDisplay()
         run_evolve(config, folder.path, executor, resume=resume is not None, display=display)
     write_report(folder.path)
     return folder.path
+
+
+def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrides) -> Config:
+    """The run's config, or the run's config extended to more generations."""
+    if given is None and not overrides:
+        return folder.config
+    if not isinstance(given, Config):
+        given = (load_config(given, overrides) if given is not None else
+                 load_config(None, overrides, defaults=folder.read_json("config.json")))
+    stored = folder.config.search.generations
+    if given.search.generations < stored:
+        raise UserError(f"{folder.path}: search.generations: the run has {stored}; a search can be "
+                        f"extended, not shortened (given {given.search.generations})")
+    folder.check_resumable(replace_path(given, "search.generations", stored))
+    return replace_path(folder.config, "search.generations", given.search.generations)
+
+
+def complete(folder: RunFolder) -> bool:
+    """Every generation logged, outputs and report written."""
+    logged = {e["step"] for e in folder.records("logbook.jsonl")}
+    return (len(logged) >= total_generations(folder.config) and (folder.path / "pareto.json").is_file()
+            and (folder.path / "report.html").is_file())
+
+
+def total_generations(config: Config) -> int:
+    """Generations of both phases: the baseline's one, then the search's."""
+    s = config.search
+    return s.generations + (1 if s.strategy != "random" and s.baseline_repeats > 0 else 0)
 
 
 def dry_run(config_path: str | None, overrides=(), *, executor_kind: str | None = None,
@@ -138,6 +178,8 @@ def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
         state = fresh_state(config, target)
     else:
         state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
+        # the search phase runs to the config's length: more than the checkpoint's if extended
+        state.strategies["search"].generations = config.search.generations
     if state.cache.eval_hash != eval_hash(config):
         raise UserError(f"{folder.path}: its checkpoints belong to a different evaluation config")
     state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"),

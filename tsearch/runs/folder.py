@@ -252,6 +252,19 @@ class RunFolder:
             raise UserError(f"{self.path}: belongs to a different config ({why}); "
                             "resume without CONFIG and --set, or with the run's own")
 
+    def extend(self, config: Config, *, key: str) -> None:
+        """The run continues under ``config``, which differs from its own by ``key`` alone (an
+        extended search): config.json and config.toml are replaced, run.json notes the change."""
+        before = first_difference(self.config, config)
+        write_json(self.path / "config.json", config_to_dict(config))
+        write_atomic(self.path / "config.toml", config_to_toml(config, kind=self.meta["kind"]))
+        extended = [*self.meta.get("extended", []), {
+            "key": key, "change": before, "command": command_line(),
+            "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}]
+        self.meta = {**self.meta, "config_sha256": config_hash(config), "extended": extended}
+        write_json(self.path / "run.json", self.meta)
+        self.config = config
+
     # -- files a user keeps, written atomically
     def write_json(self, name: str, obj: Any) -> None:
         write_json(self.path / name, obj)
