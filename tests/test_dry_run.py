@@ -21,7 +21,7 @@ def dry(*args):
 
 
 @pytest.mark.parametrize("command, name, extra, evaluations", [
-    ("evolve", None, [], "at most 102"),  # 3x3 baseline + 10x6 search + 3x(8 sizes + 3 grid sizes)
+    ("evolve", None, [], "at most 108"),  # 3x4 baseline + 10x6 search + 3x(8 sizes + 4 grid sizes)
     ("sweep", "exp1", [], "135"),
     ("sweep", "exp1", ["--smoke"], "16"),
     ("run", "dots_small", [], "1"),
