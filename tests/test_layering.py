@@ -177,7 +177,8 @@ def test_cli_commands_search_and_tasks_import_without_torch_or_ray():
     import sys
 
     modules = ["tsearch.cli.run", "tsearch.cli.sweep", "tsearch.cli.evolve", "tsearch.cli.report",
-               "tsearch.cli.validate", "tsearch.search", "tsearch.tasks", "tsearch.executors"]
+               "tsearch.cli.validate", "tsearch.cli.export", "tsearch.cli.configs", "tsearch.search",
+               "tsearch.tasks", "tsearch.executors"]
     code = (f"import sys; import {', '.join(modules)}; "
             "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
