@@ -110,6 +110,7 @@ def test_evolve_rows_carry_phase_and_generation(folders):
     assert len(table) == sum(len(r["checkpoints"]) for r in records) > 0
     phases = {row["phase"] for row in table}
     assert phases == {"baseline", "search", "reevaluate"}, phases
+    assert {r["phase"] for r in records} == phases  # the record itself names every line's phase
     for row in table:
         if row["phase"] == "reevaluate":
             assert row["generation"] is None and row["seed_index"] in (0, 1)

@@ -127,7 +127,8 @@ def _evolve_records(folder: RunFolder):
             phase, generation, index = "reevaluate", None, record["seed_index"]
             seed = derive_seed(config.run.seed, "reevaluate", genome, index)
         else:  # a search or baseline evaluation: its logbook line names the phase
-            phase, generation, index = entry.get("phase"), entry.get("generation"), None
+            phase = record.get("phase") or entry.get("phase")  # older folders: the logbook's
+            generation, index = entry.get("generation"), None
             seed = derive_seed(config.run.seed, "evolve", genome)
         head = _common("evolve", phase, config, generation=generation, search_step=step,
                        hypervolume=entry.get("hypervolume") if phase != "reevaluate" else None,

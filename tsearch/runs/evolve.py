@@ -8,8 +8,9 @@ training sets drawn from the target at each size of ``search.size_grid``), then 
 (``search.strategy``). Run folder (besides run.json / config.json):
 
     evaluations.jsonl   THE record: every finished evaluation (metrics per scored step),
-                        "step" = its generation; re-evaluations: "phase": "reevaluate",
-                        "step" = the number of generations
+                        "step" = its generation, "phase" = baseline | search (folders
+                        written before 2026-12-01: absent, the logbook line names it);
+                        re-evaluations: "phase": "reevaluate", "step" = the number of generations
     errors.jsonl        failed evaluations and their reasons
     logbook.jsonl       one line per generation; wall-clock figures only under "timing"
     checkpoints/ckpt-NNNNNN.{json,npz}  the strategies (RNG states, populations, archives)
@@ -198,6 +199,7 @@ def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, 
     generation's counts. A genome whose entry dates from this generation (recorded before a
     kill) counts as evaluated here, as it did in the interrupted run."""
     step, metric = len(state.logbook), config.search.fitness_metric
+    phase = next((k for k, s in state.strategies.items() if not s.done), "search")  # the one asking
     this_generation = {}
     for g in genomes:
         entry = state.cache.get(g.hash)
@@ -211,7 +213,7 @@ def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, 
     display.evaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):
         genome = todo[result.task_id]
-        header = {"step": step, "hash": genome.hash, "size": genome.size}
+        header = {"step": step, "phase": phase, "hash": genome.hash, "size": genome.size}
         if folder.record(header, result, samples={f"samples/{genome.hash[:16]}": result.best(metric)},
                          grids=False):
             state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric))
