@@ -156,6 +156,8 @@ def timescale_plot(path: str | Path, series: dict[str, dict[str, tuple[Sequence,
             continue
         for label, taus in series.items():
             n, tau = taus[key]
+            if not _has_finite(tau):  # a group that never reached it: named in the tables, not here
+                continue
             points, = ax.plot(n, tau, "o", label=label or None)
             if key == "tau_mem" and fits and label in fits and len(n):
                 grid = np.linspace(min(n), max(n), 20)
