@@ -236,7 +236,7 @@ def test_the_largest_polygon_min_area_can_be_sampled():
 
 
 def test_resolved_configs_are_strict_json(tmp_path):
-    for path in sorted(ROOT.glob("configs/*.toml")):
+    for path in sorted(ROOT.glob("tsearch/configs/*.toml")):
         config = load_config(path)
         for c in (config, smoke_config(config, source=str(path))) if config.sweep.smoke else (config,):
             text = json.dumps(config_to_dict(c), allow_nan=False)  # inf would be written as null
@@ -245,8 +245,8 @@ def test_resolved_configs_are_strict_json(tmp_path):
 
 # ----------------------------------------------------------------------------- smoke
 def test_smoke_applies_the_smoke_table():
-    config = load_config(ROOT / "configs/exp1.toml")
-    smoke = smoke_config(config, source="configs/exp1.toml")
+    config = load_config(ROOT / "tsearch/configs/exp1.toml")
+    smoke = smoke_config(config, source="tsearch/configs/exp1.toml")
     assert smoke.train.steps == config.sweep.smoke["train.steps"]
     assert smoke.sweep.grid["run.n"] == config.sweep.smoke["grid"]["run.n"]
     assert smoke.sweep.grid["target"] == config.sweep.smoke["grid"]["target"]
@@ -271,8 +271,8 @@ def _cli(args, cwd):
 
 
 @pytest.mark.parametrize("command, config, key", [
-    ("sweep", "configs/exp1.toml", "sweep.generalization_metric"),
-    ("evolve", "configs/evolve.toml", "search.fitness_metric"),
+    ("sweep", "tsearch/configs/exp1.toml", "sweep.generalization_metric"),
+    ("evolve", "tsearch/configs/evolve.toml", "search.fitness_metric"),
 ])
 def test_cli_unknown_metric_exits_2_with_one_line_and_no_folder(tmp_path, command, config, key):
     out = tmp_path / "run"
@@ -284,11 +284,11 @@ def test_cli_unknown_metric_exits_2_with_one_line_and_no_folder(tmp_path, comman
 
 
 @pytest.mark.parametrize("command, config, override, message", [
-    ("sweep", "configs/exp1.toml", "train.lr=inf", "train.lr: expected a finite number, got inf"),
-    ("sweep", "configs/exp1.toml", "sampler.n_samples=1e9", "sampler.n_samples: 1,000,000,000 samples of"),
-    ("evolve", "configs/evolve.toml", "train.steps=1e12", "train.steps: 1,000,000,000,000 steps exceed"),
-    ("run", "configs/dots_small.toml", "target.side=3", "target.side: score networks need side >= 4, got 3"),
-    ("run", "configs/dots_small.toml", "diffusion.t_max=inf", "diffusion.t_max: expected a finite number"),
+    ("sweep", "tsearch/configs/exp1.toml", "train.lr=inf", "train.lr: expected a finite number, got inf"),
+    ("sweep", "tsearch/configs/exp1.toml", "sampler.n_samples=1e9", "sampler.n_samples: 1,000,000,000 samples of"),
+    ("evolve", "tsearch/configs/evolve.toml", "train.steps=1e12", "train.steps: 1,000,000,000,000 steps exceed"),
+    ("run", "tsearch/configs/dots_small.toml", "target.side=3", "target.side: score networks need side >= 4, got 3"),
+    ("run", "tsearch/configs/dots_small.toml", "diffusion.t_max=inf", "diffusion.t_max: expected a finite number"),
 ])
 def test_cli_bad_values_exit_2_before_any_folder(tmp_path, command, config, override, message):
     out = tmp_path / "run"

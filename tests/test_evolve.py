@@ -131,6 +131,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous(reference, tmp_pat
     shutil.copytree(source, run_dir)
     latest = sorted((run_dir / "checkpoints").glob("ckpt-*.json"))[-1]
     latest.write_text(latest.read_text()[:-100])  # torn
+    (run_dir / "pareto.json").unlink()  # killed before its outputs: a complete run is left as is
     _, err = finish(evolve("--resume", run_dir))
     assert f"checkpoint {latest} is corrupt" in err
     assert outcome(run_dir) == expected

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tsearch import configs
 from tsearch.cli import main
 from tsearch.config import config_from_dict, load_config, replace_path
 from tsearch.tasks import EvalResult, ScoredStep
@@ -18,8 +19,6 @@ from tsearch.runs.run import write_run_files
 from tsearch.runs.sweep import write_analysis
 from tsearch.runs.views.report import write_report
 from tsearch.seeding import numpy_rng
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def hand_made_result(rng) -> EvalResult:
@@ -99,7 +98,7 @@ def test_experiment_smoke_reports(tmp_path, monkeypatch, experiment):
     """What CI runs: each experiment config at its --smoke size, report checked."""
     monkeypatch.chdir(tmp_path)
     out = tmp_path / experiment
-    result = CliRunner().invoke(main, ["sweep", str(ROOT / "configs" / f"{experiment}.toml"),
+    result = CliRunner().invoke(main, ["sweep", str(configs.path(experiment)),
                                        "--smoke", "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()]

@@ -33,6 +33,8 @@ COMMANDS = {
     "report": "report",
     "validate": "validate",
     "score": "score",
+    "export": "export",
+    "configs": "configs",
     "bench": "bench",
 }
 HELP = {
@@ -42,6 +44,8 @@ HELP = {
     "report": "Write report.html and report.md for a run folder.",
     "validate": "Check images (an .npz or a folder of PNGs) against a config's target.",
     "score": "Score samples against a training set, or re-score a run folder's saved samples.",
+    "export": "Write a run folder's results as a table (CSV, Parquet or JSON lines).",
+    "configs": "List the configs shipped with tsearch, print one, or copy one to edit.",
     "bench": "Benchmark the batched engine against the one-model-at-a-time loop.",
 }
 
@@ -83,6 +87,13 @@ def how_to_continue() -> str:
     if command in RESUMABLE:
         return f"continue with: tsearch {command} --resume {folder}"
     return f"{folder} is incomplete: delete it and run the command again"
+
+
+def config_argument(value: str | None):
+    """A command's CONFIG: a TOML file, or the name of a packaged config (``exp1``)."""
+    from .. import configs
+
+    return None if value is None else configs.resolve(value)
 
 
 def executor_options(fn):

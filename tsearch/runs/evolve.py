@@ -8,8 +8,9 @@ training sets drawn from the target at each size of ``search.size_grid``), then 
 (``search.strategy``). Run folder (besides run.json / config.json):
 
     evaluations.jsonl   THE record: every finished evaluation (metrics per scored step),
-                        "step" = its generation; re-evaluations: "phase": "reevaluate",
-                        "step" = the number of generations
+                        "step" = its generation, "phase" = baseline | search (folders
+                        written before 2026-12-01: absent, the logbook line names it);
+                        re-evaluations: "phase": "reevaluate", "step" = the number of generations
     errors.jsonl        failed evaluations and their reasons
     logbook.jsonl       one line per generation; wall-clock figures only under "timing"
     checkpoints/ckpt-NNNNNN.{json,npz}  the strategies (RNG states, populations, archives)
@@ -33,10 +34,11 @@ values. A resume reuses the re-evaluations already recorded.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from pathlib import Path
 
-from ..config import Config, config_to_dict, load_config
+from ..config import Config, config_to_dict, load_config, replace_path
 from ..errors import UserError
 from ..search import CheckpointStore, ForeignCheckpoint, Genome
 from ..search.fidelity import successive_halving
@@ -45,39 +47,90 @@ from ..search.summary import reevaluated_genomes
 from ..targets import build_target
 from ..tasks import EvalTask, best_record
 from .evolve_steps import check_config, default_config_path, evaluation_task, log_entry, write_outputs
-from .folder import (EVALUATIONS, MAY_CHANGE, RunFolder, first_difference, identity_hash,
+from .folder import (EVALUATIONS, EXTENDABLE, MAY_CHANGE, RunFolder, first_difference, identity_hash,
                      result_record, to_jsonable)
 from .pipeline import open_executor, resume_executor, results, with_executor
+from .plan import dry_run_text, plan_evolve
 from .progress import LiveDisplay, SilentDisplay
 from .views.report import write_report
 
-__all__ = ["evolve", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
+__all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
 
 
-def evolve(config_path: str | None, overrides=(), *, out: str | None = None, resume: str | None = None,
-           executor_kind: str | None = None, address: str | None = None,
-           show_progress: bool = True) -> Path:
-    """``tsearch evolve``: every user error is raised before a folder is created or touched."""
+def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str | None = None,
+           resume: str | None = None, executor_kind: str | None = None, address: str | None = None,
+           show_progress: bool | str = True) -> Path:
+    """Run a search; returns its folder. ``config``: a Config, a TOML file (with ``--set``
+    ``overrides``) or None (the packaged evolve config; with ``resume``, the run's own). Every
+    user error is raised before a folder is created or touched.
+
+    ``resume``: continue the search in that folder; a config that differs from the run's only
+    by a larger ``search.generations`` extends it (then re-evaluates the new front), any other
+    difference is refused, naming the first; a complete run with nothing to add is left as is."""
     folder = None
     if resume is not None:
         if out is not None:
             raise UserError("--out and --resume are exclusive (a resumed search writes into its folder)")
         folder = RunFolder.resume(resume, "evolve")
-        if config_path is not None or overrides:
-            folder.check_resumable(load_config(config_path, overrides) if config_path is not None else
-                                   load_config(None, overrides, defaults=folder.read_json("config.json")))
-        config = resume_executor(folder.config, executor_kind, address)
+        config = resumed_config(folder, config, overrides)
+        if config.search.generations == folder.config.search.generations and complete(folder):
+            print(f"tsearch: {folder.path}: complete ({total_generations(config)} generations and the "
+                  "re-evaluation); nothing to add (extend it with --set search.generations=N)",
+                  file=sys.stderr)
+            return folder.path
+        config = resume_executor(config, executor_kind, address)
     else:
-        source = config_path or default_config_path()
-        config = with_executor(load_config(source, overrides), executor_kind, address)
+        source = config if isinstance(config, Config) else config or default_config_path()
+        config = config if isinstance(config, Config) else load_config(source, overrides)
+        config = with_executor(config, executor_kind, address)
     check_config(config)
     with open_executor(config) as executor:  # an unreachable cluster stops here
         if folder is None:
-            folder = RunFolder.create("evolve", config.run.name or Path(source).stem, config, out)
-        display = LiveDisplay(config.search.fitness_metric) if show_progress else SilentDisplay()
+            name = config.run.name or (Path(source).stem if not isinstance(source, Config) else "evolve")
+            folder = RunFolder.create("evolve", name, config, out)
+        elif config.search.generations != folder.config.search.generations:
+            folder.extend(config, key="search.generations")
+        display = LiveDisplay(config.search.fitness_metric, show_progress) if show_progress else SilentDisplay()
         run_evolve(config, folder.path, executor, resume=resume is not None, display=display)
     write_report(folder.path)
     return folder.path
+
+
+def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrides) -> Config:
+    """The run's config, or the run's config extended to more generations."""
+    if given is None and not overrides:
+        return folder.config
+    if not isinstance(given, Config):
+        given = (load_config(given, overrides) if given is not None else
+                 load_config(None, overrides, defaults=folder.read_json("config.json")))
+    stored = folder.config.search.generations
+    if given.search.generations < stored:
+        raise UserError(f"{folder.path}: search.generations: the run has {stored}; a search can be "
+                        f"extended, not shortened (given {given.search.generations})")
+    folder.check_resumable(replace_path(given, "search.generations", stored))
+    return replace_path(folder.config, "search.generations", given.search.generations)
+
+
+def complete(folder: RunFolder) -> bool:
+    """Every generation logged, outputs and report written."""
+    logged = {e["step"] for e in folder.records("logbook.jsonl")}
+    return (len(logged) >= total_generations(folder.config) and (folder.path / "pareto.json").is_file()
+            and (folder.path / "report.html").is_file())
+
+
+def total_generations(config: Config) -> int:
+    """Generations of both phases: the baseline's one, then the search's."""
+    s = config.search
+    return s.generations + (1 if s.strategy != "random" and s.baseline_repeats > 0 else 0)
+
+
+def dry_run(config_path: str | None, overrides=(), *, executor_kind: str | None = None,
+            address: str | None = None) -> str:
+    """``tsearch evolve --dry-run``: the resolved config and its plan; nothing is written."""
+    config = load_config(config_path or default_config_path(), overrides)
+    config = with_executor(config, executor_kind, address)
+    check_config(config)
+    return dry_run_text("evolve", config, plan_evolve(config))
 
 
 def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
@@ -96,7 +149,8 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
             told, counts = evaluate_generation(genomes, phase, strategy, state, config, folder,
                                                executor, display)
             strategy.tell(told, [value_of(state, g) for g in told])
-            entry = log_entry(phase, strategy, counts, time.perf_counter() - started, len(state.logbook))
+            entry = log_entry(phase, strategy, counts, time.perf_counter() - started, len(state.logbook),
+                              config.search)
             state.logbook.append(entry)
             if entry["step"] not in logged:  # a killed run may have logged it before its checkpoint
                 folder.append("logbook.jsonl", entry)
@@ -137,6 +191,8 @@ def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
         with malformed(folder.inside(f"checkpoints/ckpt-{checkpoint.step:06d}.json"),
                        "its search state; delete it to resume from the previous checkpoint"):
             state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
+        # the search phase runs to the config's length: more than the checkpoint's if extended
+        state.strategies["search"].generations = config.search.generations
     if state.cache.eval_hash != eval_hash(config):
         raise UserError(f"{folder.path}: its checkpoints belong to a different evaluation config")
     with malformed(folder.path / EVALUATIONS, "a record (or logbook.jsonl's); it was edited"):
@@ -164,7 +220,8 @@ def latest_checkpoint(folder: RunFolder, config: Config, warn):
     except ForeignCheckpoint as exc:
         if exc.stored_hash is not None:
             why = exc.stored_config and first_difference(
-                exc.stored_config, config, labels=("in the checkpoint", "in this run"), ignore=MAY_CHANGE)
+                exc.stored_config, config, labels=("in the checkpoint", "in this run"),
+                ignore=MAY_CHANGE + EXTENDABLE)
             raise UserError(f"{exc.path}: a checkpoint of another run or config "
                             f"({why or 'its config hash differs'}); remove it to resume") from None
     warn(f"{folder.path / 'checkpoints'}: written by an older tsearch without a config hash; "
@@ -201,6 +258,7 @@ def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, 
     returns the counts. A genome whose entry dates from this generation (recorded before a
     kill) counts as evaluated here, as it did in the interrupted run."""
     step, metric = len(state.logbook), config.search.fitness_metric
+    phase = next((k for k, s in state.strategies.items() if not s.done), "search")  # the one asking
     this_generation = {}
     for g in genomes:
         entry = state.cache.get(g.hash, fraction)
@@ -214,7 +272,7 @@ def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, 
     display.evaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):
         genome = todo[result.task_id.split("@")[0]]
-        header = {"step": step, "hash": genome.hash, "size": genome.size,
+        header = {"step": step, "phase": phase, "hash": genome.hash, "size": genome.size,
                   **({"fidelity": fraction} if fraction < 1 else {})}
         # the samples kept are those of full-budget evaluations (a rung's would overwrite them)
         full = fraction == 1
@@ -243,7 +301,7 @@ def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, 
     tasks = [EvalTask.from_config(config, task_id=task_id, train_params=g.elements,
                                   seed=seeding().derive_seed(config.run.seed, "reevaluate", g.hash, i))
              for task_id, (g, i) in jobs.items()]
-    display.evaluating(len(tasks))
+    display.reevaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):  # completion order: placed by index
         genome, i = jobs[result.task_id]
         header = {"step": step, "phase": "reevaluate", "hash": genome.hash, "size": genome.size,

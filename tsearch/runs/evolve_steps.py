@@ -13,25 +13,23 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import configs
 from ..config import Config, ConfigError
-from ..errors import UserError
 from ..search import Genome, Strategy
 from ..search.fidelity import rung_steps
+from ..search.hypervolume import front_hypervolume
 from ..search.summary import summarize
 from ..targets import build_target
 from ..tasks import EvalTask
 from .folder import RunFolder
 from .views.evolve import best_stem
 
-DEFAULT_CONFIG = Path("configs") / "evolve.toml"
+DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
 
 
 def default_config_path() -> Path:
-    """configs/evolve.toml of the working directory, else of the tsearch checkout."""
-    for path in (DEFAULT_CONFIG, Path(__file__).resolve().parents[2] / DEFAULT_CONFIG):
-        if path.is_file():
-            return path
-    raise UserError(f"{DEFAULT_CONFIG}: no such config file (give a CONFIG)")
+    """The packaged evolve config: found from any directory, installed or not."""
+    return configs.path(DEFAULT_CONFIG)
 
 
 def check_config(config: Config) -> None:
@@ -61,8 +59,20 @@ def evaluation_task(config: Config, genome: Genome, fraction: float, seed: int) 
                                scored_steps=tuple(s for s in task.scored_steps if s < budget) + (budget,))
 
 
-def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int) -> dict:
-    """One logbook line: deterministic figures, plus wall-clock ones under ``timing``."""
+def size_bounds(search) -> tuple[int, int]:
+    """The sizes both phases may evaluate: the hypervolume's box, the same for both, so that
+    the search and the baseline compare (tsearch.search.hypervolume)."""
+    return min(search.n_min, *search.size_grid), max(search.n_max, *search.size_grid)
+
+
+def hypervolume(strategy: Strategy, search) -> float:
+    n_min, n_max = size_bounds(search)
+    return front_hypervolume([(g.size, v) for g, v in strategy.archive.entries], n_min=n_min, n_max=n_max)
+
+
+def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int, search) -> dict:
+    """One logbook line: deterministic figures, plus wall-clock ones under ``timing``;
+    ``hypervolume``: of this phase's front so far (tsearch.search.hypervolume)."""
     values = [v for v in strategy.values if v is not None]
     sizes = [g.size for g in strategy.population]
     best = strategy.archive.best()
@@ -73,6 +83,7 @@ def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step
         "fitness": ({"max": max(values), "mean": float(np.mean(values)),
                      "median": float(np.median(values)), "min": min(values)} if values else None),
         "front_size": len(strategy.archive.entries),
+        "hypervolume": hypervolume(strategy, search),
         "best": None if best is None else {"hash": best[0].hash, "size": best[0].size, "value": best[1]},
         "timing": {"seconds": round(seconds, 3),
                    "evals_per_s": round(counts["evaluations"] / seconds, 4) if seconds > 0 else None},

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import importlib.metadata
 import io
 import json
 import re
@@ -30,7 +31,7 @@ import numpy as np
 
 from .. import atomic
 from ..atomic import FolderError, safe_path, write_atomic
-from ..config import Config, ConfigError, config_from_dict, config_to_dict
+from ..config import Config, ConfigError, config_from_dict, config_to_dict, config_to_toml
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
 from .grids import save_grid
@@ -160,16 +161,19 @@ def clear_unstarted(path: Path) -> None:
 
 
 def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> None:
-    """config.json, then run.json (it commits the folder): everything needed to reproduce the
-    run, and the identity a resume checks (the config's hash and the config itself)."""
+    """config.json, config.toml, then run.json (it commits the folder): everything needed to
+    reproduce the run (config.toml is what a command takes back: ``tsearch KIND DIR/config.toml``),
+    and the identity a resume checks (the config's hash and the config itself)."""
     resolved = config_to_dict(config)
     write_json(run_dir / "config.json", resolved)
+    write_atomic(run_dir / "config.toml", config_to_toml(config, kind=kind))
     write_json(run_dir / "run.json", {
         "kind": kind,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "command": command_line(),
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
+        "versions": package_versions(),
         "config_sha256": config_hash(config),
         "config": resolved,
         **extra,
@@ -177,6 +181,27 @@ def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> 
 
 
 KINDS = ("run", "sweep", "evolve")
+
+
+def command_line() -> list[str]:
+    """argv as typed: ``python -m tsearch`` runs tsearch/__main__.py, shown as ``tsearch``."""
+    program = Path(sys.argv[0]).name
+    return ["tsearch" if program == "__main__.py" else program, *sys.argv[1:]]
+
+
+VERSIONED = ("tsearch", "torch", "numpy", "deap", "shapely", "ray", "moocore", "scipy", "click")
+
+
+def package_versions() -> dict[str, str]:
+    """The installed versions of python and the packages a result depends on (ray only where
+    installed); read from package metadata, so nothing is imported."""
+    versions = {"python": sys.version.split()[0]}
+    for name in VERSIONED:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
 
 
 def open_run(run_dir: str | Path, kind: str | None = None) -> tuple[Path, dict, Config]:
@@ -213,18 +238,22 @@ def config_hash(config: Config) -> str:
 
 def identity_hash(config: Config | dict) -> str:
     """The hash that ties checkpoints to their run: the whole config except where it runs
-    (the [executor] table may change between a run and its resume)."""
+    (the [executor] table may change between a run and its resume) and how long a search
+    runs (search.generations grows when a search is extended)."""
     resolved = config_to_dict(config) if not isinstance(config, dict) else config
-    return sha256(dumps({k: v for k, v in resolved.items() if k not in MAY_CHANGE}).encode())
+    kept = {k: v for k, v in resolved.items() if k not in MAY_CHANGE}
+    kept["search"] = {k: v for k, v in kept.get("search", {}).items() if k != "generations"}
+    return sha256(dumps(kept).encode())
 
 
 MAY_CHANGE = ("executor",)  # tables a resume may change; their difference is stated, not refused
+EXTENDABLE = ("search.generations",)  # keys an extension changes (RunFolder.extend, run.json notes it)
 
 
 def first_difference(a: Config | dict, b: Config | dict, *, labels=("in the run", "given"),
                      ignore: tuple[str, ...] = ()) -> str | None:
     """The first dotted key (sorted) whose value differs, as 'key: A in the run, B given';
-    keys under a table of ``ignore`` are skipped."""
+    keys under a table (or equal to a dotted key) of ``ignore`` are skipped."""
     def flat(d, prefix=""):
         for k, v in d.items():
             yield from (flat(v, f"{prefix}{k}.") if isinstance(v, dict) else [(f"{prefix}{k}", v)])
@@ -232,7 +261,8 @@ def first_difference(a: Config | dict, b: Config | dict, *, labels=("in the run"
     fa = dict(flat(a if isinstance(a, dict) else config_to_dict(a)))
     fb = dict(flat(b if isinstance(b, dict) else config_to_dict(b)))
     key = next((k for k in sorted(fa.keys() | fb.keys())
-                if fa.get(k) != fb.get(k) and k.split(".")[0] not in ignore), None)
+                if fa.get(k) != fb.get(k) and not any(k == i or k.startswith(f"{i}.") for i in ignore)),
+               None)
     return None if key is None else f"{key}: {fa.get(key)!r} {labels[0]}, {fb.get(key)!r} {labels[1]}"
 
 
@@ -366,6 +396,20 @@ class RunFolder:
         if (why := first_difference(self.config, given)) is not None:
             raise UserError(f"{self.path}: belongs to a different config ({why}); "
                             "resume without CONFIG and --set, or with the run's own")
+
+    def extend(self, config: Config, *, key: str) -> None:
+        """The run continues under ``config``, which differs from its own by ``key`` alone (an
+        extended search): config.json and config.toml are replaced, run.json notes the change."""
+        before = first_difference(self.config, config)
+        write_json(self.path / "config.json", config_to_dict(config))
+        write_atomic(self.path / "config.toml", config_to_toml(config, kind=self.meta["kind"]))
+        extended = [*self.meta.get("extended", []), {
+            "key": key, "change": before, "command": command_line(),
+            "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}]
+        self.meta = {**self.meta, "config_sha256": config_hash(config), "config": config_to_dict(config),
+                     "extended": extended}
+        write_json(self.path / "run.json", self.meta)
+        self.config = config
 
     # -- files a user keeps, written atomically
     def inside(self, name: str) -> Path:

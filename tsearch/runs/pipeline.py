@@ -16,7 +16,7 @@ from ..config import Config, replace_path
 from ..executors import Executor, build_executor
 from ..tasks import EvalResult, EvalTask
 from .folder import warn
-from .progress import progress_bar
+from .progress import progress
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:
@@ -65,9 +65,11 @@ def results(executor: Executor, tasks: Sequence[EvalTask],
 
 
 def drive(executor: Executor, tasks: Sequence[EvalTask], on_result: Callable[[EvalResult], object],
-          *, desc: str, show_progress: bool = True) -> None:
-    """Evaluate ``tasks`` and hand each result to ``on_result`` as soon as it finishes."""
+          *, desc: str, show_progress: bool | str = True) -> None:
+    """Evaluate ``tasks`` and hand each result to ``on_result`` as soon as it finishes
+    (``show_progress``: tsearch.runs.progress.progress_mode)."""
     total = sum(t.work_units for t in tasks)
-    with progress_bar(total, desc, enabled=show_progress) as advance:
-        for result in results(executor, tasks, advance):
+    with progress(total, len(tasks), desc, show_progress=show_progress) as shown:
+        for result in results(executor, tasks, shown.advance):
             on_result(result)
+            shown.finished(result.task_id, result.ok)

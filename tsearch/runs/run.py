@@ -25,7 +25,7 @@ from .views.report import write_report
 from .views.timescales import timescales
 
 
-def run_single(config: Config, *, out: str | Path | None = None, show_progress: bool = True) -> Path:
+def run_single(config: Config, *, out: str | Path | None = None, show_progress: bool | str = True) -> Path:
     """Evaluate the training set of size ``config.run.n`` drawn with ``config.run.seed``;
     returns the run folder (created only now: the config was validated by the caller)."""
     task = EvalTask.from_config(config, task_id="run", seed=config.run.seed,

@@ -26,15 +26,16 @@ from ..tasks import EvalResult, EvalTask
 from .folder import RunFolder
 from .grid import GridPoint, expand_grid
 from .pipeline import drive, open_executor, resume_executor, with_executor
+from .plan import dry_run_text, plan_sweep
 from .views.analysis import analyse, analysis_summary, group_by
 from .views.report import write_report
 from .views.sweep import load_evaluations
 
-__all__ = ["run_sweep", "expand_grid", "load_evaluations", "write_analysis"]
+__all__ = ["run_sweep", "dry_run", "expand_grid", "load_evaluations", "write_analysis"]
 
 
 def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Path | None = None,
-              resume: str | Path | None = None, smoke: bool = False, show_progress: bool = True,
+              resume: str | Path | None = None, smoke: bool = False, show_progress: bool | str = True,
               executor_kind: str | None = None, address: str | None = None) -> Path:
     """Evaluate every grid point not yet in evaluations.jsonl, then write analysis.json and
     the report. ``config`` may be None with ``resume``: the folder's config rules."""
@@ -59,6 +60,16 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
     write_analysis(folder.path)
     write_report(folder.path)
     return folder.path
+
+
+def dry_run(config: Config, *, source: str = "<config>", smoke: bool = False,
+            executor_kind: str | None = None, address: str | None = None) -> str:
+    """``tsearch sweep --dry-run``: the resolved config (smoke applied) and its plan; every grid
+    point is validated, nothing is written."""
+    if smoke:
+        config = smoke_config(config, source=source)
+    config = with_executor(config, executor_kind, address)
+    return dry_run_text("sweep", config, plan_sweep(config, source))
 
 
 def resumed(resume: str | Path, given: Config | None) -> tuple[RunFolder, Config]:

@@ -55,8 +55,11 @@ def progress_plot(path: Path, logbook: list[dict], metric: str) -> None:
             x = [e["generation"] for e in rows]
             ax.plot(x, [e["best"]["value"] for e in rows], "o" + style, label=f"{phase}: best so far")
             ax.plot(x, [e["fitness"]["mean"] for e in rows], "." + style, label=f"{phase}: population mean")
+            if all(e.get("hypervolume") is not None for e in rows):
+                ax.plot(x, [e["hypervolume"] for e in rows], "s" + style, ms=3, color="0.3",
+                        label=f"{phase}: hypervolume of the front")
     ax.set_xlabel("generation")
-    ax.set_ylabel(metric)
+    ax.set_ylabel(f"{metric} / hypervolume")
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=7)
     save(fig, path)
@@ -78,17 +81,27 @@ def report_sections(folder: RunFolder) -> list[Section]:
                                     "evaluated, its Pareto front and the random baseline")],
                     tables=[front_table(summary)]),
             Section("Against the random baseline at equal sizes", tables=[comparison_table(summary)]),
-            Section("Search progress", figures=[Figure("progress.png", f"{metric} per generation")],
+            Section("Search progress", figures=[Figure("progress.png", f"{metric} and hypervolume "
+                                                     "of the front per generation")],
                     tables=[logbook_table(logbook)]),
             Section("Best training sets and their samples", figures=best_figures(run_dir, summary))]
 
 
 def observations(summary: dict, logbook: list[dict]) -> list[str]:
-    metric, thr, small = summary["metric"], summary["threshold"], summary["smallest_size"]
+    metric = summary["metric"]
     n_evals = sum(e["evaluations"] for e in logbook)
-    lines = [f"{len(logbook)} generations, {n_evals} evaluations "
-             f"({sum(e['failures'] for e in logbook)} failed); strategy {summary['strategy']}; "
-             f"the Pareto front has {len(summary['front'])} training sets."]
+    search = [e for e in logbook if e["phase"] == "search"]
+    baseline = [e for e in logbook if e["phase"] == "baseline"]
+    lines = [f"The search ran {len(search)} generation(s) (strategy {summary['strategy']})"
+             + (f", after the random baseline's {len(baseline)}" if baseline else "")
+             + f": {n_evals} evaluations ({sum(e['failures'] for e in logbook)} failed); the Pareto "
+             f"front has {len(summary['front'])} training sets."]
+    if search and search[-1].get("hypervolume") is not None:
+        lines.append(f"Hypervolume of the (size, {metric}) front: {fmt(search[-1]['hypervolume'])} "
+                     "for the search" + (f", {fmt(baseline[-1]['hypervolume'])} for the random "
+                     "baseline" if baseline and baseline[-1].get("hypervolume") is not None else "")
+                     + " (reference point: size n_max + 1, metric 0; 1 = a set of the smallest "
+                     "size with metric 1; see the glossary).")
     lines += rung_observations(logbook)
     lines += fresh_observations(summary)
     for row in summary["comparison"]:
@@ -97,10 +110,30 @@ def observations(summary: dict, logbook: list[dict]) -> list[str]:
                          f"random baseline mean {fmt(row['baseline_mean'])} (sd {fmt(row['baseline_sd'])}, "
                          f"best {fmt(row['baseline_max'])} (fresh {fmt_fresh(row.get('baseline_best_fresh'))}); "
                          f"{row['baseline_n']} sets).")
-    lines.append(f"Smallest training-set size with {metric} >= {thr}: search {fmt(small['search'])}, "
-                 f"random baseline (mean) {fmt(small['baseline_mean'])}, "
-                 f"random baseline (any set) {fmt(small['baseline_any'])} ('-': not reached).")
+    lines.append(smallest_sentence(summary))
     return lines
+
+
+def smallest_sentence(summary: dict) -> str:
+    """The headline, comparing the search and the baseline only at sizes both evaluated."""
+    metric, thr = summary["metric"], summary["threshold"]
+    both = [r for r in summary["comparison"] if r["search_best"] is not None and r["baseline_n"]]
+    if not both:
+        return (f"The search and the random baseline evaluated no size in common, so their "
+                f"smallest sizes with {metric} >= {thr} are not compared.")
+
+    def smallest(key: str):
+        return min((r["size"] for r in both if r[key] is not None and r[key] >= thr), default=None)
+
+    sizes = ", ".join(str(r["size"]) for r in both)
+    line = (f"Among the sizes both evaluated ({sizes}), the smallest with {metric} >= {thr}: search "
+            f"{fmt(smallest('search_best'))}, random baseline (mean) {fmt(smallest('baseline_mean'))}, "
+            f"random baseline (any set) {fmt(smallest('baseline_max'))} ('-': not reached).")
+    alone = summary["smallest_size"]["search"]
+    if alone is not None and alone not in {r["size"] for r in both}:
+        line += (f" The search alone reached it at n = {alone}, a size the baseline did not try "
+                 "(search.size_grid).")
+    return line
 
 
 def fresh_observations(summary: dict) -> list[str]:
@@ -187,10 +220,10 @@ def rung_cell(entry: dict) -> str:
 
 def logbook_table(logbook: list[dict]) -> Table:
     return Table(["phase", "gen", "evaluations", "per rung", "cached", "failed", "best", "mean",
-                  "front", "s"],
+                  "front", "hypervolume", "s"],
                  [[e["phase"], e["generation"], e["evaluations"], rung_cell(e), e["cached"],
                    e["failures"], e["best"] and e["best"]["value"], e["fitness"] and e["fitness"]["mean"],
-                   e["front_size"], e["timing"]["seconds"]] for e in logbook])
+                   e["front_size"], e.get("hypervolume"), e["timing"]["seconds"]] for e in logbook])
 
 
 def best_figures(run_dir: Path, summary: dict) -> list[Figure]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ...tasks import best_record
 from ..folder import RunFolder
+from ..grids import save_grid
 from . import plots
 from .analysis import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows,
                        group_by, group_by_fields, in_epochs, label_of, mean_curve, peak, seed_mean,
@@ -254,8 +255,9 @@ def timescales_section(run_dir: Path, a: Analysis) -> Section:
 
 
 def samples_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
-    section = Section("Samples", ["First seed of each grid point: the samples at the best "
-                                  "checkpoint (by g) and at the last one."])
+    section = Section("Training sets and samples", ["First seed of each grid point: the training "
+                                                    "set, then the samples at the best scored "
+                                                    "step (by g) and at the last one."])
     picks = []
     for key, members in groups.items():
         label = label_of(a.group_axes, key)
@@ -266,9 +268,25 @@ def samples_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
         d_max = {lab: max(r["d"] for l2, r in picks if l2 == lab) for lab, _ in picks}
         picks = [(lab, r) for lab, r in picks if r["d"] == d_max[lab]]
     for label, r in picks:
+        train = f"samples/p{r['index']:05d}_train.png"
+        if train_grid(run_dir, r["index"]):
+            section.figures.append(Figure(train, f"{label}, d={r['d']}, n={r['n_train']}, "
+                                                 f"seed {r['seed']}: the training set"))
         for which in ("best", "last"):
             path = f"samples/p{r['index']:05d}_{which}.png"
             if (run_dir / path).is_file():
                 section.figures.append(Figure(path, f"{label}, d={r['d']}, n={r['n_train']}, "
                                                     f"seed {r['seed']}: {which} checkpoint"))
     return section
+
+
+def train_grid(run_dir: Path, index: int) -> bool:
+    """The training set's image grid beside its samples: drawn from the .npz the driver saved
+    (the view draws its own figures; the record is never touched)."""
+    npz, png = (run_dir / "samples" / f"p{index:05d}_train.{ext}" for ext in ("npz", "png"))
+    if not npz.is_file():
+        return False
+    if not png.is_file():
+        with np.load(npz) as data:
+            save_grid(png, data["images"])
+    return True
