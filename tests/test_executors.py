@@ -405,7 +405,7 @@ def listening_sockets(pids: set[int]) -> list[str]:
     return found
 
 
-DRIVER = """
+RAY_DRIVER = """
 import time
 from tsearch.config import EngineConfig
 from tsearch.executors.ray_executor import RayExecutor
@@ -420,7 +420,7 @@ time.sleep(600)
 def test_a_local_ray_listens_on_loopback_and_dies_with_its_driver():
     pytest.importorskip("ray")
     from tsearch.executors.ray_reaper import descendants, start_time
-    driver = subprocess.Popen([sys.executable, "-c", DRIVER], stdout=subprocess.PIPE, text=True,
+    driver = subprocess.Popen([sys.executable, "-c", RAY_DRIVER], stdout=subprocess.PIPE, text=True,
                               start_new_session=True)
     ray_processes = {}
     try:
