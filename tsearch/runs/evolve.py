@@ -43,7 +43,7 @@ from ..search.summary import reevaluated_genomes
 from ..targets import build_target
 from ..tasks import EvalTask, best_record
 from .evolve_steps import check_config, default_config_path, log_entry, write_outputs
-from .folder import EVALUATIONS, RunFolder, result_record, to_jsonable
+from .folder import ERRORS, EVALUATIONS, RunFolder, result_record, to_jsonable
 from .pipeline import open_executor, results, with_executor
 from .progress import LiveDisplay, SilentDisplay
 from .views.report import write_report
@@ -88,10 +88,12 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
     store = CheckpointStore(run_dir / "checkpoints", keep=config.search.keep_checkpoints)
     display.start(sum(s.generations for s in state.strategies.values()), len(state.logbook))
     for phase, strategy in state.strategies.items():
+        if phase == "control":
+            plan_control(strategy, state, folder)
         while not strategy.done:
             started = time.perf_counter()
             genomes = strategy.ask()
-            counts = evaluate_genomes(genomes, state, config, folder, executor, display)
+            counts = evaluate_genomes(genomes, state, config, folder, executor, display, phase=phase)
             strategy.tell(genomes, [value_of(state, g) for g in genomes])
             entry = log_entry(phase, strategy, counts, time.perf_counter() - started, len(state.logbook))
             state.logbook.append(entry)
@@ -134,13 +136,20 @@ def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
     return state
 
 
+def plan_control(control, state: SearchState, folder: RunFolder) -> None:
+    """The control arm's plan, once the search has finished: the search's evaluations read
+    from the record (tsearch.search.control); a resumed control keeps its checkpointed plan."""
+    if not control.planned:
+        control.plan_from(state, folder.records(EVALUATIONS) + folder.records(ERRORS))
+
+
 def value_of(state: SearchState, genome: Genome) -> float | None:
     entry = state.cache.get(genome.hash)
     return None if entry is None else entry["value"]
 
 
 def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, folder: RunFolder,
-                     executor, display) -> dict:
+                     executor, display, *, phase: str = "search") -> dict:
     """Evaluate the genomes not in the cache (once each, in ask order); returns the
     generation's counts. A genome whose entry dates from this generation (recorded before a
     kill) counts as evaluated here, as it did in the interrupted run."""
@@ -158,7 +167,7 @@ def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, 
     display.evaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):
         genome = todo[result.task_id]
-        header = {"step": step, "hash": genome.hash, "size": genome.size}
+        header = {"step": step, "phase": phase, "hash": genome.hash, "size": genome.size}
         if folder.record(header, result, samples={f"samples/{genome.hash[:16]}": result.best(metric)},
                          grids=False):
             state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric))

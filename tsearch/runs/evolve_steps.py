@@ -1,8 +1,9 @@
 """The steps of ``tsearch evolve`` around its loop (tsearch.runs.evolve): the checks before any
 folder exists, one logbook line per generation, and the outputs written at the end.
 
-    pareto.json   tsearch.search.summary.summarize: front, baseline, comparison, fresh values
-    best/         per front member: training set grid + .npz of its parameters, sample grid
+    pareto.json   tsearch.search.summary.summarize: fronts, control, comparison on fresh values
+    best/         per front member of either arm: training set grid + .npz of its parameters,
+                  sample grid
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from ..config import Config, ConfigError
 from ..errors import UserError
 from ..search import Genome, Strategy
+from ..search.features import set_features
 from ..search.summary import summarize
 from ..targets import build_target
 from .folder import RunFolder
@@ -62,14 +64,23 @@ def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step
 
 def write_outputs(folder: RunFolder, config: Config, target, state,
                   fresh: dict[str, list] | None = None) -> None:
-    """pareto.json, best/, and only the front's sample files kept (all the report shows)."""
-    folder.write_json("pareto.json", summarize(config.search, state, fresh))
-    for genome in state.strategies["search"].archive.genomes:
+    """pareto.json, best/ (both arms' fronts), and only the fronts' sample files kept (all the
+    report shows)."""
+    fronts = front_genomes(state)
+    features = {g.hash: set_features(g.render(target), g.elements) for g in fronts}
+    folder.write_json("pareto.json", summarize(config.search, state, fresh, features, config.train))
+    for genome in fronts:
         write_best(folder, target, genome)
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
     for path in (folder.path / "samples").glob("*.npz"):
         if path.stem not in keep:
             path.unlink()
+
+
+def front_genomes(state) -> list[Genome]:
+    """The Pareto fronts of the search and of the control arm (when it ran)."""
+    return [g for arm in ("search", "control") if arm in state.strategies
+            for g in state.strategies[arm].archive.genomes]
 
 
 def write_best(folder: RunFolder, target, genome: Genome) -> None:
