@@ -28,6 +28,7 @@ from .genomes import Genome
 from .strategies import Strategy, build_baseline, build_strategy, strategy_from_state
 
 EVALUATED_TABLES = ("target", "model", "diffusion", "train", "sampler", "metrics")
+PHASES = ("baseline", "search", "control")  # the order in which a search runs its strategies
 NOT_METRICS = ("step", "intervals", "loss", "extra")  # the other fields of a scored-step record
 
 
@@ -77,9 +78,10 @@ class SearchState:
     @classmethod
     def restore(cls, payload: dict, genomes: dict, cfg: SearchConfig, target) -> "SearchState":
         """The strategies of a checkpoint, with an empty cache and logbook (see :meth:`replay`)."""
-        strategies = {k: (control_from_state if v["kind"] == "control" else strategy_from_state)(
-                          v, cfg=cfg, target=target, genomes=genomes)
-                      for k, v in payload["strategies"].items()}
+        saved = payload["strategies"]  # JSON with sorted keys: put back in phase order
+        strategies = {k: (control_from_state if saved[k]["kind"] == "control" else strategy_from_state)(
+                          saved[k], cfg=cfg, target=target, genomes=genomes)
+                      for k in sorted(saved, key=PHASES.index)}
         # checkpoints written before the record became the source of truth kept a whole cache
         hash_ = payload["eval_hash"] if "eval_hash" in payload else payload["cache"]["eval_hash"]
         return cls(strategies, FitnessCache(hash_), [])

@@ -30,8 +30,7 @@ from ..config import SearchConfig, TrainConfig
 from ..tasks import train_steps
 from .compare import compare_arms, headline, proposal, smallest_fresh
 from .features import mean_features
-
-PHASES = ("baseline", "search", "control")
+from .state import PHASES
 
 
 def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
