@@ -130,7 +130,7 @@ def test_sigkill_at_a_random_point_then_resume_is_exact(config_path, reference, 
     assert outcome(run_dir) == expected
     assert [e["phase"] for e in expected["logbook"]].count("search") == SEARCH_GENERATIONS - 1
     assert expected["logbook"][-1]["phase"] == "control"
-    assert expected["logbook"][-1]["fitness"]["max"] > 0  # real, varying numbers were compared
+    assert max(e["fitness"]["max"] for e in expected["logbook"]) > 0  # real, varying numbers compared
 
 
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous(reference, tmp_path):
