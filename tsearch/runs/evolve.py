@@ -1,15 +1,17 @@
 """Driver of ``tsearch evolve``: a genetic search over training sets (experiment 3).
 
     ask -> tasks -> executor.map -> record -> tell -> logbook -> checkpoint, per generation
-    then re-evaluate the front and the random baseline's best sets with fresh seeds -> outputs
+    then re-evaluate both fronts and the random baseline's best sets with fresh seeds -> outputs
 
 Phases, run by the same loop: ``baseline`` (the random strategy: ``search.baseline_repeats``
-training sets drawn from the target at each size of ``search.size_grid``), then ``search``
-(``search.strategy``). Run folder (besides run.json / config.json):
+training sets drawn from the target at each size of ``search.size_grid``: the typical set),
+then ``search`` (``search.strategy``), then ``control`` (``search.control = "random_search"``:
+training sets drawn from the target, exactly as many at each size as the search evaluated;
+tsearch.search.control defines the budget). Run folder (besides run.json / config.json):
 
     evaluations.jsonl   THE record: every finished evaluation (metrics per scored step),
-                        "step" = its generation; re-evaluations: "phase": "reevaluate",
-                        "step" = the number of generations
+                        "step" = its generation, "phase" = baseline | search | control;
+                        re-evaluations: "phase": "reevaluate", "step" = the number of generations
     errors.jsonl        failed evaluations and their reasons
     logbook.jsonl       one line per generation; wall-clock figures only under "timing"
     checkpoints/ckpt-NNNNNN.{json,npz}  the strategies (RNG states, populations, archives)
@@ -24,10 +26,11 @@ newest valid checkpoint: the fitness cache and the logbook are rebuilt from the 
 evaluations missing from evaluations.jsonl run; it ends exactly where an uninterrupted run ends.
 
 Re-evaluation: a search value is the maximum over many noisy evaluations, hence biased upward
-(winner's curse). After the last generation, every Pareto-front training set and the best random
-set at each size are evaluated again with ``search.reevaluate_seeds`` fresh seeds (derived from
-(run seed, "reevaluate", genome hash, i)); pareto.json and the report show them beside the search
-values. A resume reuses the re-evaluations already recorded.
+(winner's curse). After the last generation, every Pareto-front training set of the search and
+of the control, and the best random set at each size, are evaluated again with
+``search.reevaluate_seeds`` fresh seeds (derived from (run seed, "reevaluate", genome hash, i));
+every comparison in pareto.json and the report uses those values only (tsearch.search.compare).
+A resume reuses the re-evaluations already recorded.
 """
 
 from __future__ import annotations
