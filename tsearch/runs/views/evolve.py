@@ -26,12 +26,12 @@ def pareto_plot(path: Path, summary: dict) -> None:
             label="evaluated by the search")
     front = sorted(summary["front"], key=lambda p: p["size"])
     ax.step([p["size"] for p in front], [p["value"] for p in front], "o-", where="post",
-            color="tab:red", label="Pareto front")
+            color="tab:red", label="search: Pareto front")
     fresh = [p for p in front if p.get("fresh") and p["fresh"]["mean"] is not None]
     if fresh:
         ax.errorbar([p["size"] for p in fresh], [p["fresh"]["mean"] for p in fresh],
                     [p["fresh"]["sd"] or 0.0 for p in fresh], fmt="o", mfc="none", color="tab:red",
-                    capsize=3, label=f"front, {summary['reevaluate_seeds']} fresh seeds (mean, sd)")
+                    capsize=3, label=f"search front, {summary['reevaluate_seeds']} fresh seeds (mean, sd)")
     control_plot(ax, summary)
     base = summary["baseline"]
     if base:
@@ -91,7 +91,7 @@ def report_sections(folder: RunFolder) -> list[Section]:
     pareto_plot(run_dir / "pareto.png", summary)
     progress_plot(run_dir / "progress.png", logbook, metric)
     return [Section("Search against control, on fresh seeds", headline_paragraphs(summary),
-                    tables=[arms_table(summary)] if summary.get("comparison") else []),
+                    tables=[arms_table(summary)] if summary.get("headline") and summary["comparison"] else []),
             Section("What was observed", observations(summary, logbook)),
             Section("Pareto front: training-set size against " + metric,
                     figures=[Figure("pareto.png", f"{metric} of every training set the search and "
@@ -155,8 +155,10 @@ def found_paragraphs(summary: dict) -> list[str]:
 
 def found_table(summary: dict) -> Table:
     found = summary["found"]
+    arms = [arm for arm in ("search", "control") if arm in found]  # pareto.json's keys are sorted
     names = ("size", "white", "vertices", "spread", "hamming")
-    return Table(["feature", *found], [[name, *(found[arm][name] for arm in found)] for name in names])
+    return Table(["feature", *(f"{arm} front (mean)" for arm in arms)],
+                 [[name, *(found[arm][name] for arm in arms)] for name in names])
 
 
 def observations(summary: dict, logbook: list[dict]) -> list[str]:
@@ -168,7 +170,7 @@ def observations(summary: dict, logbook: list[dict]) -> list[str]:
              + (f", the control's {len(summary['control_front'])}." if summary.get("control_front") else ".")]
     lines += fresh_observations(summary)
     lines += fresh_observations(summary, "control_front")
-    for row in summary["typical"]:
+    for row in summary.get("typical", []):
         if row["baseline_mean"] is not None:
             lines.append(f"n = {row['size']}: typical random set (each evaluated once, not selected) "
                          f"{metric} = {fmt(row['baseline_mean'])} ± {fmt(row['baseline_sd'])} "
@@ -209,7 +211,7 @@ def shortfall(point: dict, summary: dict) -> str | None:
         return None
     reasons = []
     if fresh["sd"] is not None and fresh["mean"] < point["value"] - 2 * fresh["sd"]:
-        reasons.append(f"{fmt(point['value'] - fresh['mean'])} below the search value, "
+        reasons.append(f"{fmt(point['value'] - fresh['mean'])} below its in-search value, "
                        "more than 2 sd")
     if base is not None and fresh["mean"] < base["mean"]:
         reasons.append(f"below the random-baseline mean {fmt(base['mean'])}")
@@ -224,8 +226,13 @@ def fmt_fresh(fresh: dict | None) -> str:
     return f"{fmt(fresh['mean'])} ± {fmt(fresh['sd'])} ({ok})"
 
 
+FRONT_METRICS = ("valid", "copy", "copy_shift", "novel", "g", "g_shift", "g_rel", "precision", "recall",
+                 "chance_valid")  # those the engine reported are shown (near copies, precision/recall)
+
+
 def front_table(summary: dict, key: str = "front") -> Table:
-    cols = [c for c in ("valid", "copy", "novel", "g", "g_rel") if c != summary["metric"]]
+    cols = [c for c in FRONT_METRICS if c != summary["metric"]
+            and any(c in p["metrics"] for p in summary[key])]
     arm = "control" if key == "control_front" else "search"
     return Table(["n", f"in-search {summary['metric']}", "fresh mean ± sd (seeds)", "held up", *cols,
                   "best step", "hash"],
@@ -244,7 +251,7 @@ def comparison_table(summary: dict) -> Table:
     """The typical random set of each size of size_grid against each arm's set of <= n images."""
     rows = [[row["size"], fmt_fresh(row.get("search_fresh")), fmt_fresh(row.get("control_fresh")),
              row["baseline_mean"], row["baseline_sd"], fmt_fresh(row.get("baseline_best_fresh")),
-             row["baseline_n"]] for row in summary["typical"]]
+             row["baseline_n"]] for row in summary.get("typical", [])]
     return Table(["n", "search (<= n), fresh", "control (<= n), fresh", "random mean", "random sd",
                   "best random set, fresh", "random sets"], rows,
                  caption="random sets evaluated once each, not selected: their mean is the typical set")
