@@ -15,8 +15,8 @@ from scipy import stats
 from tsearch.config import ConfigError, load_config
 from tsearch.errors import UserError
 from tsearch.search.compare import compare_arms, headline, holm, welch
-from tsearch.search.control import (ControlStrategy, control_from_state, search_evaluations,
-                                    size_histogram)
+from tsearch.search.control import (ControlStrategy, control_from_state, control_plan,
+                                    search_evaluations, size_histogram)
 from tsearch.search.features import set_features
 from tsearch.search.state import SearchState, fitness_entry
 from tsearch.search.summary import summarize
@@ -79,8 +79,8 @@ def test_control_has_exactly_the_search_budget_at_each_size(setup):
     state, lines = play(config, target)
     search_steps = {e["step"] for e in state.logbook if e["phase"] == "search"}
     control_steps = {e["step"] for e in state.logbook if e["phase"] == "control"}
-    ga = search_evaluations(lines, search_steps)
-    control = search_evaluations(lines, control_steps)
+    ga = {(s, h): n for (s, h, _), (n, _) in search_evaluations(lines, search_steps).items()}
+    control = {(s, h): n for (s, h, _), (n, _) in search_evaluations(lines, control_steps).items()}
     assert any("error" in line for line in lines if line["step"] in search_steps)  # failures count
     assert len(ga) < config.search.generations * config.search.population  # some asks were cached
     assert len(control) == len(ga) == sum(e["evaluations"] for e in state.logbook if e["phase"] == "search")
@@ -98,7 +98,17 @@ def test_a_line_repeated_by_a_resume_is_one_evaluation():
     lines = [{"step": 3, "hash": "a", "size": 2, "error": "killed"}, {"step": 3, "hash": "a", "size": 2},
              {"step": 3, "hash": "b", "size": 4}, {"step": 4, "hash": "a", "size": 2},
              {"step": 9, "hash": "c", "size": 1, "phase": "reevaluate"}]
-    assert search_evaluations(lines, {3, 4}) == {(3, "a"): 2, (3, "b"): 4, (4, "a"): 2}
+    assert search_evaluations(lines, {3, 4}) == {(3, "a", 1.0): (2, 1.0), (3, "b", 1.0): (4, 1.0),
+                                                 (4, "a", 1.0): (2, 1.0)}
+    assert control_plan(search_evaluations(lines, {3, 4})) == [2, 2, 4]
+
+
+def test_multi_fidelity_rungs_count_at_their_fraction():
+    """A rung at a quarter of the budget costs a quarter of an evaluation: 4 of them at n = 3
+    and a full one give the control 2 evaluations of 3 images."""
+    lines = [{"step": 1, "hash": h, "size": 3, "fidelity": 0.25} for h in "abcd"]
+    lines += [{"step": 1, "hash": "a", "size": 3}, {"step": 1, "hash": "e", "size": 5, "fidelity": 0.5}]
+    assert control_plan(search_evaluations(lines, {1})) == [3, 3, 5]
 
 
 def test_killed_control_resumes_to_the_same_asks(setup):

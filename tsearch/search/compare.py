@@ -111,7 +111,7 @@ def smallest_fresh(front: list[dict], threshold: float) -> int | None:
                 and np.mean(ok_values(p["fresh"])) >= threshold), default=None)
 
 
-def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: int | None,
+def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: float | None,
              smallest: dict[str, int | None], threshold: float) -> list[str]:
     """The answer in plain words, from fresh values only: which arm wins at which size (or
     that neither does), and each arm's smallest size reaching the threshold."""
@@ -124,7 +124,7 @@ def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: int
                 f"Smallest size whose fresh {metric} reaches {threshold:g}: search "
                 f"{_size(smallest.get('search'))}."]
     tested = sum(r["p_holm"] is not None for r in rows)
-    lines = [f"Search against control (a random search of the same {budget} evaluations at the same "
+    lines = [f"Search against control (a random search of the same {budget:g} evaluations at the same "
              f"sizes), each arm's best set of at most n images trained again with {k} fresh seeds; "
              f"Welch's t test, Holm-corrected over {tested} size(s), alpha = {alpha:g}:"]
     by_verdict = {v: [r for r in rows if r["winner"] == v] for v in ("search", "control", "neither", "untested")}
@@ -146,6 +146,8 @@ def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: int
                      "that size, fewer than 2 fresh values, or no spread in either arm).")
     lines.append(f"Smallest size whose fresh {metric} (mean) reaches {threshold:g}: search "
                  f"{_size(smallest.get('search'))}, control {_size(smallest.get('control'))}.")
+    lines.append("Scope: the test is over training seeds of the two sets each arm reports; one run "
+                 "of each arm is compared (other run.seed values replicate the searches themselves).")
     return lines
 
 

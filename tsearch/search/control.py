@@ -9,7 +9,9 @@ trained a model on it at s: once per distinct set not already in the fitness cac
 again while cached costs nothing and does not count; a failed evaluation counts, it cost the
 same). Its evaluations are the distinct (generation step, genome hash) pairs of the search
 phase's lines in evaluations.jsonl and errors.jsonl -- the sum of the logbook's ``evaluations``
-over the search phase. The baseline and the re-evaluations are not part of it.
+over the search phase. The baseline and the re-evaluations are not part of it. With
+multi-fidelity rungs (search.rungs) an evaluation at a fraction f of the training budget counts
+f, and the control's count at each size is the rounded sum (it trains at the full budget).
 
 The control. For each size n, the control evaluates exactly as many training sets of n images
 as the search did (its size histogram is the search's; with ``train.epochs`` a set's training
@@ -38,16 +40,23 @@ from .strategies import Strategy
 MAX_DRAWS = 1000  # redraws of one set before the target's support is declared too small
 
 
-def search_evaluations(lines: Iterable[dict], steps: set[int]) -> dict[tuple[int, str], int]:
-    """(step, genome hash) -> size of every evaluation the search ran at ``steps`` (its
-    generations), from evaluations.jsonl and errors.jsonl lines: a line repeated by a resumed
-    run, or a failure redone there, is one evaluation."""
-    return {(line["step"], line["hash"]): line["size"] for line in lines if line["step"] in steps}
+def search_evaluations(lines: Iterable[dict], steps: set[int]) -> dict[tuple, tuple[int, float]]:
+    """(step, genome hash, fidelity) -> (size, fidelity) of every evaluation the search ran at
+    ``steps`` (its generations), from evaluations.jsonl and errors.jsonl lines: a line repeated
+    by a resumed run, or a failure redone there, is one evaluation. ``fidelity`` is the fraction
+    of the full training budget (multi-fidelity rungs, tsearch.search.fidelity; 1 otherwise)."""
+    return {(line["step"], line["hash"], line.get("fidelity", 1.0)): (line["size"], line.get("fidelity", 1.0))
+            for line in lines if line["step"] in steps}
 
 
-def control_plan(evaluations: dict[tuple[int, str], int]) -> list[int]:
-    """The sizes the control evaluates, one entry per evaluation, smallest first."""
-    return sorted(evaluations.values())
+def control_plan(evaluations: dict[tuple, tuple[int, float]]) -> list[int]:
+    """The sizes the control evaluates, one entry per evaluation, smallest first: at each size,
+    the search's evaluations of that size in full-budget equivalents (sum of fidelities,
+    rounded half up; without multi-fidelity rungs, exactly their number)."""
+    per_size: dict[int, float] = {}
+    for size, fidelity in evaluations.values():
+        per_size[size] = per_size.get(size, 0.0) + fidelity
+    return [n for n in sorted(per_size) for _ in range(math.floor(per_size[n] + 0.5))]
 
 
 def size_histogram(sizes: Iterable[int]) -> dict[str, int]:

@@ -76,12 +76,20 @@ def evaluated_points(cfg: SearchConfig, state) -> dict[str, list[dict]]:
 
 
 def evaluation_budget(state) -> dict:
-    """Evaluations run by the search and by the control (the logbook's ``evaluations``: cached
-    sets excluded), and the control's sizes (tsearch.search.control)."""
-    count = {phase: sum(e["evaluations"] for e in state.logbook if e["phase"] == phase)
+    """Evaluations run by the search and by the control, in full-budget equivalents (the
+    logbook's ``evaluations``: cached sets excluded; a multi-fidelity rung's count times its
+    fraction), and the control's sizes (tsearch.search.control)."""
+    count = {phase: sum(full_equivalents(e) for e in state.logbook if e["phase"] == phase)
              for phase in ("search", "control")}
     plan = state.strategies["control"].plan or []
     return {**count, "sizes": {str(n): plan.count(n) for n in sorted(set(plan))}}
+
+
+def full_equivalents(entry: dict) -> float | int:
+    """A logbook entry's evaluations, each rung's counted at its fraction of the budget."""
+    if "rungs" not in entry:
+        return entry["evaluations"]
+    return sum(r["fraction"] * r["evaluations"] for r in entry["rungs"])
 
 
 def front_entries(state, arm: str, fresh: dict, features: dict) -> list[dict]:
