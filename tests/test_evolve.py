@@ -171,6 +171,7 @@ def test_outputs_and_report(reference):
     report = (run_dir / "report.md").read_text()
     assert "random baseline" in report and "Search against control, on fresh seeds" in report
     assert pareto["headline"][0] in report and "What the search found" in report
+    assert "Training budget: train.steps = 30 for every training set" in report
 
 
 def test_control_arm_has_the_search_budget_at_each_size(reference):
