@@ -245,3 +245,14 @@ def test_features_of_a_set():
     # centroids (0, 0) and (3, 2.5): each 1/2 of the way from their mean, |d| = sqrt(9 + 6.25) / 2
     assert f["spread"] == pytest.approx(math.sqrt(15.25) / 2 / 4)
     assert f["hamming"] == pytest.approx(3 / 16)
+
+
+def test_control_none_runs_no_control_and_says_so():
+    config = load_config(None, CONFIG + ['search.control="none"'])
+    target = build_target(config.target)
+    state, lines = play(config, target)
+    assert list(state.strategies) == ["baseline", "search"]
+    assert {line["phase"] for line in lines} == {"baseline", "search"}
+    summary = summarize(config.search, state, {})
+    assert summary["control"] == "none" and summary["budget"] is None and summary["comparison"] == []
+    assert summary["headline"][0].startswith("No control arm")

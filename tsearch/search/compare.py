@@ -119,8 +119,8 @@ def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: flo
         return ["No fresh-seed re-evaluation (search.reevaluate_seeds = 0): no comparison is "
                 "made, as in-search values are maxima over noisy evaluations (biased upward)."]
     if budget is None:
-        return [f"No control arm (search.control = \"none\"): whether the search beats a random "
-                "search of the same budget is not tested. "
+        return [f"No control arm (search.control = \"none\", or a random search, its own control): "
+                "whether the search beats a random search of the same budget is not tested. "
                 f"Smallest size whose fresh {metric} reaches {threshold:g}: search "
                 f"{_size(smallest.get('search'))}."]
     tested = sum(r["p_holm"] is not None for r in rows)
