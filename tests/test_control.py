@@ -190,6 +190,8 @@ def test_comparison_and_headline_use_fresh_values_only():
                              smallest={"search": 4, "control": 2}, threshold=0.5))
     assert "THE CONTROL WINS at n <= 2" in text and "SEARCH WINS" not in text
     assert "0.818" in text and "0.95" not in text  # fresh means, never in-search values
+    low, high = rows[2]["test"]["difference_ci"]
+    assert f"Neither arm wins elsewhere; search - control (95% CI): n <= 4: 0.006 [{low:.3f}, {high:.3f}]" in text
 
 
 def test_summary_comparison_is_built_from_fresh_values(setup):

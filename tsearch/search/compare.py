@@ -132,15 +132,14 @@ def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: flo
         lines.append("NO SIZE COULD BE TESTED: at every size an arm has no set, fewer than 2 fresh "
                      "values, or both arms' fresh values are constant.")
     elif not by_verdict["search"] and not by_verdict["control"]:
-        lines.append("NEITHER ARM WINS at any size" + (f" (n <= {_sizes(by_verdict['neither'])})"
-                                                     if by_verdict["neither"] else "") + ".")
+        lines.append(f"NEITHER ARM WINS at any size tested; {_differences(by_verdict['neither'])}.")
     for arm in ARMS:
         if by_verdict[arm]:
             lines.append(f"THE {arm.upper()} WINS at " + "; ".join(
                 f"n <= {r['size']} ({_arm(r['search'])} vs {_arm(r['control'])}, "
                 f"p_Holm = {r['p_holm']:.3g})" for r in by_verdict[arm]) + ".")
     if by_verdict["neither"] and (by_verdict["search"] or by_verdict["control"]):
-        lines.append(f"Neither arm wins at n <= {_sizes(by_verdict['neither'])}.")
+        lines.append(f"Neither arm wins elsewhere; {_differences(by_verdict['neither'])}.")
     if by_verdict["untested"]:
         lines.append(f"Not tested at n <= {_sizes(by_verdict['untested'])} (an arm has no set of "
                      "that size, fewer than 2 fresh values, or no spread in either arm).")
@@ -153,6 +152,13 @@ def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: flo
 
 def _arm(row: dict) -> str:
     return f"{row['mean']:.3f} ± {row['sd']:.3f}"
+
+
+def _differences(rows: list[dict]) -> str:
+    """The differences not detected, with their intervals (how large a gap the seeds rule out)."""
+    return "search - control (95% CI): " + "; ".join(
+        f"n <= {r['size']}: {r['test']['difference']:.3f} [{r['test']['difference_ci'][0]:.3f}, "
+        f"{r['test']['difference_ci'][1]:.3f}]" for r in rows)
 
 
 def _sizes(rows: list[dict]) -> str:

@@ -136,14 +136,21 @@ def arms_table(summary: dict) -> Table:
         return (["-"] * 3 if row is None else
                 [row["size"], f"{fmt(row['mean'])} ± {fmt(row['sd'])} ({row['k']})",
                  "-" if row["ci"] is None else f"[{fmt(row['ci'][0])}, {fmt(row['ci'][1])}]"])
-    rows = [[r["size"], *arm(r["search"]), *arm(r["control"]),
-             r["test"] and r["test"]["difference"], r["test"] and r["test"]["p"], r["p_holm"], r["winner"]]
-            for r in summary["comparison"]]
+    rows = [[r["size"], *arm(r["search"]), *arm(r["control"]), difference(r["test"]),
+             r["test"] and r["test"]["p"], r["p_holm"], r["winner"]] for r in summary["comparison"]]
     return Table(["n <=", "search: set size", "search: fresh mean ± sd (k)", "search: 95% CI",
                   "control: set size", "control: fresh mean ± sd (k)", "control: 95% CI",
-                  "difference", "Welch p", "Holm p", "wins"], rows,
+                  "difference [95% CI]", "Welch p", "Holm p", "wins"], rows,
                  caption=f"{summary['metric']} on fresh seeds only; Welch's t test, Holm's correction "
                          f"over sizes, alpha = {summary.get('alpha', 0.05):g}")
+
+
+def difference(test: dict | None) -> str:
+    """search - control, with its Welch interval (how large a difference the seeds can rule out)."""
+    if test is None:
+        return "-"
+    low, high = test["difference_ci"]
+    return f"{fmt(test['difference'])} [{fmt(low)}, {fmt(high)}]"
 
 
 def found_paragraphs(summary: dict) -> list[str]:
