@@ -21,6 +21,11 @@ distinct and none already evaluated by the baseline or the search, so each costs
 evaluation: B evaluations exactly. It asks ``search.population`` sets per generation, smallest
 sizes first, and keeps a Pareto archive like the search: its front is what a random search of
 budget B would report.
+
+Why the sizes the search explored and not only those its front reaches: the front is known only
+after the search, which paid for every size it tried; matching the whole histogram gives both
+arms the same evaluations (and, with epochs, the same training steps) at every size, and the
+comparison (tsearch.search.compare) then judges the sets each arm reports for "at most n".
 """
 
 from __future__ import annotations
