@@ -140,7 +140,7 @@ def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: flo
                 f"p_Holm = {r['p_holm']:.3g})" for r in by_verdict[arm]) + ".")
     if by_verdict["neither"] and (by_verdict["search"] or by_verdict["control"]):
         lines.append(f"Neither arm wins elsewhere; {_differences(by_verdict['neither'])}.")
-    if by_verdict["untested"]:
+    if by_verdict["untested"] and tested:
         lines.append(f"Not tested at n <= {_sizes(by_verdict['untested'])} (an arm has no set of "
                      "that size, fewer than 2 fresh values, or no spread in either arm).")
     lines.append(f"Smallest size whose fresh {metric} (mean) reaches {threshold:g}: search "
