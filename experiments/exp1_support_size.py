@@ -2,17 +2,17 @@
 
     python experiments/exp1_support_size.py [--smoke]
 
-Same as ``tsearch sweep configs/exp1.toml``; shows the library calls a notebook would make.
+Same as ``tsearch sweep exp1``; shows the library calls a notebook would make.
 """
 
 import json
 import sys
-from pathlib import Path
 
+from tsearch import configs
 from tsearch.config import load_config
 from tsearch.runs.sweep import run_sweep
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "exp1.toml"
+CONFIG = configs.path("exp1")
 
 if __name__ == "__main__":
     config = load_config(CONFIG, overrides=[a for a in sys.argv[1:] if a != "--smoke"])

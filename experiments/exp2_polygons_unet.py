@@ -5,12 +5,12 @@
 
 import json
 import sys
-from pathlib import Path
 
+from tsearch import configs
 from tsearch.config import load_config
 from tsearch.runs.sweep import run_sweep
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "exp2.toml"
+CONFIG = configs.path("exp2")
 
 if __name__ == "__main__":
     config = load_config(CONFIG, overrides=[a for a in sys.argv[1:] if a != "--smoke"])

@@ -5,13 +5,13 @@
 
 import json
 import sys
-from pathlib import Path
 
+from tsearch import configs
 from tsearch.config import load_config
 from tsearch.runs.folder import read_jsonl
 from tsearch.runs.run import run_single
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "dots_small.toml"
+CONFIG = configs.path("dots_small")
 
 if __name__ == "__main__":
     run_dir = run_single(load_config(CONFIG, overrides=sys.argv[1:]))

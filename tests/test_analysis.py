@@ -78,15 +78,20 @@ def test_n_star_uses_seed_means_and_per_seed_values():
 
 
 def test_timescales_follow_their_definitions():
-    records = [{"step": 10, "valid": 0.1, "copy": 0.0, "g": 0.1},
-               {"step": 20, "valid": 0.86, "copy": 0.02, "g": 0.6},
-               {"step": 40, "valid": 0.9, "copy": 0.3, "g": 0.6},
-               {"step": 80, "valid": 0.95, "copy": 0.9, "g": 0.05}]
-    assert tau_gen(records) == 20  # 0.86 >= 0.9 * 0.95 = 0.855
-    assert tau_mem(records) == 40
+    """tau_gen on g_shift, tau_mem on copy_shift; the former ones on valid and copy: valid
+    counts the copies, so the former tau_gen sits at the end, past tau_mem."""
+    records = [{"step": 10, "valid": 0.1, "copy": 0.0, "g": 0.1, "g_shift": 0.1, "copy_shift": 0.0},
+               {"step": 20, "valid": 0.86, "copy": 0.02, "g": 0.6, "g_shift": 0.58, "copy_shift": 0.02},
+               {"step": 40, "valid": 0.9, "copy": 0.3, "g": 0.6, "g_shift": 0.3, "copy_shift": 0.6},
+               {"step": 80, "valid": 0.95, "copy": 0.9, "g": 0.05, "g_shift": 0.0, "copy_shift": 0.95}]
+    assert tau_gen(records) == 20 and tau_mem(records) == 40
+    assert tau_gen(records, "valid") == 20  # 0.86 >= 0.9 * 0.95 = 0.855
+    assert tau_mem(records, "copy") == 40
     assert best_record(records)["step"] == 20  # ties go to the earliest
-    assert tau_gen([{"step": 5, "valid": 0.0}]) is None
+    assert tau_gen([{"step": 5, "g_shift": 0.0}]) is None
     assert tau_mem(records[:2]) is None
+    copies_valid = [{**r, "valid": 1.0 if r["step"] == 80 else 0.5} for r in records]
+    assert tau_gen(copies_valid, "valid") == 80 > tau_mem(copies_valid)
 
 
 def test_undefined_values_are_skipped_by_peak():

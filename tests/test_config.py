@@ -133,7 +133,13 @@ def _fields_of_type(kind_of_value: type):
 
 FLOAT_FIELDS = _fields_of_type(float)
 INT_FIELDS = _fields_of_type(int)
-SEEDS = {"run.seed", "target.code_seed"}  # hashed into 63-bit seeds (tsearch.seeding): any integer
+# fields holding a list of numbers (tuple[float, ...]): a value is given inside a list
+SEQUENCE_KEYS = {f"{table.name}.{f.name}" for table in dataclasses.fields(Config)
+                 if table.name not in ("target", "model")
+                 for f in dataclasses.fields(table.default_factory)
+                 if typing.get_origin(typing.get_type_hints(table.default_factory)[f.name]) is tuple}
+SEEDS = {"run.seed", "target.code_seed", "metrics.reference_seed"}  # hashed into 63-bit seeds
+# (tsearch.seeding): any integer
 
 
 @pytest.mark.parametrize("select, key", INT_FIELDS, ids=[k for _, k in INT_FIELDS])
@@ -157,8 +163,9 @@ def test_the_float_fields_are_found():
 @pytest.mark.parametrize("select, key", FLOAT_FIELDS, ids=[k for _, k in FLOAT_FIELDS])
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
 def test_non_finite_floats_are_rejected_everywhere(select, key, value):
+    given = f"[{value}]" if key in SEQUENCE_KEYS else value
     with pytest.raises(ConfigError) as info:
-        load_config(None, [*select, f"{key}={value}"])
+        load_config(None, [*select, f"{key}={given}"])
     assert str(info.value) == f"<defaults>: {key}: expected a finite number, got {float(value)}"
 
 
@@ -229,7 +236,7 @@ def test_the_largest_polygon_min_area_can_be_sampled():
 
 
 def test_resolved_configs_are_strict_json(tmp_path):
-    for path in sorted(ROOT.glob("configs/*.toml")):
+    for path in sorted(ROOT.glob("tsearch/configs/*.toml")):
         config = load_config(path)
         for c in (config, smoke_config(config, source=str(path))) if config.sweep.smoke else (config,):
             text = json.dumps(config_to_dict(c), allow_nan=False)  # inf would be written as null
@@ -238,8 +245,8 @@ def test_resolved_configs_are_strict_json(tmp_path):
 
 # ----------------------------------------------------------------------------- smoke
 def test_smoke_applies_the_smoke_table():
-    config = load_config(ROOT / "configs/exp1.toml")
-    smoke = smoke_config(config, source="configs/exp1.toml")
+    config = load_config(ROOT / "tsearch/configs/exp1.toml")
+    smoke = smoke_config(config, source="tsearch/configs/exp1.toml")
     assert smoke.train.steps == config.sweep.smoke["train.steps"]
     assert smoke.sweep.grid["run.n"] == config.sweep.smoke["grid"]["run.n"]
     assert smoke.sweep.grid["target"] == config.sweep.smoke["grid"]["target"]
@@ -264,8 +271,8 @@ def _cli(args, cwd):
 
 
 @pytest.mark.parametrize("command, config, key", [
-    ("sweep", "configs/exp1.toml", "sweep.generalization_metric"),
-    ("evolve", "configs/evolve.toml", "search.fitness_metric"),
+    ("sweep", "tsearch/configs/exp1.toml", "sweep.generalization_metric"),
+    ("evolve", "tsearch/configs/evolve.toml", "search.fitness_metric"),
 ])
 def test_cli_unknown_metric_exits_2_with_one_line_and_no_folder(tmp_path, command, config, key):
     out = tmp_path / "run"
@@ -277,12 +284,12 @@ def test_cli_unknown_metric_exits_2_with_one_line_and_no_folder(tmp_path, comman
 
 
 @pytest.mark.parametrize("command, config, override, message", [
-    ("sweep", "configs/exp1.toml", "train.lr=inf", "train.lr: expected a finite number, got inf"),
-    ("sweep", "configs/exp1.toml", "sampler.n_samples=1e9", "sampler.n_samples: 1,000,000,000 samples of"),
-    ("evolve", "configs/evolve.toml", "train.epochs=1e12", "train.epochs: must be in [0, 1,000,000]"),
-    ("evolve", "configs/evolve.toml", "train.steps=600", "train.steps: exclusive with train.epochs"),
-    ("run", "configs/dots_small.toml", "target.side=3", "target.side: score networks need side >= 4, got 3"),
-    ("run", "configs/dots_small.toml", "diffusion.t_max=inf", "diffusion.t_max: expected a finite number"),
+    ("sweep", "tsearch/configs/exp1.toml", "train.lr=inf", "train.lr: expected a finite number, got inf"),
+    ("sweep", "tsearch/configs/exp1.toml", "sampler.n_samples=1e9", "sampler.n_samples: 1,000,000,000 samples of"),
+    ("evolve", "tsearch/configs/evolve.toml", "train.epochs=1e12", "train.epochs: must be in [0, 1,000,000]"),
+    ("evolve", "tsearch/configs/evolve.toml", "train.steps=600", "train.steps: exclusive with train.epochs"),
+    ("run", "tsearch/configs/dots_small.toml", "target.side=3", "target.side: score networks need side >= 4, got 3"),
+    ("run", "tsearch/configs/dots_small.toml", "diffusion.t_max=inf", "diffusion.t_max: expected a finite number"),
 ])
 def test_cli_bad_values_exit_2_before_any_folder(tmp_path, command, config, override, message):
     out = tmp_path / "run"

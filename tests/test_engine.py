@@ -51,7 +51,7 @@ def same_result(a: EvalResult, b: EvalResult) -> bool:
         return np.array([c.metrics[k] for k in sorted(c.metrics)] + [c.loss])
 
     return all(np.array_equal(x.samples, y.samples) and np.array_equal(values(x), values(y), equal_nan=True)
-               for x, y in zip(a.checkpoints, b.checkpoints, strict=True))
+               for x, y in zip(a.scored, b.scored, strict=True))
 
 
 # ----------------------------------------------------------------------------- determinism
@@ -66,8 +66,8 @@ def test_a_task_alone_matches_it_inside_a_chunk_of_8(chunk_of_8):
     assert all(r.ok and r.form == "vmap" and r.chunk_size == 8 for r in together)
     for i in (0, 5):  # two sizes of training set
         [alone] = evaluate([tasks[i]], EngineConfig(form="vmap"))
-        assert alone.chunk_size == 1 and [c.step for c in alone.checkpoints] == [20, 40]
-        for a, b in zip(alone.checkpoints, together[i].checkpoints):
+        assert alone.chunk_size == 1 and [c.step for c in alone.scored] == [20, 40]
+        for a, b in zip(alone.scored, together[i].scored):
             # the issue's tolerance: >= 99 % identical binarized samples; bootstrap intervals
             assert (a.samples == b.samples).all(axis=(1, 2)).mean() >= 0.99
             for name, (lo, hi) in a.intervals.items():
@@ -87,7 +87,7 @@ def test_loop_form_gives_the_vmap_numbers(chunk_of_8):
     looped = evaluate(tasks[:2], EngineConfig(form="loop"))
     assert [r.form for r in looped] == ["loop", "loop"]
     for a, b in zip(looped, stacked):
-        for x, y in zip(a.checkpoints, b.checkpoints):
+        for x, y in zip(a.scored, b.scored):
             assert (x.samples == y.samples).all(axis=(1, 2)).mean() >= 0.99
             assert x.loss == pytest.approx(y.loss, rel=1e-4)
 
@@ -100,10 +100,12 @@ def test_results_carry_timings_memory_and_the_training_set(chunk_of_8):
     assert r.n_params == sum(p.numel() for p in build_model(TINY.model, side=4).parameters())
     assert r.train_images.dtype == np.int8 and r.train_images.shape == (tasks[3].n_train, 4, 4)
     assert r.peak_memory_mb >= 0 and r.device == "cpu"
-    assert r.checkpoints[-1].samples.dtype == np.int8
-    assert r.checkpoints[-1].loss > 0
-    assert {"valid", "copy", "g", "g_rel"} <= set(r.checkpoints[-1].metrics)
-    assert pickle.loads(pickle.dumps(r)).checkpoints[-1].metrics == r.checkpoints[-1].metrics
+    assert r.scored[-1].samples.dtype == np.int8
+    assert r.scored[-1].loss > 0
+    assert {"valid", "copy", "g", "g_rel"} <= set(r.scored[-1].metrics)
+    back = pickle.loads(pickle.dumps(r)).scored[-1].metrics
+    assert back.keys() == r.scored[-1].metrics.keys()
+    assert np.array_equal(list(back.values()), list(r.scored[-1].metrics.values()), equal_nan=True)
 
 
 # ----------------------------------------------------------------------------- failures
@@ -115,7 +117,7 @@ def test_a_diverging_task_fails_alone_and_its_chunk_completes_unchanged(chunk_of
     assert results[0].ok and results[2].ok
     # survivors drop the failed model from the stack (moments included) and go on exactly
     for a, b in zip((results[0], results[2]), (clean[0], clean[2])):
-        for x, y in zip(a.checkpoints, b.checkpoints, strict=True):
+        for x, y in zip(a.scored, b.scored, strict=True):
             assert (x.samples == y.samples).all(axis=(1, 2)).mean() >= 0.99
 
 
@@ -135,7 +137,7 @@ def test_out_of_memory_splits_the_chunk_and_fails_only_what_never_fits(monkeypat
     assert [r.ok for r in results] == [True, True, True, False, True]
     assert "out of memory" in results[3].error
     for a, b in zip(results[:3], clean[:3]):
-        assert (a.checkpoints[-1].samples == b.checkpoints[-1].samples).all(axis=(1, 2)).mean() >= 0.99
+        assert (a.scored[-1].samples == b.scored[-1].samples).all(axis=(1, 2)).mean() >= 0.99
 
 
 def test_an_unrenderable_genome_is_a_failed_result():
@@ -153,6 +155,90 @@ def test_malformed_tasks_are_user_errors(field, value):
         evaluate([task])
 
 
+# ----------------------------------------------------------------------------- stop at memorization
+# A config that copies within a few hundred steps: with copy >= 0.1 at 2 consecutive scored
+# steps, task 2 stops after step 80, task 3 after 160, tasks 1 and 7 never (measured).
+MEMORIZING = dataclasses.replace(
+    TINY, model=MLPConfig(width=64, depth=2, time_dim=8),
+    train=TrainConfig(steps=320, batch_size=16, lr=1e-2, n_checkpoints=5, first_checkpoint=20),
+    metrics=MetricsConfig(n_bootstrap=0, reference_samples=256))
+STOPPING = dataclasses.replace(MEMORIZING, train=dataclasses.replace(
+    MEMORIZING.train, stop_when_copy=0.1, stop_patience=2))
+STOP_IDS = (1, 2, 3, 7)
+
+
+def same_checkpoints(a, b) -> bool:
+    """Bit-identical scored steps: step, every metric (NaN equals NaN), loss and samples."""
+    def values(c):
+        return np.array([c.metrics[k] for k in sorted(c.metrics)] + [c.loss], dtype=float)
+    return len(a) == len(b) and all(
+        x.step == y.step and sorted(x.metrics) == sorted(y.metrics) and np.array_equal(x.samples, y.samples)
+        and np.array_equal(values(x), values(y), equal_nan=True) for x, y in zip(a, b))
+
+
+@pytest.fixture(scope="module")
+def stop_runs():
+    """(without stopping, with stopping) for the same 4 tasks, trained as one vmap chunk."""
+    engine = EngineConfig(form="vmap", chunk_size=4)
+    full = evaluate([tiny_task(i, MEMORIZING) for i in STOP_IDS], engine)
+    stopped = evaluate([tiny_task(i, STOPPING) for i in STOP_IDS], engine)
+    return full, stopped
+
+
+def test_training_stops_after_patience_scored_steps_at_the_copy_threshold(stop_runs):
+    full, stopped = stop_runs
+    steps = [c.step for c in full[0].scored]
+    for whole, result in zip(full, stopped):
+        copies = [c.metrics["copy"] for c in whole.scored]
+        # the rule, from the full curve: the first scored step closing 2 consecutive copies >= 0.1
+        due = next((steps[k] for k in range(1, len(steps) - 1)
+                    if copies[k - 1] >= 0.1 and copies[k] >= 0.1), None)
+        assert result.ok and result.stopped_at == due, result.task_id
+        ran = [c.step for c in result.scored]
+        assert ran == [s for s in steps if due is None or s <= due]
+        assert result.skipped_steps == tuple(s for s in steps if s not in ran)
+    assert {r.stopped_at for r in stopped} == {80, 160, None}  # stops early, later, and never
+
+
+def test_stopping_does_not_change_the_numbers_of_the_steps_that_ran(stop_runs):
+    full, stopped = stop_runs
+    for whole, result in zip(full, stopped):
+        n = len(result.scored)
+        # up to the first stop the stack is the same: bit-identical
+        first_stop = min(r.stopped_at for r in stopped if r.stopped_at)
+        same = [c for c in whole.scored[:n] if c.step <= first_stop]
+        assert same_checkpoints(same, result.scored[:len(same)])
+        # after it, a survivor trains in a smaller stack: its own moments, the issue's tolerance
+        for x, y in zip(whole.scored[len(same):n], result.scored[len(same):]):
+            assert (x.samples == y.samples).all(axis=(1, 2)).mean() >= 0.99
+
+
+def test_stopping_is_the_same_in_a_chunk_of_1_and_of_4(stop_runs):
+    _, together = stop_runs
+    alone = evaluate([tiny_task(i, STOPPING) for i in STOP_IDS], EngineConfig(form="vmap", chunk_size=1))
+    for a, b in zip(alone, together):
+        assert (a.chunk_size, b.chunk_size) == (1, 4)
+        assert (a.stopped_at, a.skipped_steps) == (b.stopped_at, b.skipped_steps)
+        for x, y in zip(a.scored, b.scored, strict=True):
+            assert (x.samples == y.samples).all(axis=(1, 2)).mean() >= 0.99
+
+
+def test_progress_counts_the_steps_a_stopped_task_skips():
+    ticks = []
+    [result] = evaluate([tiny_task(2, STOPPING)], EngineConfig(form="loop"), progress=ticks.append)
+    assert result.stopped_at == 80 and sum(ticks) == STOPPING.train.steps
+
+
+def test_stopping_is_off_by_default_and_checked():
+    from tsearch.config import FieldError
+
+    assert TrainConfig().stop_when_copy == 0
+    with pytest.raises(FieldError, match="stop_when_copy"):
+        TrainConfig(stop_when_copy=1.5)
+    with pytest.raises(FieldError, match="stop_patience"):
+        TrainConfig(stop_patience=0)
+
+
 # ----------------------------------------------------------------------------- other paths
 def test_given_images_and_an_oracle_are_scored_at_step_0():
     images = -np.ones((3, 4, 4), np.float32)
@@ -162,7 +248,7 @@ def test_given_images_and_an_oracle_are_scored_at_step_0():
     ticks = []
     [result] = evaluate([task], progress=ticks.append)
     assert result.ok and result.form == "oracle" and ticks == [1]
-    [checkpoint] = result.checkpoints
+    [checkpoint] = result.scored
     assert checkpoint.step == 0 and 0 <= checkpoint.metrics["copy"] <= 1
     assert np.array_equal(result.train_images, images.astype(np.int8))
 
@@ -226,7 +312,7 @@ def test_cuda_chunk_matches_cuda_alone():
     together = evaluate(tasks, engine)
     [alone] = evaluate(tasks[:1], engine)
     assert all(r.ok and r.device.startswith("cuda") for r in together)
-    a, b = alone.checkpoints[-1].samples, together[0].checkpoints[-1].samples
+    a, b = alone.scored[-1].samples, together[0].scored[-1].samples
     assert (a == b).all(axis=(1, 2)).mean() >= 0.99
     assert together[0].peak_memory_mb > 0
 

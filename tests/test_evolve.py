@@ -141,6 +141,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous(reference, tmp_pat
     shutil.copytree(source, run_dir)
     latest = sorted((run_dir / "checkpoints").glob("ckpt-*.json"))[-1]
     latest.write_text(latest.read_text()[:-100])  # torn
+    (run_dir / "pareto.json").unlink()  # killed before its outputs: a complete run is left as is
     _, err = finish(evolve("--resume", run_dir))
     assert f"checkpoint {latest} is corrupt" in err
     assert outcome(run_dir) == expected
@@ -318,3 +319,179 @@ def test_a_trained_evaluation_is_the_same_every_time(tmp_path):
     assert entries[0] == entries[1]
     first, second = map(json.loads, (tmp_path / "evaluations.jsonl").read_text().splitlines())
     assert first["checkpoints"] == second["checkpoints"]  # the training loss too, to the bit
+
+
+# ----------------------------------------------------------------------------- multi-fidelity, stopping
+# Dots 4x4 and an MLP that starts copying within 160 steps: g and copy vary between training
+# sets from the first rung on, and copy >= 0.15 stops about half of the evaluations early.
+MEMORIZING = """
+[run]
+seed = 3
+[target]
+kind = "dots"
+side = 4
+k = [1, 2]
+[model]
+kind = "mlp"
+width = 64
+depth = 2
+time_dim = 8
+[train]
+steps = 160
+batch_size = 16
+lr = 1e-2
+n_checkpoints = 4
+first_checkpoint = 20
+stop_when_copy = 0.15
+stop_patience = 1
+[sampler]
+n_steps = 10
+n_samples = 32
+[metrics]
+n_bootstrap = 0
+reference_samples = 64
+[executor]
+tasks_per_chunk = 1
+workers = 2
+[search]
+generations = 4
+population = 4
+n_min = 1
+n_max = 5
+size_grid = [2, 4]
+baseline_repeats = 1
+keep_checkpoints = 2
+reevaluate_seeds = 1
+rungs = [0.5]
+promote = 0.5
+"""
+
+
+@pytest.fixture(scope="module")
+def memorizing_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "memorizing.toml"
+    path.write_text(MEMORIZING)
+    return path
+
+
+def test_multi_fidelity_promotes_the_best_offspring_at_the_rung(memorizing_path, tmp_path):
+    from tsearch.config import load_config
+    from tsearch.runs.evolve import evaluate_generation, fresh_state, value_of
+    from tsearch.runs.folder import RunFolder
+    from tsearch.runs.pipeline import open_executor
+    from tsearch.runs.progress import SilentDisplay
+    from tsearch.search.fidelity import promoted
+    from tsearch.targets import build_target
+
+    config = load_config(memorizing_path, ["executor.workers=1", "train.stop_when_copy=0"])
+    folder = RunFolder.create("evolve", "mf", config, tmp_path / "mf")
+    state = fresh_state(config, build_target(config.target))
+    strategy = state.strategies["search"]
+    with open_executor(config) as executor:
+        for _ in range(2):  # the initial population (full budget), then offspring (rungs)
+            genomes = strategy.ask()
+            told, counts = evaluate_generation(genomes, "search", strategy, state, config, folder,
+                                               executor, SilentDisplay())
+            strategy.tell(told, [value_of(state, g) for g in told])
+            state.logbook.append({})  # the driver's logbook line: the next generation's step
+    at_rung = [value_of(state, g, 0.5) for g in genomes]
+    assert None not in at_rung and len(set(at_rung)) > 1  # real, varying numbers were ranked
+    assert told == [genomes[i] for i in promoted(genomes, at_rung, 0.5)] and len(told) == 2
+    assert [(r["fraction"], r["genomes"]) for r in counts["rungs"]] == [(0.5, 4), (1.0, 2)]
+    # a rung trains half the steps, scored at the full schedule's steps below 80 and at 80, and
+    # its numbers there are those of the full evaluation (same seed, same trajectory)
+    lines = folder.records("evaluations.jsonl")
+    for genome in told:
+        rung = next(r for r in lines if r["hash"] == genome.hash and r.get("fidelity") == 0.5)
+        full = next(r for r in lines if r["hash"] == genome.hash and "fidelity" not in r)
+        assert [s["step"] for s in rung["checkpoints"]] == [20, 40, 80]
+        assert [s["step"] for s in full["checkpoints"]] == [20, 40, 80, 160]
+        assert json.dumps(rung["checkpoints"]) == json.dumps(full["checkpoints"][:3])
+
+
+@pytest.fixture(scope="module")
+def memorizing_reference(memorizing_path, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "memorizing"
+    finish(evolve(memorizing_path, "--out", run_dir))
+    return run_dir, outcome(run_dir)
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_parallel_multi_fidelity_search_that_stops_early_then_resume_is_exact(
+        memorizing_path, memorizing_reference, tmp_path):
+    run_dir, expected = memorizing_reference
+    lines = [json.loads(line) for line in (run_dir / "evaluations.jsonl").read_text().splitlines()]
+    stopped = [r for r in lines if r["stopped_at"] is not None]
+    assert stopped and len(stopped) < len(lines)  # some evaluations stopped early, some did not
+    assert all(r["skipped_steps"] and r["checkpoints"][-1]["step"] == r["stopped_at"] for r in stopped)
+    assert any(r.get("fidelity") == 0.5 for r in lines)  # offspring went through the rung
+    assert any("rungs" in e for e in expected["logbook"])
+
+    rng = np.random.default_rng(12)  # the kill point: after k logged generations, plus a delay
+    k, delay = int(rng.integers(1, 4)), float(rng.uniform(0.0, 1.0))
+    killed = tmp_path / "killed"
+    proc = evolve(memorizing_path, "--out", killed)
+    log = killed / "logbook.jsonl"
+    while not (log.exists() and len(log.read_text().splitlines()) >= k):
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.05)
+    time.sleep(delay)
+    assert proc.poll() is None, "the run ended before the kill: the test would prove nothing"
+    os.kill(proc.pid, signal.SIGKILL)  # the driver only: its two workers must notice and exit
+    proc.wait()
+    finish(evolve("--resume", killed))
+    assert outcome(killed) == expected
+
+
+@pytest.mark.slow
+def test_one_process_and_parallel_workers_give_the_same_search(memorizing_path, memorizing_reference,
+                                                              tmp_path):
+    run_dir = tmp_path / "serial"
+    finish(evolve(memorizing_path, "--out", run_dir, "--set", "executor.workers=1"))
+    _, expected = memorizing_reference  # executor.workers = 2
+    assert outcome(run_dir) == expected
+
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_workers_and_the_run_resumes_exactly(memorizing_path, memorizing_reference,
+                                                              tmp_path):
+    run_dir = tmp_path / "interrupted"
+    proc = evolve(memorizing_path, "--out", run_dir)
+    log = run_dir / "logbook.jsonl"
+    while not (log.exists() and len(log.read_text().splitlines()) >= 2):
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.05)
+    workers = children_of(proc.pid)  # its 2 workers, and multiprocessing's resource tracker
+    assert len(workers) >= 2
+    proc.send_signal(signal.SIGINT)  # Ctrl-C, sent to the driver alone
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0 and not (run_dir / "pareto.json").exists()
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    finish(evolve("--resume", run_dir))
+    assert outcome(run_dir) == memorizing_reference[1]
+
+
+def test_report_shows_evaluations_per_rung(memorizing_reference):
+    run_dir, expected = memorizing_reference
+    per_rung = {}
+    for entry in expected["logbook"]:
+        for rung in entry.get("rungs", ()):
+            per_rung[rung["fraction"]] = per_rung.get(rung["fraction"], 0) + rung["evaluations"]
+    assert set(per_rung) == {0.5, 1.0} and per_rung[0.5] > 0
+    report = (run_dir / "report.md").read_text()
+    assert (f"evaluations per rung: 0.5 of train.steps: {per_rung[0.5]}, "
+            f"1 of train.steps: {per_rung[1.0]}") in report

@@ -17,6 +17,7 @@ ALLOWED = {
     "atomic": set(),
     "registry": set(),
     "config": {"errors", "registry"},
+    "configs": {"errors", "atomic"},  # the packaged TOML files: light, no torch
     "seeding": set(),
     "imageio": {"errors"},
     "tasks": {"config", "errors"},
@@ -29,10 +30,12 @@ ALLOWED = {
                "metrics"},
     "executors": {"config", "errors", "seeding", "tasks", "engine"},
     "search": {"config", "errors", "seeding", "atomic", "tasks"},
-    "runs": {"config", "errors", "seeding", "atomic", "tasks", "imageio", "targets", "engine",
-             "executors", "search"},
-    "cli": {"config", "errors", "seeding", "tasks", "imageio", "targets", "engine", "executors",
-            "search", "runs"},
+    "runs": {"config", "configs", "errors", "seeding", "atomic", "tasks", "imageio", "targets",
+             "engine", "executors", "search"},
+    "results": {"config", "errors", "seeding", "atomic", "runs"},  # a view: reads run folders
+    "cli": {"config", "configs", "errors", "seeding", "tasks", "imageio", "targets", "engine",
+            "executors", "search", "runs", "results"},
+    "__main__": {"cli"},
 }
 HEAVY_FOR_SEARCH = {"torch"}
 # inside runs/: module group -> the groups it may import (views never reach the drivers)
@@ -174,7 +177,8 @@ def test_cli_commands_search_and_tasks_import_without_torch_or_ray():
     import sys
 
     modules = ["tsearch.cli.run", "tsearch.cli.sweep", "tsearch.cli.evolve", "tsearch.cli.report",
-               "tsearch.cli.validate", "tsearch.search", "tsearch.tasks", "tsearch.executors"]
+               "tsearch.cli.validate", "tsearch.cli.export", "tsearch.cli.configs", "tsearch.search",
+               "tsearch.tasks", "tsearch.executors"]
     code = (f"import sys; import {', '.join(modules)}; "
             "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -112,7 +112,8 @@ def test_local_oracle_with_a_window_covering_the_image_denoises_like_the_empiric
     side, train = 6, random_images(6, 6, seed=2)
     process = build_process(DiffusionConfig())
     empirical = build_oracle(EmpiricalConfig(), process=process, train_images=train)
-    local = build_oracle(LocalConfig(patch=2 * side + 1), process=process, train_images=train)
+    local = build_oracle(LocalConfig(patch=2 * side + 1, padding="zero"), process=process,
+                          train_images=train)
     t = torch.tensor(t)
     x = process.alpha(t) * train + process.sigma(t) * torch.randn(6, side, side, generator=gen(3))
     torch.testing.assert_close(local(x, t), empirical(x, t), rtol=1e-3, atol=1e-3 / t)
@@ -122,7 +123,7 @@ def test_local_oracle_with_a_window_covering_the_image_copies_dots():
     target = build_target(DotsConfig(side=5, k=1))
     train = torch.as_tensor(target.sample(4, np.random.default_rng(0)).images)
     process = build_process(DiffusionConfig())
-    local = build_oracle(LocalConfig(patch=11), process=process, train_images=train)
+    local = build_oracle(LocalConfig(patch=11, padding="zero"), process=process, train_images=train)
     samples = sample(local, process, (64, 5, 5), n_steps=30)
     assert copy_fraction(samples, train) >= 0.95
 
@@ -144,3 +145,42 @@ def test_oracles_reject_misshaped_images():
     score_fn = build_oracle(LocalConfig(), process=process, train_images=torch.ones(2, 4, 4))
     with pytest.raises(UserError, match="shape"):
         score_fn(torch.zeros(3, 5, 5), torch.tensor(0.5))
+
+
+@pytest.mark.parametrize("patch", (3, 5))
+def test_circular_local_oracle_is_translation_equivariant(patch):
+    """Cyclic shifts of x shift the circular machine's denoiser (Kamb & Ganguli's ELS)."""
+    process = build_process(DiffusionConfig())
+    local = build_oracle(LocalConfig(patch=patch, padding="circular"), process=process,
+                         train_images=random_images(4, 7, 0))
+    x, t = torch.randn(3, 7, 7, generator=gen(4)), torch.tensor(0.3)
+    for shift in ((1, 0), (2, 5), (6, 3)):
+        moved = local.denoise(torch.roll(x, shift, dims=(-2, -1)), t)
+        torch.testing.assert_close(moved, torch.roll(local.denoise(x, t), shift, dims=(-2, -1)),
+                                   rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("padding", ("black", "zero"))
+def test_bordered_local_oracles_are_not_equivariant_under_cyclic_shifts(padding):
+    process = build_process(DiffusionConfig())
+    local = build_oracle(LocalConfig(patch=3, padding=padding), process=process,
+                         train_images=random_images(4, 7, 0))
+    x, t = torch.randn(7, 7, generator=gen(4)), torch.tensor(0.3)
+    moved = local.denoise(torch.roll(x, (2, 3), dims=(-2, -1)), t)
+    assert (moved - torch.roll(local.denoise(x, t), (2, 3), dims=(-2, -1))).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("padding, centre", (("black", 1.0), ("circular", 1.0), ("zero", -1.0)))
+def test_padding_decides_whether_a_corner_dot_can_appear_in_the_interior(padding, centre):
+    """The only training image has a white dot in its corner. Padded black (or wrapped around,
+    here also black), that corner patch is "white centre, black around" and matches a dot in
+    the middle of x; padded with zeros, it differs from it in its 5 padded slots by alpha^2
+    each, more than the all-black patches' one slot at the centre (4 alpha^2): the machine
+    denoises the middle dot away."""
+    process = build_process(DiffusionConfig())
+    corner, middle = -torch.ones(1, 5, 5), -torch.ones(5, 5)
+    corner[0, 0, 0], middle[2, 2] = 1.0, 1.0
+    t = torch.tensor(0.05)
+    local = build_oracle(LocalConfig(patch=3, padding=padding), process=process, train_images=corner)
+    denoised = local.denoise(process.alpha(t) * middle, t)
+    assert denoised[2, 2].item() == pytest.approx(centre, abs=1e-2)

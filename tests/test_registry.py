@@ -127,7 +127,7 @@ def test_unknown_names_suggest_or_list():
 
 
 def test_loading_a_config_imports_nothing_heavy():
-    code = ("import sys; from tsearch.config import load_config; load_config('configs/exp4.toml'); "
+    code = ("import sys; from tsearch.config import load_config; load_config('tsearch/configs/exp4.toml'); "
             "print(sorted(m for m in ('torch', 'numpy', 'shapely', 'ray') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tsearch import configs
 from tsearch.cli import main
 from tsearch.config import config_from_dict, load_config, replace_path
 from tsearch.tasks import EvalResult, ScoredStep
@@ -19,14 +20,13 @@ from tsearch.runs.sweep import write_analysis
 from tsearch.runs.views.report import write_report
 from tsearch.seeding import numpy_rng
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def hand_made_result(rng) -> EvalResult:
     """What the engine returns for a 3-checkpoint run on 4x4 images (numbers made up)."""
     images = np.where(rng.random((4, 4, 4)) < 0.2, 1, -1).astype(np.int8)
     cps = [ScoredStep(step=s, metrics={"valid": v, "copy": c, "novel": v - c, "g": v - c,
-                                             "g_rel": (v - c) / 0.75},
+                                       "g_rel": (v - c) / 0.75, "copy_shift": c + 0.05,
+                                       "g_shift": v - c - 0.05},
                             intervals={"valid": (v - 0.1, v + 0.1)}, loss=1.0 / s,
                             samples=np.where(rng.random((9, 4, 4)) < 0.2, 1, -1).astype(np.int8))
            for s, v, c in ((10, 0.2, 0.0), (30, 0.85, 0.1), (100, 0.9, 0.7))]
@@ -35,7 +35,7 @@ def hand_made_result(rng) -> EvalResult:
 
 def test_run_report_is_self_contained(tmp_path):
     write_provenance(tmp_path, "run", load_config(None, ["run.n=4", "target.side=4"]))
-    write_run_files(tmp_path, hand_made_result(numpy_rng(0, "report")))
+    write_run_files(tmp_path, hand_made_result(numpy_rng(0, "report")), seed=0, batch_size=64)
     html_path, md_path = write_report(tmp_path)
     html, md = html_path.read_text(), md_path.read_text()
     assert html.count("data:image/png;base64,") >= 4  # train set, curves, best and last samples
@@ -43,6 +43,8 @@ def test_run_report_is_self_contained(tmp_path):
     assert "The best scored step by g is step 30" in md and "copy = 0.100" in md
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert (summary["tau_gen"], summary["tau_mem"], summary["best"]["step"]) == (30, 30, 30)
+    assert (summary["tau_gen_valid"], summary["tau_mem_copy"]) == (30, 30)
+    assert summary["tau_gen_epochs"] == 30 * 64 / 4  # batch 64 (the default), n = 4
     for line in md.splitlines():
         if line.startswith("![") and "](" in line:
             assert (tmp_path / line.split("](")[1].rstrip(")")).is_file()
@@ -50,7 +52,7 @@ def test_run_report_is_self_contained(tmp_path):
 
 def test_report_command(tmp_path):
     write_provenance(tmp_path, "run", load_config(None, ["target.side=4"]))
-    write_run_files(tmp_path, hand_made_result(numpy_rng(1, "report")))
+    write_run_files(tmp_path, hand_made_result(numpy_rng(1, "report")), seed=1)
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 0 and (tmp_path / "report.html").is_file()
     result = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
@@ -96,7 +98,7 @@ def test_experiment_smoke_reports(tmp_path, monkeypatch, experiment):
     """What CI runs: each experiment config at its --smoke size, report checked."""
     monkeypatch.chdir(tmp_path)
     out = tmp_path / experiment
-    result = CliRunner().invoke(main, ["sweep", str(ROOT / "configs" / f"{experiment}.toml"),
+    result = CliRunner().invoke(main, ["sweep", str(configs.path(experiment)),
                                        "--smoke", "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()]
@@ -127,6 +129,7 @@ def test_sweep_report_states_pixel_statistics_and_timescales(tmp_path):
     for p in expand_grid(config):
         n, seed = p.config.run.n, p.config.run.seed
         cps = [{"step": s, "valid": 1.0, "copy": c, "g": 1.0 - c, "g_rel": 1.0 - c,
+                "copy_shift": c, "g_shift": 1.0 - c,
                 "extra": {"p": 0.2, "white_fraction": w, "corr_horizontal": 0.0, "corr_vertical": 0.1}}
                for s, c, w in ((10, 0.0, 0.25), (100, 1.0 if n < 8 else 0.0, 0.15))]
         append_jsonl(tmp_path / "evaluations.jsonl", {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_bad_override_value_exits_2(tiny, tmp_path):
 def test_dry_run_prints_resolved_config_and_creates_nothing(tiny, tmp_path):
     result = invoke(tiny, "--dry-run", "--set", "model.kind=empirical", "--out", tmp_path / "out")
     assert result.exit_code == 0
-    resolved = json.loads(result.output)
+    resolved = tomllib.loads(result.output)
     assert resolved["model"] == {"kind": "empirical"} and resolved["run"]["n"] == 4
     assert not (tmp_path / "out").exists() and not (tmp_path / "results").exists()
 

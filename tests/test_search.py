@@ -15,6 +15,7 @@ from tsearch.search import (CheckpointStore, FitnessCache, Genome, ParetoArchive
                             build_baseline, build_strategy, crossover, mutate, random_genome,
                             strategy_from_state)
 from tsearch.search.archive import select_nsga2
+from tsearch.search.fidelity import promoted, rung_steps, successive_halving
 from tsearch.search.operators import OPERATORS
 from tsearch.targets import build_target, image_keys
 
@@ -205,6 +206,143 @@ def test_cache_is_keyed_by_evaluation_config():
     assert FitnessCache.from_state(json.loads(json.dumps(a.state()))).get("h") == a.get("h")
 
 
+# ----------------------------------------------------------------------------- multi-fidelity
+def dot_genomes(sizes) -> list[Genome]:
+    """Distinct genomes of the given sizes (one-pixel elements; no target needed)."""
+    return [Genome([np.array([i, j]) for j in range(n)]) for i, n in enumerate(sizes)]
+
+
+def test_promotion_keeps_the_best_by_front_rank_then_crowding_in_ask_order():
+    genomes = dot_genomes([2, 4, 1, 3, 5, 6])
+    values = [0.9, 0.5, 0.1, None, 0.95, 0.2]  # front: (2, .9), (1, .1), (5, .95)
+    assert promoted(genomes, values, 0.5) == [0, 2, 4]
+    assert promoted(genomes, values, 0.1) != [] and len(promoted(genomes, values, 0.1)) == 1
+    assert promoted(genomes, values, 1.0) == list(range(6))
+
+
+def test_successive_halving_promotes_the_expected_candidates():
+    genomes = dot_genomes([1, 2, 3, 4, 5, 6, 7, 8])
+    # a synthetic fitness whose ranking changes with the budget: small sets look good early
+    quality = [0.2, 0.9, 0.4, 0.8, 0.3, 0.7, 0.6, 0.5]
+    calls = []
+
+    def evaluate_at(batch, fraction):
+        calls.append((fraction, [g.size for g in batch]))
+        return [quality[g.size - 1] * fraction + (1 - fraction) * (1 - g.size / 8) for g in batch]
+
+    rungs = successive_halving(genomes, evaluate_at, (0.25, 0.5), promote=0.5)
+    assert [r.fraction for r in rungs] == [0.25, 0.5, 1.0]
+    assert [len(r.genomes) for r in rungs] == [8, 4, 2]
+    # by hand: at 0.25, values (.71, .79, .57, .58, .36, .36, .24, .13) for sizes 1..8: front
+    # {1, 2}, then {3, 4} -> 4 promoted; at 0.5, (.54, .83, .51, .65): front {1, 2} -> promoted
+    assert [g.size for g in rungs[1].genomes] == [1, 2, 3, 4]
+    assert [g.size for g in rungs[2].genomes] == [1, 2]
+    assert rungs[2].values == [0.2, 0.9]  # the full budget's values, told to the strategy
+    assert calls == [(r.fraction, [g.size for g in r.genomes]) for r in rungs]
+
+
+def test_without_rungs_every_genome_is_evaluated_once_at_full_budget():
+    genomes = dot_genomes([1, 2, 3])
+    rungs = successive_halving(genomes, lambda batch, f: [0.5] * len(batch), (), promote=0.5)
+    assert len(rungs) == 1 and rungs[0].fraction == 1.0 and rungs[0].genomes == genomes
+
+
+def test_rung_steps_and_rung_config_checks():
+    from tsearch.config import FieldError
+
+    assert rung_steps(600, 0.25) == 150 and rung_steps(3, 0.1) == 1
+    assert SearchConfig(rungs=(0.25, 0.5)).rungs == (0.25, 0.5)
+    for bad in [(0.5, 0.25), (0.5, 1.0), (0.0,), (0.5, 0.5)]:
+        with pytest.raises(FieldError, match="rungs"):
+            SearchConfig(rungs=bad)
+    with pytest.raises(FieldError, match="promote"):
+        SearchConfig(promote=0)
+
+
+def test_cache_keeps_each_fidelity_apart():
+    cache = FitnessCache("a" * 64)
+    cache.put("h", {"value": 0.3}, fidelity=0.25)
+    assert "h" not in cache and cache.get("h") is None and cache.has("h", 0.25)
+    cache.put("h", {"value": 0.6})
+    assert cache.get("h") == {"value": 0.6} and cache.get("h", 0.25) == {"value": 0.3}
+    assert cache.items() == [("h", {"value": 0.6})]  # the full-budget entries only
+    again = FitnessCache.from_state(json.loads(json.dumps(cache.state())))
+    assert again.get("h", 0.25) == {"value": 0.3}
+
+
 def test_search_never_loads_torch():
     code = "import sys, tsearch.search; assert 'torch' not in sys.modules, 'torch loaded'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------------- checkpoints: faults
+def _saved(tmp_path, polygons, steps=(1, 2, 3), keep=3, config_hash="a" * 64, config=None):
+    rng = np.random.default_rng(10)
+    store = CheckpointStore(tmp_path, keep=keep)
+    genomes = [random_genome(polygons, 3, rng, allow_duplicates=False) for _ in range(2)]
+    for step in steps:
+        store.save(step, {"step": step}, genomes, config_hash=config_hash, config=config or {"seed": 1})
+    return store
+
+
+def test_stale_checkpoint_temporaries_are_removed_on_load(tmp_path, polygons):
+    store = _saved(tmp_path, polygons, steps=(1,))
+    stale = tmp_path / ".ckpt-000002.json.k3j4h5g6.tmp"
+    stale.write_text("half a checkpoint")
+    latest, problems = store.load_latest(config_hash="a" * 64)
+    assert latest.step == 1 and not problems and not stale.exists()
+
+
+def test_pruning_after_a_kill_during_pruning_leaves_nothing_unpruned(tmp_path, polygons):
+    store = _saved(tmp_path, polygons, steps=(1, 2, 3, 4), keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ckpt-000003.json", "ckpt-000003.npz", "ckpt-000004.json", "ckpt-000004.npz"]
+    # a kill between the two unlinks of an older prune, both orders: orphan .npz, orphan .json
+    (tmp_path / "ckpt-000001.npz").write_bytes(b"orphan")
+    (tmp_path / "ckpt-000002.json").write_text("orphan")
+    _saved(tmp_path, polygons, steps=(5,), keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ckpt-000004.json", "ckpt-000004.npz", "ckpt-000005.json", "ckpt-000005.npz"]
+
+
+def test_a_checkpoint_of_another_config_is_refused_with_its_config(tmp_path, polygons):
+    from tsearch.search import ForeignCheckpoint
+    _saved(tmp_path, polygons, steps=(1, 2), config_hash="b" * 64, config={"seed": 2})
+    store = CheckpointStore(tmp_path)
+    with pytest.raises(ForeignCheckpoint) as info:
+        store.load_latest(config_hash="a" * 64)
+    assert info.value.stored_config == {"seed": 2} and info.value.stored_hash == "b" * 64
+    assert str(info.value) == f"{tmp_path / 'ckpt-000002.json'}: was written for config bbbbbbbbbbbb, not this run's config"
+    latest, _ = store.load_latest(config_hash="b" * 64)
+    assert latest.step == 2
+    # one foreign checkpoint among this run's is refused too, even when it is not the newest
+    _saved(tmp_path, polygons, steps=(3,), config_hash="a" * 64)
+    with pytest.raises(ForeignCheckpoint, match="ckpt-000002.json"):
+        store.load_latest(config_hash="a" * 64)
+
+
+def _rewrite(path, edit):
+    """Edit a checkpoint's document and recompute its checksum, as a determined user would."""
+    import hashlib
+    doc = json.loads(path.read_text().split("\n")[1])
+    edit(doc)
+    body = json.dumps(doc, sort_keys=True)
+    path.write_text(f"{hashlib.sha256(body.encode()).hexdigest()}\n{body}\n")
+
+
+@pytest.mark.parametrize("edit, why", [
+    (lambda d: d.pop("step"), "key 'step' missing"),
+    (lambda d: d.pop("payload"), "key 'payload' missing"),
+    (lambda d: d.pop("npz"), "key 'npz' missing"),
+    (lambda d: d["npz"].pop("sha256"), "'npz' entry"),
+    (lambda d: d["npz"].update(file="../../outside.npz"), "'npz' entry"),
+    (lambda d: d.update(step=7), "does not match the file name"),
+    (lambda d: d.update(genomes={"x": "3"}), "element counts"),
+    (lambda d: d.update(genomes={"0" * 64: 2}), "KeyError"),
+])
+def test_an_edited_checkpoint_with_its_checksum_recomputed_is_one_line(tmp_path, polygons, edit, why):
+    store = _saved(tmp_path, polygons, steps=(1, 2))
+    _rewrite(tmp_path / "ckpt-000002.json", edit)
+    latest, problems = store.load_latest(config_hash="a" * 64)
+    assert latest.step == 1 and len(problems) == 1
+    assert why in problems[0] and "ckpt-000002.json" in problems[0] and "\n" not in problems[0]

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -113,8 +114,10 @@ def test_unknown_generalization_metric_exits_2_and_leaves_no_folder(tiny, tmp_pa
 def test_resume_after_sigkill_matches_uninterrupted_run(tiny, tmp_path):
     full, killed = tmp_path / "full", tmp_path / "killed"
     assert CliRunner().invoke(main, ["sweep", str(tiny), "--out", str(full), "--quiet"]).exit_code == 0
+    # the fixture moved into tmp_path: point the subprocess at this checkout's tsearch
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen([sys.executable, "-c", "from tsearch.cli import main; main()", "sweep", str(tiny), "--out", str(killed),
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     evaluations = killed / "evaluations.jsonl"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:

@@ -136,3 +136,29 @@ def test_subprocess_exit_code_and_stderr(tmp_path, config):
                            str(config), str(tmp_path / "bad.npz")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stdout == "" and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_chance_of_single_dots_from_the_images_areas(config):
+    """Every one-pixel blob is a valid single dot; the two-dot image's area 2 makes a blob of
+    two touching pixels, never valid: 2 of 3 areas -> chance 2/3 over 300 cycled blobs."""
+    path = config.parent / "dots.npz"
+    np.savez(path, images=dot_images())
+    result = invoke(config, path, "--chance", "--blobs", 300)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["chance_valid"] == pytest.approx(2 / 3) and out["blobs"] == 300
+    assert out["images_valid"] == pytest.approx(2 / 3) and out["areas_from"] == "images"
+    lo, hi = out["interval"]
+    assert lo < 2 / 3 < hi
+
+
+def test_chance_without_images_uses_target_samples(config):
+    result = invoke(config, "--chance", "--blobs", 50)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["chance_valid"] == 1.0 and out["areas_from"] == "target samples"
+
+
+def test_neither_images_nor_chance_is_a_user_error(config):
+    result = invoke(config)
+    assert result.exit_code == 2 and result.output.startswith("tsearch: error: give IMAGES")

@@ -106,10 +106,10 @@ class Seam:
         return frozenset(k.name for k in self._kinds.values() if k.role == role)
 
     def __contains__(self, kind: object) -> bool:
-        return kind in self._kinds
+        return isinstance(kind, str) and kind in self._kinds  # a TOML list or table is no name
 
     def kind(self, name: object) -> Kind:
-        if name not in self._kinds:
+        if name not in self:
             raise UnknownName(f"{self.table} kind", name, self._kinds)
         return self._kinds[name]
 
@@ -141,8 +141,12 @@ class Seam:
 # against a real compute_metrics). GOAL_METRICS: those that grow with generalization, the only
 # ones a search may maximize or a sweep may threshold (copy and copy_ratio measure memorization).
 METRICS = Names("metric", ("valid", "copy", "copy_ratio", "novel", "g", "g_rel", "distinct_novel",
-                           "coverage_unseen"))
-GOAL_METRICS = Names("metric", ("g", "g_rel", "novel", "distinct_novel", "valid", "coverage_unseen"))
+                           "coverage_unseen", "copy_shift", "novel_shift", "g_shift", "near_copy",
+                           "g_far", "distinct_novel_shift", "hamming_q10", "hamming_q50",
+                           "hamming_q90", "chance_valid", "g_above_chance", "precision", "recall"))
+GOAL_METRICS = Names("metric", ("g", "g_rel", "novel", "distinct_novel", "valid", "coverage_unseen",
+                                "g_shift", "novel_shift", "g_far", "distinct_novel_shift",
+                                "g_above_chance", "precision", "recall"))
 
 # The mutation operators of tsearch/search/operators.py (OPERATORS there; a test keeps them equal),
 # the keys of [search] operator_weights.

@@ -115,12 +115,6 @@ class EvalTask:
                    **training_set)
 
     @property
-    def checkpoints(self) -> tuple[int, ...]:
-        """Old name of ``scored_steps``, read by engine/chunk.py and engine/evaluator.py until
-        they switch (they are outside the change that renamed it)."""
-        return self.scored_steps
-
-    @property
     def work_units(self) -> int:
         """Progress units: training steps (the last scored step is the last step), 1 for an oracle."""
         return 1 if self.model.kind in ORACLE_KINDS else max(self.scored_steps)
@@ -137,9 +131,6 @@ class ScoredStep:
     loss: float | None = None  # mean training loss since the previous scored step
 
 
-CheckpointResult = ScoredStep  # old name, still imported by engine/chunk.py
-
-
 @dataclass
 class EvalResult:
     task_id: str
@@ -153,11 +144,8 @@ class EvalResult:
     device: str = "cpu"
     form: str = ""  # "vmap" | "loop" | "oracle"
     chunk_size: int = 1  # tasks trained together with this one (timings are shared by them)
-
-    @property
-    def checkpoints(self) -> list[ScoredStep]:
-        """Old name of ``scored`` (the same list), used by engine/chunk.py and evaluator.py."""
-        return self.scored
+    stopped_at: int | None = None  # scored step after which training stopped (memorized)
+    skipped_steps: tuple[int, ...] = ()  # scored steps not run because of that stop
 
     def best(self, metric: str = "g") -> ScoredStep | None:
         i = best_index([(s.step, s.metrics) for s in self.scored], metric)

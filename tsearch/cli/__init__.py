@@ -1,10 +1,14 @@
 """The ``tsearch`` command line: click commands only, each in its own module; no logic here.
 
-Every command turns a :class:`tsearch.errors.UserError` into one line on stderr and exit 2.
+Every command turns a :class:`tsearch.errors.UserError` (and a usage mistake, and a file of a
+run folder that is not what it must be) into one line on stderr and exit 2. A fault during a
+run (disk full, permission lost, Ctrl-C) is one line too, naming the ``--resume`` command that
+continues the run: exit 1 (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import sys
@@ -12,6 +16,13 @@ import sys
 import click
 
 from ..errors import UserError
+
+# OSErrors that are faults of the machine, not bugs: what each means, in words
+FAULTS = {errno.ENOSPC: "no space left on the disk", errno.EDQUOT: "disk quota exceeded",
+          errno.EFBIG: "a file reached the size limit", errno.EACCES: "permission denied",
+          errno.EPERM: "operation not permitted", errno.EROFS: "the file system is read-only",
+          errno.EIO: "input/output error"}
+RESUMABLE = ("sweep", "evolve")  # commands with --resume
 
 # command name -> module under tsearch.cli that defines ``command`` (imported lazily so that
 # ``tsearch --help`` and config errors answer before torch, ray or shapely load)
@@ -21,6 +32,9 @@ COMMANDS = {
     "evolve": "evolve",
     "report": "report",
     "validate": "validate",
+    "score": "score",
+    "export": "export",
+    "configs": "configs",
     "bench": "bench",
 }
 HELP = {
@@ -29,22 +43,57 @@ HELP = {
     "evolve": "Search the space of training sets with a genetic algorithm (experiment 3).",
     "report": "Write report.html and report.md for a run folder.",
     "validate": "Check images (an .npz or a folder of PNGs) against a config's target.",
+    "score": "Score samples against a training set, or re-score a run folder's saved samples.",
+    "export": "Write a run folder's results as a table (CSV, Parquet or JSON lines).",
+    "configs": "List the configs shipped with tsearch, print one, or copy one to edit.",
     "bench": "Benchmark the batched engine against the one-model-at-a-time loop.",
 }
 
 
+def fail(message: str, code: int):
+    click.echo(f"tsearch: error: {message}", err=True)
+    sys.exit(code)
+
+
 def user_errors(fn):
-    """Decorator: UserError -> ``tsearch: error: ...`` on stderr, exit code 2."""
+    """Decorator: UserError -> ``tsearch: error: ...`` on stderr, exit code 2; a fault during a
+    run -> one line naming the command that continues it."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except UserError as exc:
-            click.echo(f"tsearch: error: {exc}", err=True)
-            sys.exit(2)
+        except UserError as exc:  # RunFolder turns tsearch.atomic's FolderError into one
+            fail(str(exc), 2)
+        except OSError as exc:
+            if exc.errno not in FAULTS:
+                raise  # anything else is a bug: its traceback is what a fix needs
+            where = f" ({exc.filename})" if exc.filename else ""
+            fail(f"{FAULTS[exc.errno]}{where}; {how_to_continue()}", 1)
+        except KeyboardInterrupt:
+            fail(f"interrupted; {how_to_continue()}", 130)
 
     return wrapper
+
+
+def how_to_continue() -> str:
+    """The command that continues the interrupted run, or what to do when there is none."""
+    from ..runs.folder import ACTIVE  # numpy and the run code: only once a run has started
+
+    command = click.get_current_context().info_name
+    if not ACTIVE:
+        return "no run folder was written"
+    folder = ACTIVE[-1]
+    if command in RESUMABLE:
+        return f"continue with: tsearch {command} --resume {folder}"
+    return f"{folder} is incomplete: delete it and run the command again"
+
+
+def config_argument(value: str | None):
+    """A command's CONFIG: a TOML file, or the name of a packaged config (``exp1``)."""
+    from .. import configs
+
+    return None if value is None else configs.resolve(value)
 
 
 def executor_options(fn):
@@ -56,6 +105,31 @@ def executor_options(fn):
 
 
 class LazyGroup(click.Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's main, with its usage mistakes as one ``tsearch: error:`` line (exit 2)."""
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # plain `tsearch`: the help it asked for
+            exc.show()
+            code = exc.exit_code
+        except click.UsageError as exc:
+            path = ["tsearch", *exc.ctx.command_path.split()[1:]] if exc.ctx is not None else ["tsearch"]
+            hint = f" (see `{' '.join(path)} --help`)"
+            if not standalone_mode:
+                raise
+            fail(f"{exc.format_message()}{hint}", 2)
+        except click.ClickException as exc:
+            if not standalone_mode:
+                raise
+            fail(exc.format_message(), exc.exit_code)
+        except click.exceptions.Abort:  # Ctrl-C before a command started: nothing to continue
+            if not standalone_mode:
+                raise
+            fail("interrupted", 130)
+        if standalone_mode:
+            sys.exit(code if isinstance(code, int) else 0)
+        return code
+
     def list_commands(self, ctx):
         return list(COMMANDS)
 

@@ -3,30 +3,30 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from ..config import config_to_dict, load_config
+from ..config import load_config
 from ..runs.pipeline import with_executor
+from ..runs.plan import dry_run_text, plan_run
 from ..runs.run import run_single
-from . import executor_options, user_errors
+from . import config_argument, executor_options, user_errors
 
 
-@click.command(help="Train one model on one training set and score its samples over training time.")
+@click.command(help="Train one model on one training set and score its samples over training time. "
+                    "CONFIG: a TOML file or a packaged config's name (tsearch configs).")
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set train.steps=500 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: results/NNNNN-run-NAME).")
-@click.option("--dry-run", is_flag=True, help="Print the resolved config as JSON and exit.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved config (TOML) and a rough time; run nothing.")
 @executor_options
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar: one log line per finished evaluation instead.")
 @user_errors
 def command(config_path, overrides, out, dry_run, executor_kind, address, quiet):
-    config = load_config(config_path, overrides)  # every error stops here, before any folder
+    config = load_config(config_argument(config_path), overrides)  # every error stops here
     config = with_executor(config, executor_kind, address)
     if dry_run:
-        click.echo(json.dumps(config_to_dict(config), indent=2, sort_keys=True))
+        click.echo(dry_run_text("run", config, plan_run(config)), nl=False)
         return
-    run_dir = run_single(config, out=out, show_progress=not quiet)
+    run_dir = run_single(config, out=out, show_progress="lines" if quiet else True)
     click.echo(str(run_dir))

@@ -2,6 +2,7 @@
 
 from .loader import (ConfigError, config_from_dict, config_to_dict, load_config, parse_override, replace_path,
                      smoke_config)
+from .writer import config_to_toml
 from .schema import *  # noqa: F401,F403  (the dataclasses are the public vocabulary)
 from .schema import (EXECUTORS, MODELS, NETWORK_KINDS, ORACLE_KINDS, PROCESSES, SAMPLERS, SEAMS, TARGETS,
                      Config, FieldError)

@@ -1,7 +1,7 @@
 """TOML -> frozen dataclasses, with one-line errors that name the file and the dotted key.
 
-    load_config("configs/x.toml", overrides=["train.steps=100"]) -> Config
-    smoke_config(config, source="configs/x.toml") -> Config     # --smoke: [sweep.smoke] applied
+    load_config("my.toml", overrides=["train.steps=100"]) -> Config
+    smoke_config(config, source="my.toml") -> Config     # --smoke: [sweep.smoke] applied
     config_to_dict(config) -> plain JSON-able dict (the resolved config of a run folder)
     config_from_dict(d, source="run/config.json") -> Config
 """

@@ -304,6 +304,9 @@ class LocalConfig:
 
     kind: Literal["local"] = "local"
     patch: int = 3
+    # beyond the frame: "circular" (a torus: exactly translation-equivariant), "black" (-1, the
+    # canvas continues), "zero" (0, like zero-padded convolutions); docs/metrics.md
+    padding: Literal["circular", "black", "zero"] = "black"  # best r^2 vs trained CNN/UNet
 
     def __post_init__(self):
         check(1 <= self.patch <= 513 and self.patch % 2 == 1, "patch", "must be odd, in [1, 513]")
@@ -360,6 +363,10 @@ class TrainConfig:
     # spacing of the scored steps: "log" (geometric) or "linear" (a dense, even schedule: the
     # fitness is the best of them, so training length is not decided by one fixed step)
     schedule: Literal["log", "linear"] = "log"
+    # stop training once copy >= stop_when_copy at stop_patience consecutive scored steps
+    # (0 = never: run and sweep keep the whole curve; evolve turns it on)
+    stop_when_copy: float = 0.0
+    stop_patience: int = 2
 
     def __post_init__(self):
         check(0 <= self.epochs <= MAX_EPOCHS, "epochs", f"must be in [0, {MAX_EPOCHS:,}] (0 = use steps)")
@@ -376,6 +383,8 @@ class TrainConfig:
         check(self.lr > 0, "lr", "must be > 0")
         check_range(self.n_checkpoints, 1, MAX_COUNT, "n_checkpoints")
         check_range(self.first_checkpoint, 1, MAX_TRAIN_STEPS, "first_checkpoint")
+        check(0 <= self.stop_when_copy <= 1, "stop_when_copy", "must be in (0, 1], or 0 (off)")
+        check_range(self.stop_patience, 1, MAX_COUNT, "stop_patience")
 
 
 @dataclass(frozen=True)
@@ -412,12 +421,24 @@ class MetricsConfig:
     n_bootstrap: int = 1000
     reference_samples: int = 4096  # target samples for g_rel when no exact formula
     confidence: float = 0.95
+    # copy_shift etc. (docs/metrics.md): equal up to translation, or also the 8 symmetries
+    symmetries: Literal["none", "d4"] = "none"
+    near_copy_hamming: float = 0.1  # near_copy: Hamming to nearest (shifted) image / area <= this
+    precision_recall: bool = True  # precision / recall against a reference sample of the target
+    pr_neighbours: int = 3  # k of the k-NN balls (Kynkaanniemi et al. 2019)
+    pr_reference_size: int = 1024  # reference target samples (drawn once per target)
+    chance_blobs: int = 64  # random blobs per white area for chance_valid (0: off)
+    reference_seed: int = 0  # seed of the reference sample and of the blobs
 
     def __post_init__(self):
         check(0 < self.copy_ratio < 1, "copy_ratio", "must be in (0, 1)")
         check(0 <= self.n_bootstrap <= MAX_BOOTSTRAP, "n_bootstrap", f"must be in [0, {MAX_BOOTSTRAP:,}]")
         check(self.reference_samples >= 1, "reference_samples", "must be >= 1")
         check(0 < self.confidence < 1, "confidence", "must be in (0, 1)")
+        check(0 <= self.near_copy_hamming, "near_copy_hamming", "must be >= 0")
+        check_range(self.pr_neighbours, 1, MAX_COUNT, "pr_neighbours")
+        check_range(self.pr_reference_size, self.pr_neighbours + 1, MAX_TRAINING_SET, "pr_reference_size")
+        check_range(self.chance_blobs, 0, MAX_COUNT, "chance_blobs")
 
 
 @dataclass(frozen=True)
@@ -524,6 +545,11 @@ class SearchConfig:
     # target with exactly the search's evaluations at each size, by the same loop; "none" = off
     control: Literal["random_search", "none"] = "random_search"
     alpha: float = 0.05  # family-wise error rate of the search-vs-control tests (Holm)
+    # multi-fidelity (successive halving): offspring trained first to these fractions of
+    # their training budget, the best `promote` fraction of each rung (NSGA-II rank, crowding) going
+    # on, and the survivors of the last to the full budget. () = every offspring at full budget
+    rungs: tuple[float, ...] = ()
+    promote: float = 0.5
 
     def __post_init__(self):
         check_range(self.generations, 1, MAX_COUNT, "generations")
@@ -541,6 +567,9 @@ class SearchConfig:
         check_range(self.reevaluate_seeds, 0, MAX_COUNT, "reevaluate_seeds")
         check(0 < self.alpha < 1, "alpha", "must be in (0, 1)")
         check_goal_metric(self.fitness_metric, "fitness_metric")
+        check(all(0 < f < 1 for f in self.rungs) and list(self.rungs) == sorted(set(self.rungs)),
+              "rungs", "fractions of train.steps in (0, 1), increasing (the full budget comes last)")
+        check(0 < self.promote <= 1, "promote", "must be in (0, 1]")
         for name, weight in self.operator_weights.items():
             check_name(OPERATORS, name, "operator_weights")
             check(isinstance(weight, (int, float)) and not isinstance(weight, bool)
@@ -567,7 +596,8 @@ class ExecutorConfig:
     num_gpus: float = 0.0  # ray: GPU share per actor (fractional allowed)
     num_cpus: float = 1.0  # ray: CPUs per actor
     tasks_per_chunk: int = 4
-    max_retries: int = 2  # ray: retries of a chunk whose worker died (process or node)
+    max_retries: int = 2  # retries of a chunk whose worker died (process or node)
+    workers: int = 0  # local: worker processes (0 = the cores this process may use; 1 = in-process)
     start_timeout_s: float = 300.0  # ray: fail queued chunks if no actor can start this long
 
     def __post_init__(self):
@@ -579,10 +609,12 @@ class ExecutorConfig:
         check(0 < self.num_cpus <= MAX_THREADS, "num_cpus", f"must be in (0, {MAX_THREADS:,}]")
         check_range(self.tasks_per_chunk, 1, MAX_COUNT, "tasks_per_chunk")
         check_range(self.max_retries, 0, 100, "max_retries")
+        check_range(self.workers, 0, MAX_THREADS, "workers")
         check(self.start_timeout_s > 0, "start_timeout_s", "must be > 0")
 
 
-EXECUTORS.add("local", ExecutorConfig, "tsearch.executors.local:LocalExecutor", params=("tasks_per_chunk",),
+EXECUTORS.add("local", ExecutorConfig, "tsearch.executors.local:LocalExecutor",
+              params=("tasks_per_chunk", "workers", "max_retries"),
               context=("engine", "evaluate_fn"))
 EXECUTORS.add("ray", ExecutorConfig, "tsearch.executors.ray_executor:RayExecutor",
               context=("engine", "evaluate_fn"))

@@ -9,6 +9,6 @@ task is a result with ``ok=False`` and ``error``, never an exception.
 """
 
 from .evaluator import evaluate
-from ..tasks import CheckpointResult, EvalResult, EvalTask, ScoredStep
+from ..tasks import EvalResult, EvalTask, ScoredStep
 
-__all__ = ["evaluate", "EvalTask", "EvalResult", "ScoredStep", "CheckpointResult"]
+__all__ = ["evaluate", "EvalTask", "EvalResult", "ScoredStep"]

@@ -83,7 +83,7 @@ def measure(path: str, tasks: list[EvalTask], engine: EngineConfig, flops: float
     t0 = time.perf_counter()
     results = evaluate(tasks, engine)
     wall = time.perf_counter() - t0
-    steps = sum(max(t.checkpoints) for t, r in zip(tasks, results) if r.ok)
+    steps = sum(max(t.scored_steps) for t, r in zip(tasks, results) if r.ok)
     train_s = sum(r.timings.get("train_s", 0.0) for r in results)
     return {"path": path, "form": results[0].form, "device": results[0].device,
             "tasks": len(tasks), "failed": sum(not r.ok for r in results),

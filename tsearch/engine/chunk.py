@@ -3,6 +3,8 @@ train together (vmap) or alone (loop, a chunk of 1), sample and score at every c
 
 Failures stay inside the chunk: a model whose loss turns non-finite is dropped from the stack
 (its optimizer moments with it) and reported ``ok=False``; the others train on unchanged.
+A model that has memorized (``train.stop_when_copy``, engine/train.py) leaves the stack the
+same way, ``ok`` with ``stopped_at`` and ``skipped_steps`` set.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import torch
 from .. import seeding
 from ..targets.base import Target, binarize
 from .device import MemoryMeter
-from .score import sample_generators, sample_models, validities
+from .score import sample_generators, sample_models, score_step, validities
 from .stacked import SingleNet, StackedNet
-from .tasks import CheckpointResult, EvalResult, EvalTask
-from .train import CHECK_EVERY, TrainData, Trainer, seeded_model
+from .tasks import EvalResult, EvalTask, ScoredStep
+from .train import CHECK_EVERY, TrainData, Trainer, memorized, seeded_model
 
 
 @dataclass(eq=False)  # compared by identity
@@ -69,7 +71,7 @@ def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
     trainer = Trainer(net=_build_net(jobs, plan), data=data, train=task.train, process=process,
                       loss_fn=denoising_loss, generators=generators)
     alive, step = list(jobs), 0
-    for stop in sorted(task.checkpoints):
+    for stop in sorted(task.scored_steps):
         t0 = time.perf_counter()
         while step < stop and alive:
             n = min(CHECK_EVERY, stop - step)
@@ -86,9 +88,10 @@ def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
         samples = _sample(trainer, alive, step, process, sampler, make_score_fn, plan)
         meter.poll()
         scored = _score(alive, samples, losses, step, plan, progress)
-        if 0 < len(scored) < len(alive):  # some samples went non-finite: drop those models too
-            trainer.keep([i for i, j in enumerate(alive) if j in scored])
-        alive = scored
+        going_on = [j for j in scored if not _stop_if_memorized(j, step, progress)]
+        if 0 < len(going_on) < len(alive):  # non-finite samples or memorized: those leave the stack
+            trainer.keep([i for i, j in enumerate(alive) if j in going_on])
+        alive = going_on
     for job in jobs:
         job.result.peak_memory_mb = meter.peak_mb()
         job.result.chunk_size = len(jobs)
@@ -123,6 +126,17 @@ def _drop_failed(trainer: Trainer, alive: list[Job], step: int, n: int, progress
     return [alive[i] for i in keep]
 
 
+def _stop_if_memorized(job: Job, step: int, progress: Progress) -> bool:
+    """Stop ``job`` after this scored step if it has memorized and steps remain; records the
+    scored steps it will not run."""
+    later = tuple(s for s in sorted(job.task.scored_steps) if s > step)
+    if not later or not memorized(job.result.scored, job.task.train):
+        return False
+    job.result.stopped_at, job.result.skipped_steps = step, later
+    progress(later[-1] - step)  # the steps it will not run
+    return True
+
+
 def _sample(trainer: Trainer, alive: list[Job], step: int, process, sampler, make_score_fn,
             plan: Plan) -> torch.Tensor:
     """(P_alive, M, H, W) raw samples at this checkpoint."""
@@ -137,9 +151,9 @@ def _sample(trainer: Trainer, alive: list[Job], step: int, process, sampler, mak
 
 
 def _retire(job: Job, reason: str, step: int, progress: Progress) -> None:
-    """Fail a job mid-training; its checkpoints so far stay in its result."""
+    """Fail a job mid-training; its scored steps so far stay in its result."""
     job.fail(reason)
-    progress(max(job.task.checkpoints) - step)  # the steps it will not run
+    progress(max(job.task.scored_steps) - step)  # the steps it will not run
 
 
 def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, plan: Plan,
@@ -156,23 +170,21 @@ def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, pla
     _share_time([j for j, _, _ in kept], "metrics_s", t0)
     for (job, raw, loss), validity in zip(kept, valid):
         t0 = time.perf_counter()
-        job.result.checkpoints.append(score_samples(job, raw, validity, step, loss))
+        job.result.scored.append(score_samples(job, raw, validity, step, loss))
         job.add_time("metrics_s", time.perf_counter() - t0)
     return [j for j, _, _ in kept]
 
 
-def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> CheckpointResult:
-    """The metrics of one model's raw samples (M, H, W) at one checkpoint."""
-    from ..metrics import compute_metrics
-
+def score_samples(job: Job, raw: torch.Tensor, validity, step: int, loss) -> ScoredStep:
+    """The metrics of one model's samples (M, H, W) at one scored step, from their binarization
+    alone (engine/score.py: what a run folder keeps is enough to re-score them)."""
     task = job.task
-    train = torch.as_tensor(job.train, device=raw.device)
-    report = compute_metrics(raw, train, job.target, config=task.metrics, novel_mass=job.novel_mass,
-                             rng=seeding.numpy_rng(task.seed, "metrics", step), validity=validity)
+    report = score_step(raw, job.train, target_cfg=task.target, metrics_cfg=task.metrics,
+                        seed=task.seed, step=step, mass=job.novel_mass, validity=validity)
     kept = binarize(raw.cpu().numpy()).astype(np.int8) if task.keep_samples else None
-    return CheckpointResult(step=step, metrics=dict(report.metrics), intervals=dict(report.intervals),
-                            extra=dict(report.extra), samples=kept,
-                            loss=None if loss is None else float(loss))
+    return ScoredStep(step=step, metrics=dict(report.metrics), intervals=dict(report.intervals),
+                      extra=dict(report.extra), samples=kept,
+                      loss=None if loss is None else float(loss))
 
 
 def _share_time(jobs: list[Job], key: str, t0: float) -> None:

@@ -51,6 +51,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def cuda_device_count() -> int:
+    """GPUs this process sees (after CUDA_VISIBLE_DEVICES); counting does not initialise CUDA."""
+    return torch.cuda.device_count()
+
+
 def use_bf16(engine: EngineConfig, device: torch.device) -> bool:
     # auto: on for CUDA, where bf16 autocast + compile took the issue's H200 measurement from
     # ~3,500 to ~8,000 model-steps/s; off on CPU, where bf16 matmuls are emulated and slower.

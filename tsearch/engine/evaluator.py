@@ -1,6 +1,6 @@
 """``evaluate(tasks) -> results``: group, plan, chunk, and turn failures into results.
 
-Tasks that share (model config, side, diffusion, training, sampler, checkpoints) form a group;
+Tasks that share (model config, side, diffusion, training, sampler, scored steps) form a group;
 a group is planned once (device form, chunk size) and runs chunk by chunk in task order.
 A chunk that runs out of CUDA memory is split in two and retried; a single task that still
 does not fit is a failed result. Randomness is per task, so neither changes any number.
@@ -8,7 +8,6 @@ does not fit is a failed result. Randomness is per task, so neither changes any 
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Sequence
 
@@ -22,7 +21,7 @@ from ..targets.base import binarize
 from .chunk import Job, Plan, run_chunk, score_samples
 from .device import (activation_numel, cpu_form, memory_budget, plan_chunk, resolve_device,
                      use_bf16, use_compile)
-from .score import sample_generators, validities
+from .score import novel_mass, sample_generators, shared_target, validities
 from .tasks import EvalResult, EvalTask
 
 
@@ -70,14 +69,6 @@ def check_task(task: EvalTask) -> None:
         raise UserError(f"task {task.task_id}: scored_steps must be a non-empty list of steps >= 0")
 
 
-@functools.lru_cache(maxsize=64)
-def shared_target(cfg):
-    """One target per config in the process, so that its validity memo (polygons) serves
-    every task and every later call (the generations of a search)."""
-    from ..targets import build_target
-    return build_target(cfg)
-
-
 def prepare(task: EvalTask, device: torch.device) -> Job:
     """The task's target and training set; a genome that cannot be rendered is a failed result."""
     t0 = time.perf_counter()
@@ -91,8 +82,7 @@ def prepare(task: EvalTask, device: torch.device) -> Job:
         job.fail(f"training set could not be built: {exc}")
         return job
     result.train_images = job.train.astype(np.int8)
-    job.novel_mass = target.novel_mass(job.train, seeding.numpy_rng(task.seed, "novel_mass"),
-                                       task.metrics.reference_samples)
+    job.novel_mass = novel_mass(target, job.train, seed=task.seed, metrics_cfg=task.metrics)
     job.add_time("prepare_s", time.perf_counter() - t0)
     return job
 
@@ -144,6 +134,7 @@ def _reset(jobs: list[Job]) -> None:
     """Forget what a chunk that ran out of memory recorded (the training set stays)."""
     for job in jobs:
         job.result.ok, job.result.error = True, None
+        job.result.stopped_at, job.result.skipped_steps = None, ()
         job.result.scored.clear()
         job.result.timings = {"prepare_s": job.result.timings.get("prepare_s", 0.0)}
 

@@ -1,5 +1,5 @@
 """Re-export of :mod:`tsearch.tasks` (the torch-free task and result types) for engine modules."""
 
-from ..tasks import CheckpointResult, EvalResult, EvalTask, ScoredStep
+from ..tasks import EvalResult, EvalTask, ScoredStep
 
-__all__ = ["EvalTask", "EvalResult", "ScoredStep", "CheckpointResult"]
+__all__ = ["EvalTask", "EvalResult", "ScoredStep"]

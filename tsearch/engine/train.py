@@ -6,6 +6,11 @@
 minimized by one optimizer step on sum_i L_i per training step. Model i draws its minibatch
 indices into its own training set D_i (sizes differ; padded to n_max) and its noise from its
 own generator alone, so its trajectory is the same in a chunk of 1 or of 128.
+
+Stop at memorization: a model whose ``copy`` fraction reached ``train.stop_when_copy`` at its
+last ``train.stop_patience`` scored steps has learnt its training set by heart; training it
+further only copies more (the seed's tau_mem). It leaves the stack like a failed model
+(:meth:`Trainer.keep`), a decision made from its own numbers alone.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from torch import nn
 from .. import seeding
 from ..config import TrainConfig
 from .stacked import StackedNet, make_optimizer
+from .tasks import ScoredStep
 
 CHECK_EVERY = 50  # steps between finiteness checks (each one is a device sync)
 
@@ -37,6 +43,14 @@ def seeded_model(build, cfg, *, side: int, generator: torch.Generator, device) -
         torch.manual_seed(seed)
         model = build(cfg, side=side)
     return model.to(device)
+
+
+def memorized(scored: Sequence[ScoredStep], train: TrainConfig) -> bool:
+    """``copy >= train.stop_when_copy`` at each of the last ``train.stop_patience`` scored
+    steps (never when stop_when_copy is 0; an undefined copy (NaN) is not >=)."""
+    last = scored[-train.stop_patience:]
+    return (train.stop_when_copy > 0 and len(last) == train.stop_patience
+            and all(c.metrics.get("copy", float("nan")) >= train.stop_when_copy for c in last))
 
 
 @dataclass
@@ -89,7 +103,7 @@ class Trainer:
         return torch.nonzero(~torch.isfinite(self.loss_sum)).flatten().tolist()
 
     def keep(self, idx: list[int]) -> None:
-        """Continue with the models ``idx`` only (the others failed)."""
+        """Continue with the models ``idx`` only (the others failed or stopped)."""
         index = torch.as_tensor(idx, device=self.loss_sum.device)
         if isinstance(self.net, StackedNet):
             self.optimizer = self.net.keep(idx, self.optimizer)

@@ -16,11 +16,13 @@ __all__ = ["Executor", "build_executor", "chunked", "engine_evaluate"]
 def build_executor(cfg: ExecutorConfig, engine: EngineConfig, *,
                    evaluate_fn: EvaluateFn | None = None) -> Executor:
     """``evaluate_fn(chunk, engine) -> results`` defaults to :func:`tsearch.engine.evaluate`;
-    for Ray it must be picklable (a module-level function or a picklable object)."""
+    for Ray and for local workers (``workers != 1``) it must be picklable (a module-level
+    function or a picklable object)."""
     evaluate_fn = evaluate_fn or engine_evaluate
     if cfg.kind == "local":
         from .local import LocalExecutor
-        return LocalExecutor(engine=engine, tasks_per_chunk=cfg.tasks_per_chunk, evaluate_fn=evaluate_fn)
+        return LocalExecutor(engine=engine, tasks_per_chunk=cfg.tasks_per_chunk, workers=cfg.workers,
+                             max_retries=cfg.max_retries, evaluate_fn=evaluate_fn)
     from .ray_executor import RayExecutor
     return RayExecutor(engine=engine, address=cfg.address, num_actors=cfg.num_actors,
                        num_gpus=cfg.num_gpus, num_cpus=cfg.num_cpus,

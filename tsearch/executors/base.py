@@ -67,6 +67,9 @@ class Executor:
     def map(self, tasks: Sequence[EvalTask]) -> Iterator[EvalResult]:
         raise NotImplementedError
 
+    def start(self) -> None:
+        """Start the workers now instead of at the first ``map`` (optional)."""
+
     def close(self) -> None:
         """Release workers (idempotent)."""
 

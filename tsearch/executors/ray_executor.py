@@ -5,13 +5,24 @@ failure (the actor's process or node died) replaces the actor and retries the ch
 ``max_retries`` times; a chunk that keeps failing becomes failed results carrying the reason,
 and the generation goes on. An exception raised by ``evaluate_fn`` itself is a bug and
 propagates. Ray is imported only when an executor is built: never at import time.
+
+Safety (docs/cluster.md): Ray must be at least ``RAY_FLOOR`` (token authentication on by
+default for a local Ray), checked before anything starts; a local Ray started here listens on
+the loopback interface only, and a watcher stops its processes if the driver dies without
+shutting it down.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import logging
 import math
+import os
+import re
 import socket
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,12 +31,16 @@ from typing import TYPE_CHECKING
 
 from ..config import EngineConfig
 from ..errors import UserError
+from . import ray_reaper
 from .base import Chunk, EvaluateFn, Executor, chunked, engine_evaluate, failed, matched
 
 if TYPE_CHECKING:
     from ..engine.tasks import EvalResult, EvalTask
 
 CONNECT_TIMEOUT_S = 5.0  # a reachable head answers a TCP connect in milliseconds
+# Ray 2.59 turns token authentication on by default for a local ray.init (2.52 added it, off)
+RAY_FLOOR = (2, 59)
+INSTALL_HINT = 'pip install "tsearch[ray]"'
 
 
 def first_line(exc: BaseException, limit: int = 200) -> str:
@@ -34,6 +49,23 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
 
 
 # ----------------------------------------------------------------------------- connecting
+def require_ray() -> None:
+    """Ray installed and at least RAY_FLOOR, or one line saying what to install."""
+    if importlib.util.find_spec("ray") is None:
+        raise UserError(f"ray: not installed; --executor ray needs it: {INSTALL_HINT}")
+    version = metadata.version("ray")
+    if major_minor(version) < RAY_FLOOR:
+        floor = ".".join(map(str, RAY_FLOOR))
+        raise UserError(f"ray: version {version} is older than {floor}, the first with token "
+                        f"authentication on by default; upgrade: {INSTALL_HINT} (ray>={floor})")
+
+
+def major_minor(version: str) -> tuple[int, int]:
+    """(major, minor) of a version string such as "2.60.0" or "3.0.0.dev0"."""
+    numbers = [int(n) for n in re.findall(r"\d+", version)[:2]]
+    return (numbers + [0, 0])[0], (numbers + [0, 0])[1]
+
+
 def parse_address(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     if not host or "/" in host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -64,8 +96,49 @@ def check_reachable(address: str) -> None:
                         "is `ray start --head` running there?") from None
 
 
+@contextlib.contextmanager
+def loopback_only():
+    """Ray's own single-machine mode: with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 a new local
+    Ray takes 127.0.0.1 as its node address and every server of it (GCS, raylet, workers,
+    agents) binds there instead of all interfaces. (ray.init(_node_ip_address="127.0.0.1")
+    does not: Ray replaces a loopback address by the machine's external one.) The setting is
+    read when the processes start, so it is restored after ray.init."""
+    from ray._private import ray_constants
+    variable = ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR
+    saved = os.environ.get(variable), ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[variable], ray_constants.ENABLE_RAY_CLUSTER = "0", False
+    try:
+        yield
+    finally:
+        if saved[0] is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = saved[0]
+        ray_constants.ENABLE_RAY_CLUSTER = saved[1]
+
+
+def start_reaper() -> subprocess.Popen | None:
+    """The watcher that stops this local Ray's processes if the driver dies (ray_reaper)."""
+    if not os.path.exists("/proc/self/stat"):
+        return None
+    return subprocess.Popen([sys.executable, ray_reaper.__file__, str(os.getpid())],
+                            stdin=subprocess.PIPE, start_new_session=True, text=True)
+
+
+def stop_reaper(reaper: subprocess.Popen | None) -> None:
+    if reaper is None:
+        return
+    try:
+        reaper.stdin.write("done\n")
+        reaper.stdin.close()
+    except OSError:  # it already exited
+        pass
+    reaper.wait()
+
+
 def connect(address: str) -> bool:
     """Start a local Ray (``address`` "") or join a cluster; True if this call ran ray.init."""
+    require_ray()
     import ray
     if address:
         address = resolve_address(address)
@@ -77,7 +150,8 @@ def connect(address: str) -> bool:
         if address:
             ray.init(address=address, **quiet)
         else:  # "local" ignores RAY_ADDRESS: an empty address means a fresh local Ray
-            ray.init(address="local", include_dashboard=False, **quiet)
+            with loopback_only():
+                ray.init(address="local", include_dashboard=False, **quiet)
     except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
         # the port answered, so the usual culprit is token authentication (docs/cluster.md)
         hint = "; with token auth, set RAY_AUTH_MODE=token and the cluster's token" if address else ""
@@ -138,6 +212,7 @@ class RayExecutor(Executor):
                  num_gpus: float = 0.0, num_cpus: float = 1.0, tasks_per_chunk: int = 4,
                  max_retries: int = 2, start_timeout_s: float = 300.0,
                  evaluate_fn: EvaluateFn = engine_evaluate):
+        require_ray()  # before `import ray`: a missing or too old Ray is one line
         import ray
         self.engine, self.evaluate_fn = engine, evaluate_fn
         self.tasks_per_chunk, self.max_retries = tasks_per_chunk, max_retries
@@ -147,6 +222,7 @@ class RayExecutor(Executor):
         self._start_failures = 0  # consecutive; a worker that cannot even start is a setup error
         self._need = dict(num_cpus=num_cpus, num_gpus=num_gpus)
         self._owns_ray = connect(address)
+        self._reaper = start_reaper() if self._owns_ray else None
         try:
             self._actor_class = ray.remote(max_restarts=0, **self._need)(ChunkWorker)
             self.num_actors = num_actors or self._capacity()
@@ -279,3 +355,5 @@ class RayExecutor(Executor):
         if self._owns_ray:
             ray.shutdown()
             self._owns_ray = False
+            stop_reaper(self._reaper)
+            self._reaper = None

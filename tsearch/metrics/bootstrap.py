@@ -29,3 +29,19 @@ def bootstrap_intervals(values: dict[str, np.ndarray], *, n_resamples: int, conf
     tail = (1.0 - confidence) / 2
     lo, hi = np.quantile(means, [tail, 1.0 - tail], axis=0)  # (k,) each
     return {name: (float(a), float(b)) for name, a, b in zip(values, lo, hi)}
+
+
+def bootstrap_quantiles(values: np.ndarray, quantiles: dict[str, float], *, n_resamples: int,
+                        confidence: float, rng: np.random.Generator) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap of quantiles of ``values`` (N,): {name: (lo, hi)} for each
+    {name: q}; (nan, nan) when there are no values, {} when n_resamples == 0."""
+    if n_resamples == 0:
+        return {}
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return {name: (float("nan"), float("nan")) for name in quantiles}
+    resampled = values[rng.integers(0, len(values), (n_resamples, len(values)))]  # (B, N)
+    per = np.quantile(resampled, list(quantiles.values()), axis=1)  # (Q, B)
+    tail = (1.0 - confidence) / 2
+    lo, hi = np.quantile(per, [tail, 1.0 - tail], axis=1)  # (Q,) each
+    return {name: (float(a), float(b)) for name, a, b in zip(quantiles, lo, hi)}

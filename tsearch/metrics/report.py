@@ -9,6 +9,18 @@ Fractions: valid, copy, copy_ratio, novel, g = novel, g_rel = g / novel_mass (no
 the g of samples drawn from the target itself, see Target.novel_mass). Counts of distinct
 images: distinct_novel = |{distinct novel s_i}| / M, and for finite supports
 coverage_unseen = |{distinct novel s_i}| / (support_size - |{distinct valid training images}|).
+
+Up to translation (shifts.py; ``metrics.symmetries = "d4"`` adds the symmetries of the square):
+    copy_shift_i  s_i equals a training image up to translation
+    novel_shift_i = g_shift_i = valid_i and not copy_shift_i
+    h_i           Hamming distance to the nearest translated training image / white area of s_i
+    near_copy_i   valid_i and h_i <= metrics.near_copy_hamming;   g_far_i = valid_i and h_i > band
+    hamming_q10, _q50, _q90   quantiles of h_i over the valid samples
+    distinct_novel_shift      |{distinct novel_shift s_i up to translation}| / M
+With a TargetReference (reference.py): chance_valid (chance.py), g_above_chance = g -
+chance_valid, precision and recall of the valid samples (fidelity.py; W1 per descriptor in
+extra["w1"]). Intervals: fractions over all M samples by bootstrap_intervals; precision over the
+valid samples, recall over the reference points, quantiles by resampling the valid h_i.
 """
 
 from __future__ import annotations
@@ -20,10 +32,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from .bootstrap import bootstrap_intervals
+from .bootstrap import bootstrap_intervals, bootstrap_quantiles
 from .copies import min_hamming, nearest_ratio
+from .fidelity import descriptor_distances, precision_recall
+from .reference import TargetReference
+from .shifts import copy_shift, min_shift_hamming, shift_keys, symmetries
 
 FRACTIONS = ("valid", "copy", "copy_ratio", "novel", "g", "g_rel")
+SHIFT_FRACTIONS = ("copy_shift", "novel_shift", "g_shift", "near_copy", "g_far")
+CHANCE_FRACTIONS = ("chance_valid", "g_above_chance")
+HAMMING_QUANTILES = {"hamming_q10": 0.1, "hamming_q50": 0.5, "hamming_q90": 0.9}
+FIDELITY = ("precision", "recall")
+NAN = float("nan")
 
 
 @dataclass
@@ -34,12 +54,14 @@ class MetricsReport:
 
 
 def compute_metrics(samples: torch.Tensor, train_images: torch.Tensor, target, *, config,
-                    novel_mass: float, rng: np.random.Generator, validity=None) -> MetricsReport:
+                    novel_mass: float, rng: np.random.Generator, validity=None,
+                    reference: TargetReference | None = None) -> MetricsReport:
     """Score raw samples (M, H, W) against training images (n, H, W) in ±1.
 
     ``validity`` (a Validity of the binarized samples) skips ``target.is_valid`` when the
     caller computed it already. ``copy_ratio`` is NaN when the training set holds fewer than
-    two distinct images (the ratio rule needs a second-nearest image).
+    two distinct images (the ratio rule needs a second-nearest image). Without ``reference``
+    (or with a part of it off), chance_valid, g_above_chance, precision and recall are NaN.
     """
     x = torch.as_tensor(samples).flatten(1).float()  # (M, d)
     y = torch.as_tensor(train_images).flatten(1).to(x)  # (n, d)
@@ -52,8 +74,76 @@ def compute_metrics(samples: torch.Tensor, train_images: torch.Tensor, target, *
     metrics.update(_distinct_counts(s, per_sample["novel"], train_images, target))
     intervals = bootstrap_intervals(per_sample, n_resamples=config.n_bootstrap,
                                     confidence=config.confidence, rng=rng)
+    # the new metrics draw their resamples after the old ones: those stay as they were
+    more = _beyond_exact(s_np > 0, np.asarray(torch.as_tensor(train_images).cpu()) > 0,
+                         np.asarray(validity.valid, bool), per_sample["novel"], target, config,
+                         reference, rng, device=x.device)
+    metrics.update(more.metrics)
+    intervals.update(more.intervals)
     reasons = Counter(str(r) for r in validity.reason if r != "ok")
-    return MetricsReport(metrics, intervals, {**target.describe(s_np), "invalid_reasons": dict(reasons)})
+    return MetricsReport(metrics, intervals, {**target.describe(s_np), "invalid_reasons": dict(reasons),
+                                              **more.extra})
+
+
+def _beyond_exact(white, train_white, valid, novel, target, config, reference, rng,
+                  device) -> MetricsReport:
+    """Copies up to translation, near-copy distances, chance level, precision and recall."""
+    per_sample, h = _shift_indicators(white, train_white, valid, config, device)
+    if reference is not None and reference.chance is not None:
+        per_sample["chance_valid"] = reference.chance(white.sum(axis=(1, 2)))
+        per_sample["g_above_chance"] = novel - per_sample["chance_valid"]
+    out = MetricsReport({name: NAN for name in CHANCE_FRACTIONS + FIDELITY})  # NaN: not computed
+    out.metrics.update({k: float(np.mean(v)) for k, v in per_sample.items()})
+    out.intervals.update(bootstrap_intervals(per_sample, n_resamples=config.n_bootstrap,
+                                             confidence=config.confidence, rng=rng))
+    keys = shift_keys(white[per_sample["novel_shift"] > 0], config.symmetries)
+    out.metrics["distinct_novel_shift"] = len(set(keys)) / len(white)
+    valid_h = h[valid]
+    out.metrics.update({name: float(np.quantile(valid_h, q)) if len(valid_h) else NAN
+                        for name, q in HAMMING_QUANTILES.items()})
+    out.intervals.update(bootstrap_quantiles(valid_h, HAMMING_QUANTILES, n_resamples=config.n_bootstrap,
+                                             confidence=config.confidence, rng=rng))
+    if reference is not None and reference.descriptors is not None:
+        _fidelity(out, white[valid], target, reference.descriptors, config, rng)
+    return out
+
+
+def _shift_indicators(white, train_white, valid, config, device) -> tuple[dict, np.ndarray]:
+    """Per-sample SHIFT_FRACTIONS (float 0/1) and h, the normalized shift Hamming distance
+    (NaN for invalid samples)."""
+    group = config.symmetries
+    shift_copy = copy_shift(white, train_white, group)
+    h = np.where(valid & shift_copy, 0.0, np.nan)  # a copy up to translation is at distance 0
+    others = valid & ~shift_copy
+    h[others] = _normalized_hamming(white[others], symmetries(train_white, group), device)
+    near = valid & (np.nan_to_num(h, nan=np.inf) <= config.near_copy_hamming)
+    per_sample = {"copy_shift": shift_copy, "novel_shift": others, "g_shift": others,
+                  "near_copy": near, "g_far": valid & ~near}
+    return {k: v.astype(np.float64) for k, v in per_sample.items()}, h
+
+
+def _normalized_hamming(white, train_white, device) -> np.ndarray:
+    """(K,) shift Hamming distance / white area of each image, computed once per distinct
+    image (a converged model draws the same images again)."""
+    if len(white) == 0:
+        return np.zeros(0)
+    distinct, inverse = np.unique(white.reshape(len(white), -1), axis=0, return_inverse=True)
+    images = torch.as_tensor(distinct.reshape(-1, *white.shape[1:]), dtype=torch.float32, device=device)
+    train = torch.as_tensor(train_white, dtype=torch.float32, device=device)
+    hamming = min_shift_hamming(images, train).cpu().numpy()  # (U,)
+    return (hamming / np.maximum(distinct.sum(axis=1), 1))[inverse.reshape(-1)]
+
+
+def _fidelity(out: MetricsReport, valid_white, target, ref, config, rng) -> None:
+    """precision, recall (and intervals) of the valid samples; W1 per descriptor in extra."""
+    _, values = target.descriptors(np.where(valid_white, 1.0, -1.0))
+    inside_ref, inside_gen = precision_recall(values, ref)
+    for name, v in (("precision", inside_ref), ("recall", inside_gen)):
+        out.metrics[name] = float(np.mean(v)) if len(v) else float("nan")
+        if len(v):
+            out.intervals.update(bootstrap_intervals({name: v}, n_resamples=config.n_bootstrap,
+                                                     confidence=config.confidence, rng=rng))
+    out.extra["w1"] = descriptor_distances(values, ref) if len(values) else {}
 
 
 def _indicators(x, s, y, valid, ratio: float, novel_mass: float) -> dict[str, np.ndarray]:

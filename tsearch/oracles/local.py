@@ -8,11 +8,18 @@ of every training image at every position (translation equivariance):
     w_{i,q}(x_p) = softmax_{i,q}( -|x_p - alpha y_q^i|^2 / (2 sigma^2) )
     x0_hat(p)    = sum_{i,q} w_{i,q}(x_p) y^i(q)          (the centre pixel of each patch)
     score(x, t)  = (alpha x0_hat - x) / sigma^2
-Borders: images are zero-padded (the value between black -1 and white +1), like the zero-padded
-convolutions of the CNNs this machine models; alpha * 0 = 0, so a padded slot of x matches a padded
-slot of a training patch exactly, and border pixels prefer border patches (as a zero-padded CNN
-can tell where the border is). Identical training patches are merged with log-count weights
-(exact), which bounds the work by the number of distinct patches (<= 3^(P^2) for ±1 images).
+Borders (``padding``, config ``model.padding``; docs/metrics.md, "The local oracle"):
+    circular  the image is a torus: patches wrap around. The machine is then exactly
+              translation-equivariant (a cyclic shift of x shifts x0_hat), Kamb & Ganguli's ELS.
+    black     the canvas continues black beyond the frame: training images are padded with -1,
+              x with its noise-free value alpha * (-1), so a border patch of x matches an interior
+              patch that has black pixels at those slots exactly (no knowledge of the border).
+    zero      both padded with 0 (the value halfway between black and white), like the
+              zero-padded convolutions of the CNNs: alpha * 0 = 0, so a padded slot of x matches
+              a padded slot of a training patch exactly and border pixels prefer border patches
+              (the machine can tell where the border is: Kamb & Ganguli's boundary-aware ELS).
+Identical training patches are merged with log-count weights (exact), which bounds the work by
+the number of distinct patches (<= 3^(P^2) for ±1 images).
 """
 
 from __future__ import annotations
@@ -24,22 +31,36 @@ from ..diffusion import Process, score_from_x0
 from .empirical import CHUNK_ELEMENTS, as_images, check_shape, posterior_mean, unique_rows
 
 
-def patches(images: torch.Tensor, patch: int) -> torch.Tensor:
-    """(N, H, W) -> (N, H*W, P^2): the zero-padded patch centred on every pixel.
+PADDINGS = ("circular", "black", "zero")
+
+
+def pad(images: torch.Tensor, r: int, padding: str, fill: float) -> torch.Tensor:
+    """(N, H, W) -> (N, H + 2r, W + 2r): wrapped around (circular) or filled with ``fill``."""
+    if padding == "circular":
+        return F.pad(images[:, None], (r, r, r, r), mode="circular")[:, 0]
+    return F.pad(images, (r, r, r, r), value=fill)
+
+
+def patches(images: torch.Tensor, patch: int, padding: str = "zero", fill: float = 0.0) -> torch.Tensor:
+    """(N, H, W) -> (N, H*W, P^2): the padded patch centred on every pixel.
 
     Strided views of the padded images (F.unfold, im2col, measured 100x slower on CPU)."""
     r = patch // 2
-    windows = F.pad(images, (r, r, r, r)).unfold(-2, patch, 1).unfold(-2, patch, 1)  # (N, H, W, P, P)
+    windows = pad(images, r, padding, fill).unfold(-2, patch, 1).unfold(-2, patch, 1)  # (N, H, W, P, P)
     return windows.reshape(images.shape[0], -1, patch * patch)
 
 
 class LocalScore:
     """score_fn(x, t) of the ELS machine with ``patch`` x ``patch`` patches of ``images``."""
 
-    def __init__(self, *, process: Process, images, patch: int = 3):
+    def __init__(self, *, process: Process, images, patch: int = 3, padding: str = "black"):
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
         images = as_images(images, "train_images")
         self.process, self.patch, self.shape = process, patch, tuple(images.shape[1:])
-        all_patches = patches(images, patch).reshape(-1, patch * patch)  # (n H W, P^2)
+        self.padding = padding
+        self.black = -1.0 if padding == "black" else 0.0  # the clean value beyond the frame
+        all_patches = patches(images, patch, padding, self.black).reshape(-1, patch * patch)  # (n H W, P^2)
         self.keys, self.log_prior = unique_rows(all_patches)  # (U, P^2), (U,)
         self.centres = self.keys[:, patch * patch // 2, None]  # (U, 1)
 
@@ -49,8 +70,9 @@ class LocalScore:
         alpha, sigma = self.process.alpha(t), self.process.sigma(t)
         flat = x.reshape(-1, *self.shape)  # (N, H, W)
         per_image = flat[0].numel() * self.patch**2  # unfolded size of one image
-        chunks = [posterior_mean(patches(c, self.patch).reshape(-1, self.patch**2), self.keys,
-                                 self.centres, self.log_prior, alpha, sigma)
+        fill = float(alpha) * self.black  # x beyond the frame: the noise-free alpha x_0
+        chunks = [posterior_mean(patches(c, self.patch, self.padding, fill).reshape(-1, self.patch**2),
+                                 self.keys, self.centres, self.log_prior, alpha, sigma)
                   for c in flat.split(max(1, CHUNK_ELEMENTS // per_image))]
         return torch.cat(chunks).reshape(x.shape)
 

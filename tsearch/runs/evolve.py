@@ -10,7 +10,8 @@ training sets drawn from the target, exactly as many at each size as the search 
 tsearch.search.control defines the budget). Run folder (besides run.json / config.json):
 
     evaluations.jsonl   THE record: every finished evaluation (metrics per scored step),
-                        "step" = its generation, "phase" = baseline | search | control;
+                        "step" = its generation, "phase" = baseline | search | control
+                        (folders written before 2026-12-01: absent, the logbook line names it);
                         re-evaluations: "phase": "reevaluate", "step" = the number of generations
     errors.jsonl        failed evaluations and their reasons
     logbook.jsonl       one line per generation; wall-clock figures only under "timing"
@@ -35,50 +36,104 @@ A resume reuses the re-evaluations already recorded.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from pathlib import Path
 
-from ..config import Config, load_config
+from ..config import Config, config_to_dict, load_config, replace_path
 from ..errors import UserError
-from ..search import CheckpointStore, Genome
+from ..search import CheckpointStore, ForeignCheckpoint, Genome
+from ..search.fidelity import successive_halving
 from ..search.state import SearchState, eval_hash, fitness_entry
 from ..search.summary import reevaluated_genomes
 from ..targets import build_target
 from ..tasks import EvalTask, best_record
-from .evolve_steps import check_config, default_config_path, log_entry, write_outputs
-from .folder import ERRORS, EVALUATIONS, RunFolder, result_record, to_jsonable
-from .pipeline import open_executor, results, with_executor
+from .evolve_steps import check_config, default_config_path, evaluation_task, log_entry, write_outputs
+from .folder import (ERRORS, EVALUATIONS, EXTENDABLE, MAY_CHANGE, RunFolder, first_difference,
+                     identity_hash, result_record, to_jsonable)
+from .pipeline import open_executor, resume_executor, results, with_executor
+from .plan import dry_run_text, plan_evolve
 from .progress import LiveDisplay, SilentDisplay
 from .views.report import write_report
 
-__all__ = ["evolve", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
+__all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
 
 
-def evolve(config_path: str | None, overrides=(), *, out: str | None = None, resume: str | None = None,
-           executor_kind: str | None = None, address: str | None = None,
-           show_progress: bool = True) -> Path:
-    """``tsearch evolve``: every user error is raised before a folder is created or touched."""
+def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str | None = None,
+           resume: str | None = None, executor_kind: str | None = None, address: str | None = None,
+           show_progress: bool | str = True) -> Path:
+    """Run a search; returns its folder. ``config``: a Config, a TOML file (with ``--set``
+    ``overrides``) or None (the packaged evolve config; with ``resume``, the run's own). Every
+    user error is raised before a folder is created or touched.
+
+    ``resume``: continue the search in that folder; a config that differs from the run's only
+    by a larger ``search.generations`` extends it (then re-evaluates the new front), any other
+    difference is refused, naming the first; a complete run with nothing to add is left as is."""
     folder = None
     if resume is not None:
         if out is not None:
             raise UserError("--out and --resume are exclusive (a resumed search writes into its folder)")
-        folder = RunFolder.open(resume, "evolve")
-        if config_path is not None or overrides:
-            folder.check_resumable(load_config(config_path, overrides) if config_path is not None else
-                                   load_config(None, overrides, defaults=folder.read_json("config.json")))
-        config = folder.config
+        folder = RunFolder.resume(resume, "evolve")
+        config = resumed_config(folder, config, overrides)
+        if config.search.generations == folder.config.search.generations and complete(folder):
+            print(f"tsearch: {folder.path}: complete ({total_generations(config)} generations and the "
+                  "re-evaluation); nothing to add (extend it with --set search.generations=N)",
+                  file=sys.stderr)
+            return folder.path
+        config = resume_executor(config, executor_kind, address)
     else:
-        source = config_path or default_config_path()
-        config = load_config(source, overrides)
-    config = with_executor(config, executor_kind, address)
+        source = config if isinstance(config, Config) else config or default_config_path()
+        config = config if isinstance(config, Config) else load_config(source, overrides)
+        config = with_executor(config, executor_kind, address)
     check_config(config)
     with open_executor(config) as executor:  # an unreachable cluster stops here
         if folder is None:
-            folder = RunFolder.create("evolve", config.run.name or Path(source).stem, config, out)
-        display = LiveDisplay(config.search.fitness_metric) if show_progress else SilentDisplay()
+            name = config.run.name or (Path(source).stem if not isinstance(source, Config) else "evolve")
+            folder = RunFolder.create("evolve", name, config, out)
+        elif config.search.generations != folder.config.search.generations:
+            folder.extend(config, key="search.generations")
+        display = LiveDisplay(config.search.fitness_metric, show_progress) if show_progress else SilentDisplay()
         run_evolve(config, folder.path, executor, resume=resume is not None, display=display)
     write_report(folder.path)
     return folder.path
+
+
+def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrides) -> Config:
+    """The run's config, or the run's config extended to more generations."""
+    if given is None and not overrides:
+        return folder.config
+    if not isinstance(given, Config):
+        given = (load_config(given, overrides) if given is not None else
+                 load_config(None, overrides, defaults=folder.read_json("config.json")))
+    stored = folder.config.search.generations
+    if given.search.generations < stored:
+        raise UserError(f"{folder.path}: search.generations: the run has {stored}; a search can be "
+                        f"extended, not shortened (given {given.search.generations})")
+    folder.check_resumable(replace_path(given, "search.generations", stored))
+    return replace_path(folder.config, "search.generations", given.search.generations)
+
+
+def complete(folder: RunFolder) -> bool:
+    """Every generation logged, outputs and report written."""
+    logged = {e["step"] for e in folder.records("logbook.jsonl")}
+    return (len(logged) >= total_generations(folder.config) and (folder.path / "pareto.json").is_file()
+            and (folder.path / "report.html").is_file())
+
+
+def total_generations(config: Config) -> int:
+    """Generations of both phases: the baseline's one, then the search's."""
+    s = config.search
+    return s.generations + (1 if s.strategy != "random" and s.baseline_repeats > 0 else 0)
+
+
+def dry_run(config_path: str | None, overrides=(), *, executor_kind: str | None = None,
+            address: str | None = None) -> str:
+    """``tsearch evolve --dry-run``: the resolved config and its plan; nothing is written."""
+    config = load_config(config_path or default_config_path(), overrides)
+    config = with_executor(config, executor_kind, address)
+    check_config(config)
+    return dry_run_text("evolve", config, plan_evolve(config))
 
 
 def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
@@ -96,13 +151,16 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
         while not strategy.done:
             started = time.perf_counter()
             genomes = strategy.ask()
-            counts = evaluate_genomes(genomes, state, config, folder, executor, display, phase=phase)
-            strategy.tell(genomes, [value_of(state, g) for g in genomes])
-            entry = log_entry(phase, strategy, counts, time.perf_counter() - started, len(state.logbook))
+            told, counts = evaluate_generation(genomes, phase, strategy, state, config, folder,
+                                               executor, display)
+            strategy.tell(told, [value_of(state, g) for g in told])
+            entry = log_entry(phase, strategy, counts, time.perf_counter() - started, len(state.logbook),
+                              config.search)
             state.logbook.append(entry)
             if entry["step"] not in logged:  # a killed run may have logged it before its checkpoint
                 folder.append("logbook.jsonl", entry)
-            store.save(len(state.logbook), state.payload(), state.genomes())
+            store.save(len(state.logbook), state.payload(), state.genomes(),
+                       config_hash=identity_hash(config), config=config_to_dict(config))
             display.generation(entry)
     fresh = reevaluate(state, config, folder, executor, display)
     display.close()
@@ -125,17 +183,26 @@ def fresh_state(config: Config, target) -> SearchState:
 def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
     """The newest valid checkpoint's strategies (fresh ones if none), with the fitness cache
     and the logbook rebuilt from the record."""
-    checkpoint, problems = CheckpointStore(folder.path / "checkpoints").load_latest()
+    checkpoint, problems = latest_checkpoint(folder, config, warn)
     for line in problems:
         warn(line)
+    if checkpoint is None and (n := len(folder.records(EVALUATIONS))):
+        warn(f"{folder.path / 'checkpoints'}: no valid checkpoint; the search starts again from "
+             f"generation 0, reusing the {n} evaluations of evaluations.jsonl (only the missing "
+             "ones are computed; no file is emptied)")
     if checkpoint is None:  # killed in its first generation: its recorded evaluations still count
         state = fresh_state(config, target)
     else:
-        state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
+        with malformed(folder.inside(f"checkpoints/ckpt-{checkpoint.step:06d}.json"),
+                       "its search state; delete it to resume from the previous checkpoint"):
+            state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
+        # the search phase runs to the config's length: more than the checkpoint's if extended
+        state.strategies["search"].generations = config.search.generations
     if state.cache.eval_hash != eval_hash(config):
         raise UserError(f"{folder.path}: its checkpoints belong to a different evaluation config")
-    state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"),
-                 0 if checkpoint is None else checkpoint.step, config.search.fitness_metric)
+    with malformed(folder.path / EVALUATIONS, "a record (or logbook.jsonl's); it was edited"):
+        state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"),
+                     0 if checkpoint is None else checkpoint.step, config.search.fitness_metric)
     return state
 
 
@@ -146,34 +213,85 @@ def plan_control(control, state: SearchState, folder: RunFolder) -> None:
         control.plan_from(state, folder.records(EVALUATIONS) + folder.records(ERRORS))
 
 
-def value_of(state: SearchState, genome: Genome) -> float | None:
-    entry = state.cache.get(genome.hash)
+@contextlib.contextmanager
+def malformed(path: Path, what: str):
+    """Files a user could edit (a checkpoint with its checksum recomputed, a record) must give
+    one line, not a traceback, when a field is missing or of the wrong type."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise UserError(f"{path}: malformed {what} ({type(exc).__name__}: {str(exc)[:80]})") from None
+
+
+def latest_checkpoint(folder: RunFolder, config: Config, warn):
+    """CheckpointStore.load_latest for this run: a checkpoint of another config (another run's,
+    or written before config.json was edited) is refused naming the first difference."""
+    store = CheckpointStore(folder.inside("checkpoints"))
+    try:
+        return store.load_latest(config_hash=identity_hash(config))
+    except ForeignCheckpoint as exc:
+        if exc.stored_hash is not None:
+            why = exc.stored_config and first_difference(
+                exc.stored_config, config, labels=("in the checkpoint", "in this run"),
+                ignore=MAY_CHANGE + EXTENDABLE)
+            raise UserError(f"{exc.path}: a checkpoint of another run or config "
+                            f"({why or 'its config hash differs'}); remove it to resume") from None
+    warn(f"{folder.path / 'checkpoints'}: written by an older tsearch without a config hash; "
+         "checked by their evaluation settings only")
+    return store.load_latest()
+
+
+def value_of(state: SearchState, genome: Genome, fraction: float = 1.0) -> float | None:
+    entry = state.cache.get(genome.hash, fraction)
     return None if entry is None else entry["value"]
 
 
+def evaluate_generation(genomes: list[Genome], phase: str, strategy, state: SearchState,
+                        config: Config, folder: RunFolder, executor, display) -> tuple[list, dict]:
+    """(the genomes to tell, the generation's counts). With ``search.rungs``, the offspring of
+    the search (not its initial population, not the baseline) go through successive halving
+    (tsearch.search.fidelity): only those promoted to the full budget are told."""
+    rungs = config.search.rungs if phase == "search" and strategy.generation > 0 else ()
+    per_rung = []
+
+    def evaluate_at(batch: list[Genome], fraction: float) -> list[float | None]:
+        per_rung.append({"fraction": fraction, "genomes": len(batch),
+                         **evaluate_genomes(batch, state, config, folder, executor, display, fraction)})
+        return [value_of(state, g, fraction) for g in batch]
+
+    told = successive_halving(genomes, evaluate_at, rungs, config.search.promote)[-1].genomes
+    counts = {k: sum(r[k] for r in per_rung) for k in ("evaluations", "cached", "failures")}
+    return told, {**counts, "rungs": per_rung} if rungs else counts
+
+
 def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, folder: RunFolder,
-                     executor, display, *, phase: str = "search") -> dict:
-    """Evaluate the genomes not in the cache (once each, in ask order); returns the
-    generation's counts. A genome whose entry dates from this generation (recorded before a
+                     executor, display, fraction: float = 1.0) -> dict:
+    """Evaluate the genomes not in the cache at this fidelity (once each, in ask order);
+    returns the counts. A genome whose entry dates from this generation (recorded before a
     kill) counts as evaluated here, as it did in the interrupted run."""
     step, metric = len(state.logbook), config.search.fitness_metric
+    phase = next((k for k, s in state.strategies.items() if not s.done), "search")  # the one asking
     this_generation = {}
     for g in genomes:
-        entry = state.cache.get(g.hash)
+        entry = state.cache.get(g.hash, fraction)
         if entry is None or entry["step"] >= step:
             this_generation.setdefault(g.hash, g)
-    todo = {h: g for h, g in this_generation.items() if h not in state.cache}
-    tasks = [EvalTask.from_config(config, task_id=h, seed=seeding().derive_seed(config.run.seed, "evolve", h),
-                                  train_params=g.elements, keep_samples=True)
+    todo = {h: g for h, g in this_generation.items() if not state.cache.has(h, fraction)}
+    tasks = [evaluation_task(config, g, fraction, seeding().derive_seed(config.run.seed, "evolve", h))
              for h, g in todo.items()]
+    seeds = {t.task_id: t.seed for t in tasks}
     failures = 0
     display.evaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):
-        genome = todo[result.task_id]
-        header = {"step": step, "phase": phase, "hash": genome.hash, "size": genome.size}
-        if folder.record(header, result, samples={f"samples/{genome.hash[:16]}": result.best(metric)},
-                         grids=False):
-            state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric))
+        genome = todo[result.task_id.split("@")[0]]
+        header = {"step": step, "phase": phase, "hash": genome.hash, "size": genome.size,
+                  **({"fidelity": fraction} if fraction < 1 else {})}
+        # the samples kept are those of full-budget evaluations (a rung's would overwrite them)
+        full = fraction == 1
+        samples = {f"samples/{genome.hash[:16]}": result.best(metric)} if full else None
+        all_steps = (f"samples/{genome.hash[:16]}_steps", seeds[result.task_id]) if full else None
+        if folder.record(header, result, samples=samples, grids=False, all_steps=all_steps):
+            state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric), fraction)
         else:
             failures += 1
         display.evaluated()
@@ -195,7 +313,7 @@ def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, 
     tasks = [EvalTask.from_config(config, task_id=task_id, train_params=g.elements,
                                   seed=seeding().derive_seed(config.run.seed, "reevaluate", g.hash, i))
              for task_id, (g, i) in jobs.items()]
-    display.evaluating(len(tasks))
+    display.reevaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):  # completion order: placed by index
         genome, i = jobs[result.task_id]
         header = {"step": step, "phase": "reevaluate", "hash": genome.hash, "size": genome.size,

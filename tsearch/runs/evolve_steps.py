@@ -1,5 +1,6 @@
 """The steps of ``tsearch evolve`` around its loop (tsearch.runs.evolve): the checks before any
-folder exists, one logbook line per generation, and the outputs written at the end.
+folder exists, the task of an evaluation at a fidelity, one logbook line per generation, and
+the outputs written at the end.
 
     pareto.json   tsearch.search.summary.summarize: fronts, control, comparison on fresh values
     best/         per front member of either arm: training set grid + .npz of its parameters,
@@ -8,28 +9,29 @@ folder exists, one logbook line per generation, and the outputs written at the e
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
+from .. import configs
 from ..config import Config, ConfigError
-from ..errors import UserError
 from ..search import Genome, Strategy
 from ..search.features import set_features
+from ..search.fidelity import rung_steps
+from ..search.hypervolume import front_hypervolume
 from ..search.summary import summarize
 from ..targets import build_target
+from ..tasks import EvalTask
 from .folder import RunFolder
 from .views.evolve import best_stem
 
-DEFAULT_CONFIG = Path("configs") / "evolve.toml"
+DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
 
 
 def default_config_path() -> Path:
-    """configs/evolve.toml of the working directory, else of the tsearch checkout."""
-    for path in (DEFAULT_CONFIG, Path(__file__).resolve().parents[2] / DEFAULT_CONFIG):
-        if path.is_file():
-            return path
-    raise UserError(f"{DEFAULT_CONFIG}: no such config file (give a CONFIG)")
+    """The packaged evolve config: found from any directory, installed or not."""
+    return configs.path(DEFAULT_CONFIG)
 
 
 def check_config(config: Config) -> None:
@@ -44,8 +46,36 @@ def check_config(config: Config) -> None:
     target.render(target.sample_params(1, np.random.default_rng(0)))  # can it sample at all?
 
 
-def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int) -> dict:
-    """One logbook line: deterministic figures, plus wall-clock ones under ``timing``."""
+def evaluation_task(config: Config, genome: Genome, fraction: float, seed: int) -> EvalTask:
+    """The evaluation of ``genome`` at a fidelity: the full budget, or a multi-fidelity rung
+    trained for ``fraction`` of train.steps and scored at the full schedule's steps below that
+    budget and at the budget. Same seed at every fidelity: a rung's numbers at a shared scored
+    step are the full evaluation's (training does not depend on the schedule or the length)."""
+    if fraction == 1:
+        return EvalTask.from_config(config, task_id=genome.hash, seed=seed,
+                                    train_params=genome.elements, keep_samples=True)
+    task = EvalTask.from_config(config, task_id=f"{genome.hash}@{fraction:g}", seed=seed,
+                                train_params=genome.elements)
+    budget = rung_steps(max(task.scored_steps), fraction)  # of the set's own budget (epochs: per size)
+    train = config.train if config.train.epochs else dataclasses.replace(config.train, steps=budget)
+    return dataclasses.replace(task, train=train,
+                               scored_steps=tuple(s for s in task.scored_steps if s < budget) + (budget,))
+
+
+def size_bounds(search) -> tuple[int, int]:
+    """The sizes both phases may evaluate: the hypervolume's box, the same for both, so that
+    the search and the baseline compare (tsearch.search.hypervolume)."""
+    return min(search.n_min, *search.size_grid), max(search.n_max, *search.size_grid)
+
+
+def hypervolume(strategy: Strategy, search) -> float:
+    n_min, n_max = size_bounds(search)
+    return front_hypervolume([(g.size, v) for g, v in strategy.archive.entries], n_min=n_min, n_max=n_max)
+
+
+def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int, search) -> dict:
+    """One logbook line: deterministic figures, plus wall-clock ones under ``timing``;
+    ``hypervolume``: of this phase's front so far (tsearch.search.hypervolume)."""
     values = [v for v in strategy.values if v is not None]
     sizes = [g.size for g in strategy.population]
     best = strategy.archive.best()
@@ -56,6 +86,7 @@ def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step
         "fitness": ({"max": max(values), "mean": float(np.mean(values)),
                      "median": float(np.median(values)), "min": min(values)} if values else None),
         "front_size": len(strategy.archive.entries),
+        "hypervolume": hypervolume(strategy, search),
         "best": None if best is None else {"hash": best[0].hash, "size": best[0].size, "value": best[1]},
         "timing": {"seconds": round(seconds, 3),
                    "evals_per_s": round(counts["evaluations"] / seconds, 4) if seconds > 0 else None},
@@ -64,17 +95,18 @@ def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step
 
 def write_outputs(folder: RunFolder, config: Config, target, state,
                   fresh: dict[str, list] | None = None) -> None:
-    """pareto.json, best/ (both arms' fronts), and only the fronts' sample files kept (all the
-    report shows)."""
+    """pareto.json, best/ (both arms' fronts), and of the best-step sample files only the fronts'
+    (all the report shows); the packed samples of every scored step (``*_steps.npz``) all stay:
+    they are what ``tsearch score DIR`` re-scores."""
     fronts = front_genomes(state)
     features = {g.hash: set_features(g.render(target), g.elements) for g in fronts}
     folder.write_json("pareto.json", summarize(config.search, state, fresh, features, config.train))
     for genome in fronts:
         write_best(folder, target, genome)
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
-    for path in (folder.path / "samples").glob("*.npz"):
-        if path.stem not in keep:
-            path.unlink()
+    for path in folder.inside("samples").glob("*.npz"):
+        if path.stem not in keep and not path.stem.endswith("_steps"):  # *_steps: every scored step, kept for re-scoring
+            folder.delete(f"samples/{path.name}")
 
 
 def front_genomes(state) -> list[Genome]:
@@ -91,7 +123,7 @@ def write_best(folder: RunFolder, target, genome: Genome) -> None:
     folder.write_grid(f"{stem}-train.png", images)
     folder.write_npz(f"{stem}-train.npz", images=images.astype(np.int8),
                      **{f"element_{i}": e for i, e in enumerate(genome.elements)})
-    samples = folder.path / "samples" / f"{genome.hash[:16]}.npz"
+    samples = folder.inside(f"samples/{genome.hash[:16]}.npz")
     if samples.is_file():
-        with np.load(samples) as data:
+        with np.load(samples, allow_pickle=False) as data:
             folder.write_grid(f"{stem}-samples.png", data["images"])

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from ..config import Config, replace_path
 from ..executors import Executor, build_executor
 from ..tasks import EvalResult, EvalTask
-from .progress import progress_bar
+from .folder import warn
+from .progress import progress
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:
@@ -24,6 +25,19 @@ def with_executor(config: Config, kind: str | None, address: str | None) -> Conf
         config = replace_path(config, "executor.address", address)
         kind = kind or "ray"
     return replace_path(config, "executor.kind", kind) if kind else config
+
+
+def resume_executor(config: Config, kind: str | None, address: str | None) -> Config:
+    """Where a resumed run evaluates: the command line's ``--executor``/``--address``, else
+    the local executor. The folder's stored kind and address are never used, so a folder
+    cannot point the driver at a cluster (docs/cluster.md); the change is stated."""
+    stored = config.executor
+    config = replace_path(replace_path(config, "executor.address", ""), "executor.kind", "local")
+    if kind is None and address is None and stored.kind != "local":
+        where = f" at {stored.address}" if stored.address else ""
+        warn(f"the run used executor {stored.kind!r}{where}; this resume runs locally "
+             "(give --executor/--address to choose)")
+    return with_executor(config, kind, address)
 
 
 def open_executor(config: Config) -> Executor:
@@ -51,9 +65,11 @@ def results(executor: Executor, tasks: Sequence[EvalTask],
 
 
 def drive(executor: Executor, tasks: Sequence[EvalTask], on_result: Callable[[EvalResult], object],
-          *, desc: str, show_progress: bool = True) -> None:
-    """Evaluate ``tasks`` and hand each result to ``on_result`` as soon as it finishes."""
+          *, desc: str, show_progress: bool | str = True) -> None:
+    """Evaluate ``tasks`` and hand each result to ``on_result`` as soon as it finishes
+    (``show_progress``: tsearch.runs.progress.progress_mode)."""
     total = sum(t.work_units for t in tasks)
-    with progress_bar(total, desc, enabled=show_progress) as advance:
-        for result in results(executor, tasks, advance):
+    with progress(total, len(tasks), desc, show_progress=show_progress) as shown:
+        for result in results(executor, tasks, shown.advance):
             on_result(result)
+            shown.finished(result.task_id, result.ok)

@@ -5,6 +5,7 @@ run.json / config.json):
 
     metrics.jsonl            one line per scored step: step, every metric, intervals, loss
     samples/step_XXXXXX.png  the samples of each scored step (image grid)
+    samples/steps.npz        all samples of every scored step, packed bits (tsearch score DIR)
     train_set.png / .npz     the training set actually trained on
     summary.json             best scored step by g, tau_gen, tau_mem, with their definitions
     report.html / .md        figures and a generated "what was observed" paragraph
@@ -18,13 +19,13 @@ import numpy as np
 
 from ..config import Config
 from ..tasks import EvalResult, EvalTask, best_record
-from .folder import RunFolder, scored_record
+from .folder import RunFolder, pack_samples, scored_record
 from .pipeline import drive, open_executor
 from .views.report import write_report
 from .views.timescales import timescales
 
 
-def run_single(config: Config, *, out: str | Path | None = None, show_progress: bool = True) -> Path:
+def run_single(config: Config, *, out: str | Path | None = None, show_progress: bool | str = True) -> Path:
     """Evaluate the training set of size ``config.run.n`` drawn with ``config.run.seed``;
     returns the run folder (created only now: the config was validated by the caller)."""
     task = EvalTask.from_config(config, task_id="run", seed=config.run.seed,
@@ -38,13 +39,14 @@ def run_single(config: Config, *, out: str | Path | None = None, show_progress: 
     if not result.ok:
         folder.write_json("error.json", {"error": result.error})
         raise RuntimeError(f"evaluation failed: {result.error}")
-    write_run_files(folder.path, result)
+    write_run_files(folder.path, result, seed=config.run.seed, batch_size=config.train.batch_size)
     write_report(folder.path)
     return folder.path
 
 
-def write_run_files(run_dir: Path, result: EvalResult) -> None:
-    """metrics.jsonl, the sample grids, the training set and summary.json of a finished run."""
+def write_run_files(run_dir: Path, result: EvalResult, *, seed: int, batch_size: int | None = None) -> None:
+    """metrics.jsonl, the sample grids and packed samples, the training set and summary.json of
+    a finished run (``seed``: the task's, for re-scoring)."""
     folder = RunFolder.open(run_dir)
     records = []
     for scored in result.scored:
@@ -54,8 +56,11 @@ def write_run_files(run_dir: Path, result: EvalResult) -> None:
             folder.write_grid(f"samples/step_{scored.step:06d}.png", scored.samples)
     train = np.asarray(result.train_images)
     folder.write_npz("train_set.npz", images=train.astype(np.int8))
+    if any(s.samples is not None for s in result.scored):
+        folder.write_npz("samples/steps.npz", **pack_samples(result, seed=seed))
     folder.write_grid("train_set.png", train)
     folder.write_json("summary.json", {
-        **timescales(records), "best": best_record(records), "n_train": int(len(train)),
+        **timescales(records, batch_size=batch_size, n_train=len(train)), "best": best_record(records),
+        "n_train": int(len(train)),
         "n_params": result.n_params, "timings": result.timings, "device": result.device,
         "form": result.form, "peak_memory_mb": result.peak_memory_mb})

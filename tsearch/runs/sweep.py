@@ -9,6 +9,7 @@ evaluation. Run folder (besides run.json / config.json):
                         (field "checkpoints"), timings
     errors.jsonl        evaluations that failed (retried by --resume)
     samples/pNNNNN_{best,last}.{npz,png}, samples/pNNNNN_train.npz
+    samples/pNNNNN_steps.npz   every scored step's samples, packed bits (tsearch score DIR)
     analysis.json       n*(d), fits, timescales (tsearch.runs.views.analysis), for scripts
     report.html / .md   the sweep's report (tsearch.runs.views.sweep)
 
@@ -24,16 +25,17 @@ from ..config import Config, smoke_config
 from ..tasks import EvalResult, EvalTask
 from .folder import RunFolder
 from .grid import GridPoint, expand_grid
-from .pipeline import drive, open_executor, with_executor
+from .pipeline import drive, open_executor, resume_executor, with_executor
+from .plan import dry_run_text, plan_sweep
 from .views.analysis import analyse, analysis_summary, group_by
 from .views.report import write_report
 from .views.sweep import load_evaluations
 
-__all__ = ["run_sweep", "expand_grid", "load_evaluations", "write_analysis"]
+__all__ = ["run_sweep", "dry_run", "expand_grid", "load_evaluations", "write_analysis"]
 
 
 def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Path | None = None,
-              resume: str | Path | None = None, smoke: bool = False, show_progress: bool = True,
+              resume: str | Path | None = None, smoke: bool = False, show_progress: bool | str = True,
               executor_kind: str | None = None, address: str | None = None) -> Path:
     """Evaluate every grid point not yet in evaluations.jsonl, then write analysis.json and
     the report. ``config`` may be None with ``resume``: the folder's config rules."""
@@ -41,15 +43,16 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
     if resume is not None:
         folder, config = resumed(resume, config)
         source = str(folder.path / "config.json")
-    elif smoke:
-        config = smoke_config(config, source=source)
-    config = with_executor(config, executor_kind, address)
+        config = resume_executor(config, executor_kind, address)
+    else:
+        config = smoke_config(config, source=source) if smoke else config
+        config = with_executor(config, executor_kind, address)
     points = expand_grid(config, source=source)  # validates everything before any folder exists
     with open_executor(config) as executor:
         if folder is None:
             folder = RunFolder.create("sweep", config.run.name or Path(source).stem, config, out,
                                       smoke=smoke, n_points=len(points))
-        done = {r["task_id"] for r in folder.records("evaluations.jsonl")}
+        done = {r.get("task_id") for r in folder.records("evaluations.jsonl")}
         todo = {p.task_id: p for p in points if p.task_id not in done}
         drive(executor, [task_of(p) for p in todo.values()],
               lambda result: record(folder, todo[result.task_id], result),
@@ -59,9 +62,19 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
     return folder.path
 
 
+def dry_run(config: Config, *, source: str = "<config>", smoke: bool = False,
+            executor_kind: str | None = None, address: str | None = None) -> str:
+    """``tsearch sweep --dry-run``: the resolved config (smoke applied) and its plan; every grid
+    point is validated, nothing is written."""
+    if smoke:
+        config = smoke_config(config, source=source)
+    config = with_executor(config, executor_kind, address)
+    return dry_run_text("sweep", config, plan_sweep(config, source))
+
+
 def resumed(resume: str | Path, given: Config | None) -> tuple[RunFolder, Config]:
     """The sweep folder to resume and its config; a given CONFIG must agree with it."""
-    folder = RunFolder.open(resume, "sweep")
+    folder = RunFolder.resume(resume, "sweep")
     if given is not None:
         folder.check_resumable(smoke_config(given) if folder.meta.get("smoke") else given)
     return folder, folder.config
@@ -82,7 +95,8 @@ def record(folder: RunFolder, point: GridPoint, result: EvalResult) -> None:
     last = result.scored[-1] if result.scored else None
     stem = f"samples/p{point.index:05d}"
     if not folder.record(header, result, train=f"{stem}_train",
-                         samples={f"{stem}_best": result.best("g") or last, f"{stem}_last": last}):
+                         samples={f"{stem}_best": result.best("g") or last, f"{stem}_last": last},
+                         all_steps=(f"{stem}_steps", c.run.seed)):
         print(f"tsearch: evaluation {point.task_id!r} failed: {result.error}", file=sys.stderr)
 
 

@@ -1,7 +1,8 @@
 """Fitness cache: a training set the search has already evaluated is never evaluated again.
 
-Keyed by genome hash and by a hash of the evaluation config (target, model, training,
-sampler, metrics, seed): an entry is only reused for the evaluation that produced it. Entries
+Keyed by genome hash, by a hash of the evaluation config (target, model, training,
+sampler, metrics, seed) and by fidelity (the fraction of train.steps of a multi-fidelity rung,
+search/fidelity.py): an entry is only reused for the evaluation that produced it. Entries
 are plain JSON (the metrics of the best checkpoint), so the cache is part of every checkpoint.
 Failed evaluations are not cached: a system failure deserves another try.
 """
@@ -19,22 +20,28 @@ class FitnessCache:
         self.eval_hash = eval_hash
         self.entries: dict[str, dict] = dict(entries or {})
 
-    def key(self, genome_hash: str) -> str:
-        return f"{self.eval_hash[:16]}:{genome_hash}"
+    def key(self, genome_hash: str, fidelity: float = 1.0) -> str:
+        """Full-budget entries keep their old keys; a rung's entry carries its fraction."""
+        rung = "" if fidelity == 1.0 else f"@{fidelity:g}"
+        return f"{self.eval_hash[:16]}:{genome_hash}{rung}"
 
-    def get(self, genome_hash: str) -> dict | None:
-        return self.entries.get(self.key(genome_hash))
+    def get(self, genome_hash: str, fidelity: float = 1.0) -> dict | None:
+        return self.entries.get(self.key(genome_hash, fidelity))
 
     def __contains__(self, genome_hash: str) -> bool:
         return self.key(genome_hash) in self.entries
 
-    def put(self, genome_hash: str, entry: dict) -> None:
-        self.entries[self.key(genome_hash)] = _finite(entry)
+    def has(self, genome_hash: str, fidelity: float = 1.0) -> bool:
+        return self.key(genome_hash, fidelity) in self.entries
+
+    def put(self, genome_hash: str, entry: dict, fidelity: float = 1.0) -> None:
+        self.entries[self.key(genome_hash, fidelity)] = _finite(entry)
 
     def items(self):
-        """(genome hash, entry) of every entry of this evaluation config."""
+        """(genome hash, entry) of every full-budget entry of this evaluation config."""
         prefix = f"{self.eval_hash[:16]}:"
-        return [(k[len(prefix):], e) for k, e in self.entries.items() if k.startswith(prefix)]
+        return [(k[len(prefix):], e) for k, e in self.entries.items()
+                if k.startswith(prefix) and "@" not in k]
 
     def __len__(self) -> int:
         return len(self.entries)

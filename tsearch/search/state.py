@@ -92,8 +92,9 @@ class SearchState:
         wins; an interrupted generation's lines are kept, so its work is not redone) and the
         logbook from its first ``generations`` entries (one per step)."""
         for line in evaluations:
-            if line.get("phase") != "reevaluate" and line["hash"] not in self.cache:
-                self.cache.put(line["hash"], fitness_entry(line, metric))
+            fidelity = line.get("fidelity", 1.0)  # a multi-fidelity rung (search/fidelity.py)
+            if line.get("phase") != "reevaluate" and not self.cache.has(line["hash"], fidelity):
+                self.cache.put(line["hash"], fitness_entry(line, metric), fidelity)
         by_step = {}
         for entry in logbook:
             by_step.setdefault(entry["step"], entry)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from .descriptors import SHAPE, shape_descriptors
 
 
 @dataclass
@@ -93,3 +94,9 @@ class Target(ABC):
     def describe(self, images) -> dict[str, Any]:
         """Target-specific statistics of a set of samples (e.g. dot-count histogram)."""
         return {}
+
+    def descriptors(self, images) -> tuple[tuple[str, ...], np.ndarray]:
+        """Names and values (n, D) of per-image descriptors in which samples are compared with
+        the target (precision / recall): by default area, centroid, perimeter and second
+        moments of the white pixels (targets/descriptors.py)."""
+        return SHAPE, shape_descriptors(image_bits(images, self.shape))

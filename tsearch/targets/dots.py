@@ -34,6 +34,7 @@ import numpy as np
 from ..errors import UserError
 from . import uniform_novel_mass
 from .base import Samples, Target, Validity, image_bits
+from .descriptors import dot_descriptors
 
 MAX_COUNTED_SIDE = 12  # 377 row states; above, the transfer matrix grows as phi^side
 MAX_CANDIDATE_PIXELS = 2**22  # bounds one rejection round's memory: batch * d
@@ -99,6 +100,10 @@ class DotsTarget(Target):
         if size is None:
             return super().novel_mass(train_images, rng, n_reference)
         return uniform_novel_mass(self, train_images, size)
+
+    def descriptors(self, images) -> tuple[tuple[str, ...], np.ndarray]:
+        """Dot count, centroid, spread, mean nearest-dot distance: the position of a single dot."""
+        return dot_descriptors(image_bits(images, self.shape))
 
     def describe(self, images) -> dict[str, Any]:
         count = image_bits(images, self.shape).sum(axis=(1, 2))

@@ -25,10 +25,10 @@ import numpy as np
 
 from ...tasks import best_record
 from ..grid import label
-from .timescales import tau_gen, tau_mem
+from .timescales import DEFINITIONS, epochs, tau_gen, tau_mem
 
 SEED, N, SIDE = "run.seed", "run.n", "target.side"
-CURVE_METRICS = ("valid", "copy", "novel", "g")
+CURVE_METRICS = ("valid", "copy", "copy_shift", "g", "g_shift")
 # two-sided 95% Student-t quantiles by degrees of freedom (beyond 30: normal)
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
          9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
@@ -189,12 +189,14 @@ class Analysis:
     fits: dict[str, list[Fit] | None] = field(default_factory=dict)
     timescales: dict[str, dict] = field(default_factory=dict)  # label -> {n: (tau_gen, tau_mem)}, fit
     tau_fits: dict[str, Fit | None] = field(default_factory=dict)
+    batch_size: int | None = None  # of every point (None: the grid varies it), for epochs
 
 
 def analyse(records: Sequence[dict], config) -> Analysis:
     axes = list(config.sweep.grid)
     group_axes = [a for a in axes if a not in (SEED, N, SIDE)]
-    result = Analysis(group_axes, {}, config.sweep.threshold)
+    result = Analysis(group_axes, {}, config.sweep.threshold,
+                      batch_size=None if "train.batch_size" in axes else config.train.batch_size)
     for values, members in group_by(records, group_axes).items():
         label = label_of(group_axes, values)
         kind = members[0]["target_kind"]
@@ -252,11 +254,12 @@ def steps_of(value: float | None) -> int | None:
     return None if value is None else int(round(value))
 
 
-COMPARISON_COLUMNS = ["d", "n", "group", "seeds", "best_step", "valid_best", "copy_best",
-                      "novel_best", "g_best", "g_rel_best", "distinct_novel_best", "metric",
-                      "max_metric", "valid_last", "copy_last", "g_last", "tau_gen", "tau_mem"]
-# distinct_novel: distinct novel images / samples; a g of 1 made of one shape repeated scores low
-AT_BEST = ("valid", "copy", "novel", "g", "g_rel", "distinct_novel")
+# distinct_novel: distinct novel images / samples; a g of 1 made of one shape repeated scores low;
+# the metrics beside g (docs/metrics.md): copies up to translation, chance level, fidelity, coverage
+AT_BEST = ("valid", "copy", "novel", "g", "g_rel", "distinct_novel", "copy_shift", "g_shift",
+           "distinct_novel_shift", "chance_valid", "g_above_chance", "precision", "recall")
+COMPARISON_COLUMNS = ["d", "n", "group", "seeds", "best_step", *(f"{m}_best" for m in AT_BEST),
+                      "metric", "max_metric", "valid_last", "copy_last", "g_last", "tau_gen", "tau_mem"]
 AT_LAST = ("valid", "copy", "g")
 
 
@@ -279,6 +282,11 @@ def comparison_rows(a: Analysis, groups: dict) -> list[list]:
     return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
 
 
+def in_epochs(steps: float | None, batch_size: int | None, n: int) -> float | None:
+    """Seed-mean steps as epochs (None when either is unknown)."""
+    return None if steps is None or batch_size is None else epochs(steps, batch_size=batch_size, n_train=n)
+
+
 def analysis_summary(a: Analysis, groups: dict) -> dict:
     """analysis.json: the report's numbers, for scripts (and tests) to read back."""
     def fit_dict(f: Fit | None):
@@ -290,8 +298,11 @@ def analysis_summary(a: Analysis, groups: dict) -> dict:
         "n_star": {g: [{"d": d, "n_star": s, "per_seed": ps} for d, (s, ps) in by_d.items()]
                    for g, by_d in a.n_star.items()},
         "scaling_fits": {g: [fit_dict(f) for f in fits] if fits else None for g, fits in a.fits.items()},
-        "timescales": {g: [{"d": d, "n": n, "tau_gen": tg, "tau_mem": tm}
+        "timescales": {g: [{"d": d, "n": n, "tau_gen": tg, "tau_mem": tm,
+                            "tau_gen_epochs": in_epochs(tg, a.batch_size, n),
+                            "tau_mem_epochs": in_epochs(tm, a.batch_size, n)}
                            for (d, n), (tg, tm) in t.items()] for g, t in a.timescales.items()},
+        "timescale_definitions": DEFINITIONS,
         "tau_mem_fit": {g: fit_dict(f) for g, f in a.tau_fits.items()},
         "comparison": [dict(zip(COMPARISON_COLUMNS, row)) for row in comparison_rows(a, groups)],
     }

@@ -73,8 +73,11 @@ def progress_plot(path: Path, logbook: list[dict], metric: str) -> None:
             x = [e["generation"] for e in rows]
             ax.plot(x, [e["best"]["value"] for e in rows], "o" + style, label=f"{phase}: best so far")
             ax.plot(x, [e["fitness"]["mean"] for e in rows], "." + style, label=f"{phase}: population mean")
+            if all(e.get("hypervolume") is not None for e in rows):
+                ax.plot(x, [e["hypervolume"] for e in rows], "s" + style, ms=3, color="0.3",
+                        label=f"{phase}: hypervolume of the front")
     ax.set_xlabel("generation")
-    ax.set_ylabel(metric)
+    ax.set_ylabel(f"{metric} / hypervolume")
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=7)
     save(fig, path)
@@ -102,7 +105,8 @@ def report_sections(folder: RunFolder) -> list[Section]:
             Section("What the search found", found_paragraphs(summary),
                     tables=[found_table(summary)] if summary.get("found") else [],
                     figures=best_figures(run_dir, summary) + best_figures(run_dir, summary, "control_front")),
-            Section("Search progress", figures=[Figure("progress.png", f"{metric} per generation")],
+            Section("Search progress", figures=[Figure("progress.png", f"{metric} and hypervolume "
+                                                     "of the front per generation")],
                     tables=[logbook_table(logbook)])]
 
 
@@ -175,6 +179,15 @@ def observations(summary: dict, logbook: list[dict]) -> list[str]:
              f"({sum(e['failures'] for e in logbook)} failed); strategy {summary['strategy']}; "
              f"the Pareto front has {len(summary['front'])} training sets"
              + (f", the control's {len(summary['control_front'])}." if summary.get("control_front") else ".")]
+    search = [e for e in logbook if e["phase"] == "search"]
+    baseline = [e for e in logbook if e["phase"] == "baseline"]
+    if search and search[-1].get("hypervolume") is not None:
+        lines.append(f"Hypervolume of the (size, {metric}) front: {fmt(search[-1]['hypervolume'])} "
+                     "for the search" + (f", {fmt(baseline[-1]['hypervolume'])} for the random "
+                     "baseline" if baseline and baseline[-1].get("hypervolume") is not None else "")
+                     + " (reference point: size n_max + 1, metric 0; 1 = a set of the smallest "
+                     "size with metric 1; see the glossary).")
+    lines += rung_observations(logbook)
     lines += fresh_observations(summary)
     lines += fresh_observations(summary, "control_front")
     for row in summary.get("typical", []):
@@ -264,11 +277,29 @@ def comparison_table(summary: dict) -> Table:
                  caption="random sets evaluated once each, not selected: their mean is the typical set")
 
 
+def rung_observations(logbook: list[dict]) -> list[str]:
+    """Multi-fidelity (search.rungs): evaluations at each fraction of train.steps."""
+    per_rung: dict[float, int] = {}
+    for entry in logbook:
+        for rung in entry.get("rungs", ()):
+            per_rung[rung["fraction"]] = per_rung.get(rung["fraction"], 0) + rung["evaluations"]
+    if not per_rung:
+        return []
+    counts = ", ".join(f"{f:g} of train.steps: {n}" for f, n in sorted(per_rung.items()))
+    return [f"Multi-fidelity offspring evaluations per rung: {counts} (the initial population and "
+            "the baseline: full budget)."]
+
+
+def rung_cell(entry: dict) -> str:
+    return " / ".join(str(r["evaluations"]) for r in entry.get("rungs", ())) or "-"
+
+
 def logbook_table(logbook: list[dict]) -> Table:
-    return Table(["phase", "gen", "evaluations", "cached", "failed", "best", "mean", "front", "s"],
-                 [[e["phase"], e["generation"], e["evaluations"], e["cached"], e["failures"],
-                   e["best"] and e["best"]["value"], e["fitness"] and e["fitness"]["mean"],
-                   e["front_size"], e["timing"]["seconds"]] for e in logbook])
+    return Table(["phase", "gen", "evaluations", "per rung", "cached", "failed", "best", "mean",
+                  "front", "hypervolume", "s"],
+                 [[e["phase"], e["generation"], e["evaluations"], rung_cell(e), e["cached"],
+                   e["failures"], e["best"] and e["best"]["value"], e["fitness"] and e["fitness"]["mean"],
+                   e["front_size"], e.get("hypervolume"), e["timing"]["seconds"]] for e in logbook])
 
 
 def best_figures(run_dir: Path, summary: dict, key: str = "front") -> list[Figure]:

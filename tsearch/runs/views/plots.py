@@ -49,11 +49,26 @@ def save(fig, path: str | Path) -> None:
     write_atomic(path, buffer.getvalue())
 
 
+def no_data(ax, what: str = "no data") -> None:
+    """An axes with nothing to draw says so, instead of showing empty axes."""
+    ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _has_finite(values) -> bool:
+    return bool(np.isfinite(np.asarray(values, dtype=float)).any()) if len(values) else False
+
+
 def metric_curves(path: str | Path, curves: dict[str, Sequence[dict]], metrics: Sequence[str],
                   *, title: str = "") -> None:
     """One panel per metric, one line per label, x = training step (log), CI bands if known."""
     fig, axes = figure(len(metrics))
     for ax, metric in zip(axes, metrics):
+        if not any(r.get(metric) is not None for records in curves.values() for r in records):
+            ax.set_title(metric)
+            no_data(ax)
+            continue
         for label, records in curves.items():
             pts = [r for r in records if r.get(metric) is not None]
             if not pts:
@@ -96,6 +111,10 @@ def scaling_plot(path: str | Path, series: dict[str, tuple[Sequence, Sequence]],
                  fits: dict[str, dict[str, Callable]], *, xlabel: str = "d", ylabel: str = "n*(d)") -> None:
     """Points (x, y) per label with fitted curves (name -> f(x)) on log-log axes."""
     fig, [ax] = figure(1, width=8.0, height=4.2)  # room for the legend beside the axes
+    if not any(_has_finite(y) for _, y in series.values()):
+        no_data(ax, f"no data: {ylabel} was not reached at any point of the grid")
+        save(fig, path)
+        return
     for label, (x, y) in series.items():
         points, = ax.plot(x, y, "o", label=label)
         if len(x) == 0:
@@ -131,8 +150,14 @@ def timescale_plot(path: str | Path, series: dict[str, dict[str, tuple[Sequence,
     """tau_gen and tau_mem against n, per label; optional fitted line per label (tau_mem)."""
     fig, axes = figure(2, width=4.5)
     for ax, key in zip(axes, ("tau_gen", "tau_mem")):
+        if not any(_has_finite(taus[key][1]) for taus in series.values()):
+            ax.set_title(key)
+            no_data(ax, f"no data: {key} was never reached")
+            continue
         for label, taus in series.items():
             n, tau = taus[key]
+            if not _has_finite(tau):  # a group that never reached it: named in the tables, not here
+                continue
             points, = ax.plot(n, tau, "o", label=label or None)
             if key == "tau_mem" and fits and label in fits and len(n):
                 grid = np.linspace(min(n), max(n), 20)

@@ -13,8 +13,10 @@ import html
 import json
 from pathlib import Path
 
+from ...errors import UserError
 from ..folder import RunFolder, write_atomic
 from . import evolve, run, sweep
+from .glossary import glossary_section
 from .sections import Figure, Section, Table, fmt
 
 __all__ = ["write_report", "render_markdown", "render_html"]
@@ -29,25 +31,30 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     path, meta = folder.path, folder.meta
     sections_of = SECTIONS.get(meta.get("kind"))
     if sections_of is None:
-        raise ValueError(f"{path}: no report for run kind {meta.get('kind')!r}")
+        raise UserError(f"{path}: no report for run kind {meta.get('kind')!r}")
     sections = sections_of(folder)
     title = f"tsearch {meta['kind']}: {path.name}"
-    sections = [*sections, _config_section(folder)]
-    write_atomic(path / "report.md", render_markdown(title, sections))
-    write_atomic(path / "report.html", render_html(title, sections, path))
+    sections = [*sections, glossary_section(sections), _config_section(folder)]
+    banner = SMOKE_BANNER if meta.get("smoke") else None
+    write_atomic(folder.inside("report.md"), render_markdown(title, sections, banner))
+    write_atomic(folder.inside("report.html"), render_html(title, sections, path, banner))
     return path / "report.html", path / "report.md"
+
+
+SMOKE_BANNER = ("Smoke run (--smoke): the config's [sweep.smoke] reductions were applied, to check "
+                "the pipeline end to end. Its numbers are not results.")
 
 
 def _config_section(folder: RunFolder) -> Section:
     config = json.dumps(folder.read_json("config.json"), indent=2)
-    provenance = {k: folder.meta.get(k) for k in ("created", "command", "git_commit", "python")}
+    provenance = {k: folder.meta.get(k) for k in ("created", "command", "git_commit", "versions")}
     return Section("Provenance and resolved config",
                    paragraphs=[f"`{k}`: {v}" for k, v in provenance.items()] + [f"```\n{config}\n```"])
 
 
 # ----------------------------------------------------------------------------- rendering
-def render_markdown(title: str, sections: list[Section]) -> str:
-    lines = [f"# {title}", ""]
+def render_markdown(title: str, sections: list[Section], banner: str | None = None) -> str:
+    lines = [f"# {title}", ""] + ([f"> **{banner}**", ""] if banner else [])
     for s in sections:
         lines += [f"## {s.title}", ""]
         for p in s.paragraphs:
@@ -67,8 +74,10 @@ def _markdown_table(t: Table) -> list[str]:
     return out + [""]
 
 
-def render_html(title: str, sections: list[Section], run_dir: Path) -> str:
+def render_html(title: str, sections: list[Section], run_dir: Path, banner: str | None = None) -> str:
     body = [f"<h1>{html.escape(title)}</h1>"]
+    if banner:
+        body.append(f"<p class='banner'>{html.escape(banner)}</p>")
     for s in sections:
         body.append(f"<h2>{html.escape(s.title)}</h2>")
         body += [_html_paragraph(p) for p in s.paragraphs]
@@ -86,10 +95,15 @@ def _html_paragraph(p: str) -> str:
 
 def _html_table(t: Table) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in r) + "</tr>"
-                   for r in t.rows)
+    rows = "".join("<tr>" + "".join(_html_cell(v) for v in r) + "</tr>" for r in t.rows)
     caption = f"<caption>{html.escape(t.caption)}</caption>" if t.caption else ""
-    return f"<table>{caption}<tr>{head}</tr>{rows}</table>"
+    # a wide table scrolls inside its own box instead of overflowing the page
+    return f"<div class='scroll'><table>{caption}<tr>{head}</tr>{rows}</table></div>"
+
+
+def _html_cell(value) -> str:
+    text = "class='t'" if isinstance(value, str) and len(value) > 12 else ""  # prose reads left-aligned
+    return f"<td {text}>{html.escape(fmt(value))}</td>" if text else f"<td>{html.escape(fmt(value))}</td>"
 
 
 def _html_figure(f: Figure, run_dir: Path) -> str:
@@ -105,4 +119,7 @@ _CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-heig
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;
 text-align:right}caption{text-align:left;font-style:italic}img{max-width:100%;
 image-rendering:pixelated}pre{background:#f4f4f4;padding:1em;overflow-x:auto;font-size:80%}
-figure{margin:1em 0}figcaption{font-style:italic;color:#444}"""
+figure{margin:1em 0}figcaption{font-style:italic;color:#444}
+.scroll{overflow-x:auto;max-width:100%}.banner{background:#fff3cd;border:1px solid #e0b000;
+padding:.6em 1em;font-weight:bold}
+td:first-child,th:first-child,td.t{text-align:left}"""

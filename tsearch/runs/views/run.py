@@ -7,7 +7,8 @@ from ..folder import RunFolder
 from .plots import metric_curves
 from .sections import Figure, Section, Table
 
-CURVE_METRICS = ("valid", "copy", "novel", "g", "g_rel", "coverage_unseen")
+CURVE_METRICS = ("valid", "copy", "copy_shift", "g", "g_shift", "g_rel", "coverage_unseen",
+                 "chance_valid", "precision", "recall")
 
 
 def report_sections(folder: RunFolder) -> list[Section]:
@@ -32,9 +33,11 @@ def report_sections(folder: RunFolder) -> list[Section]:
             Section("Metrics per scored step", tables=[metrics_table(records, metrics)],
                     figures=figures),
             Section("Timescales", [f"{k}: {v}" for k, v in summary["definitions"].items()],
-                    tables=[Table(["tau_gen", "tau_mem", "best step", "n_params"],
-                                  [[summary["tau_gen"], summary["tau_mem"], summary["best_step"],
-                                    summary["n_params"]]])])]
+                    tables=[Table(TIMESCALE_COLUMNS, [[summary.get(k) for k in TIMESCALE_COLUMNS]])])]
+
+
+TIMESCALE_COLUMNS = ["tau_gen", "tau_mem", "tau_gen_epochs", "tau_mem_epochs", "tau_gen_valid",
+                     "tau_mem_copy", "best_step", "n_params"]
 
 
 def metrics_table(records: list[dict], metrics: list[str]) -> Table:
@@ -51,13 +54,22 @@ def observed_paragraph(config: dict, records: list[dict], summary: dict) -> str:
     if best is not None:
         parts.append(f"The best scored step by g is step {best['step']}: valid = {best['valid']:.3f}, "
                      f"copy = {best['copy']:.3f}, g = {best['g']:.3f}"
-                     + (f", g_rel = {best['g_rel']:.3f}." if best.get("g_rel") is not None else "."))
+                     + (f", g_rel = {best['g_rel']:.3f}" if best.get("g_rel") is not None else "")
+                     + beside_g(best) + ".")
     if last is not best:
         parts.append(f"At the last scored step (step {last['step']}): valid = {last['valid']:.3f}, "
                      f"copy = {last['copy']:.3f}, g = {last['g']:.3f}.")
-    for key, what in (("tau_gen", "valid first reached 90% of its maximum"),
-                      ("tau_mem", "copies first exceeded 5% of the samples")):
+    for key, what in (("tau_gen", "g_shift first reached 90% of its maximum"),
+                      ("tau_mem", "copies up to translation first exceeded 5% of the samples")):
         value = summary[key]
         parts.append(f"{what.capitalize()} at step {value}." if value is not None
                      else f"{key}: not reached ({what} never happened).")
     return " ".join(parts)
+
+
+BESIDE_G = ("copy_shift", "g_shift", "chance_valid", "g_above_chance", "precision", "recall")
+
+
+def beside_g(record: dict) -> str:
+    """', copy_shift = ..., ...' for the metrics beside g that the record holds (finite)."""
+    return "".join(f", {m} = {record[m]:.3f}" for m in BESIDE_G if record.get(m) is not None)

@@ -12,9 +12,11 @@ import numpy as np
 
 from ...tasks import best_record
 from ..folder import RunFolder
+from ..grids import save_grid
 from . import plots
 from .analysis import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows,
-                       group_by, group_by_fields, label_of, mean_curve, peak, seed_mean, steps_of)
+                       group_by, group_by_fields, in_epochs, label_of, mean_curve, peak, seed_mean,
+                       steps_of)
 from .sections import Figure, Section, Table, fmt
 from .timescales import tau_gen, tau_mem
 
@@ -122,7 +124,10 @@ def comparison_section(a: Analysis, groups: dict) -> Section:
         "Seed means over the seeds. *_best: at each seed's best checkpoint (the largest g, earliest "
         "on ties), *_last: at its last checkpoint; max_metric: the maximum over checkpoints of the "
         "group's generalization metric (the one n* thresholds); distinct_novel: distinct novel "
-        "images per sample (diversity, which g alone does not see)."],
+        "images per sample (diversity, which g alone does not see); copy_shift, g_shift: copies "
+        "and generalization up to translation; chance_valid: validity rate of random blobs of "
+        "the samples' areas, g_above_chance = g - chance_valid; precision, recall: fidelity to "
+        "and coverage of the target in descriptor space (glossary: docs/metrics.md)."],
         tables=[Table(COMPARISON_COLUMNS, comparison_rows(a, groups))])
 
 
@@ -218,13 +223,16 @@ def curves_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
 
 
 def timescales_section(run_dir: Path, a: Analysis) -> Section:
-    rows = [[label, d, n, steps_of(tg), steps_of(tm)] for label, table in a.timescales.items()
+    rows = [[label, d, n, steps_of(tg), steps_of(tm), in_epochs(tg, a.batch_size, n),
+             in_epochs(tm, a.batch_size, n)] for label, table in a.timescales.items()
             for (d, n), (tg, tm) in table.items()]
-    section = Section("Timescales", ["tau_gen: first step where valid >= 0.9 x its maximum; tau_mem: "
-                                     "first step where copy > 0.05; seed means over the seeds where "
-                                     "they were reached. The linear fit of tau_mem on n uses the "
-                                     "largest d of each group."],
-                      tables=[Table(["group", "d", "n", "tau_gen", "tau_mem"], rows)])
+    section = Section("Timescales", ["tau_gen: first step where g_shift (valid, not a copy up to "
+                                     "translation) >= 0.9 x its maximum; tau_mem: first step where "
+                                     "copy_shift > 0.05; epochs = steps x batch size / n; seed means "
+                                     "over the seeds where they were reached. The linear fit of "
+                                     "tau_mem on n uses the largest d of each group."],
+                      tables=[Table(["group", "d", "n", "tau_gen", "tau_mem", "tau_gen (epochs)",
+                                     "tau_mem (epochs)"], rows)])
     fit_rows = [[label, f"{f.params['a']:.3g} [{f.ci['a'][0]:.3g}, {f.ci['a'][1]:.3g}]",
                  f"{f.params['b']:.3g} [{f.ci['b'][0]:.3g}, {f.ci['b'][1]:.3g}]", f.r2, f.m]
                 for label, f in a.tau_fits.items() if f is not None]
@@ -247,8 +255,9 @@ def timescales_section(run_dir: Path, a: Analysis) -> Section:
 
 
 def samples_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
-    section = Section("Samples", ["First seed of each grid point: the samples at the best "
-                                  "checkpoint (by g) and at the last one."])
+    section = Section("Training sets and samples", ["First seed of each grid point: the training "
+                                                    "set, then the samples at the best scored "
+                                                    "step (by g) and at the last one."])
     picks = []
     for key, members in groups.items():
         label = label_of(a.group_axes, key)
@@ -259,9 +268,25 @@ def samples_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
         d_max = {lab: max(r["d"] for l2, r in picks if l2 == lab) for lab, _ in picks}
         picks = [(lab, r) for lab, r in picks if r["d"] == d_max[lab]]
     for label, r in picks:
+        train = f"samples/p{r['index']:05d}_train.png"
+        if train_grid(run_dir, r["index"]):
+            section.figures.append(Figure(train, f"{label}, d={r['d']}, n={r['n_train']}, "
+                                                 f"seed {r['seed']}: the training set"))
         for which in ("best", "last"):
             path = f"samples/p{r['index']:05d}_{which}.png"
             if (run_dir / path).is_file():
                 section.figures.append(Figure(path, f"{label}, d={r['d']}, n={r['n_train']}, "
                                                     f"seed {r['seed']}: {which} checkpoint"))
     return section
+
+
+def train_grid(run_dir: Path, index: int) -> bool:
+    """The training set's image grid beside its samples: drawn from the .npz the driver saved
+    (the view draws its own figures; the record is never touched)."""
+    npz, png = (run_dir / "samples" / f"p{index:05d}_train.{ext}" for ext in ("npz", "png"))
+    if not npz.is_file():
+        return False
+    if not png.is_file():
+        with np.load(npz) as data:
+            save_grid(png, data["images"])
+    return True

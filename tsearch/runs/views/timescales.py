@@ -1,10 +1,18 @@
-"""Timescales of a metric curve over training steps (Bonnaire et al. 2025's tau_gen, tau_mem).
+"""Timescales of metric curves over training (Bonnaire et al. 2025's tau_gen and tau_mem), on
+metrics that separate generalization from memorization (docs/metrics.md, "Timescales").
 
-    tau_gen = first checkpoint step s with valid(s) >= 0.9 * max_s valid(s)
-    tau_mem = first checkpoint step s with copy(s) > 0.05
-    best    = the scored step with the largest g (earliest on ties): tsearch.tasks.best_index
+Records are dicts with ``step`` and metric names (metrics.jsonl lines), one per scored step.
+With batch size B and n training images, one epoch is n / B steps: epochs(s) = s B / n.
 
-Records are dicts with ``step`` and the metric names (metrics.jsonl lines), one per scored step.
+    tau_gen       first scored step s with g_shift(s) >= 0.9 x max_s g_shift(s): valid samples
+                  that are not copies up to translation, so memorized samples (valid too)
+                  cannot make it
+    tau_mem       first scored step s with copy_shift(s) > 0.05
+    tau_gen_valid, tau_mem_copy   the former definitions, on valid and exact copy: tau_gen_valid
+                  counts copies as generalization, so it can never fall below tau_mem
+    best          the scored step with the largest g (earliest on ties): tsearch.tasks.best_index
+Bonnaire et al.'s picture: tau_gen roughly constant in n, tau_mem growing with n, so a window
+[tau_gen, tau_mem] in which the model generalizes before it memorizes.
 """
 
 from __future__ import annotations
@@ -13,33 +21,55 @@ from collections.abc import Sequence
 
 from ...tasks import best_record
 
-GEN_FRACTION = 0.9
-MEM_THRESHOLD = 0.05
+GEN_METRIC, GEN_FRACTION = "g_shift", 0.9
+MEM_METRIC, MEM_THRESHOLD = "copy_shift", 0.05
 DEFINITIONS = {
-    "tau_gen": f"first checkpoint step where valid >= {GEN_FRACTION} x its maximum over checkpoints "
-               "(null if valid is 0 throughout)",
-    "tau_mem": f"first checkpoint step where copy > {MEM_THRESHOLD} (null if never)",
-    "best": "checkpoint with the largest g (earliest on ties)",
+    "tau_gen": f"first scored step where {GEN_METRIC} >= {GEN_FRACTION} x its maximum over scored "
+               f"steps (null if {GEN_METRIC} is 0 throughout)",
+    "tau_mem": f"first scored step where {MEM_METRIC} > {MEM_THRESHOLD} (null if never)",
+    "tau_gen_valid": f"former tau_gen: first scored step where valid >= {GEN_FRACTION} x its maximum",
+    "tau_mem_copy": f"former tau_mem: first scored step where copy (exact) > {MEM_THRESHOLD}",
+    "epochs": "a step count times batch_size / n_train",
+    "best": "scored step with the largest g (earliest on ties)",
 }
 
 
-def _curve(records: Sequence[dict], metric: str) -> list[tuple[int, float]]:
-    return sorted((r["step"], r[metric]) for r in records if r.get(metric) is not None)
+def curve(records: Sequence[dict], metric: str) -> list[tuple[int, float]]:
+    """(step, value) sorted by step; records lacking the metric (None, NaN) are left out."""
+    return sorted((r["step"], r[metric]) for r in records
+                  if r.get(metric) is not None and r[metric] == r[metric])
 
 
-def tau_gen(records: Sequence[dict], fraction: float = GEN_FRACTION) -> int | None:
-    curve = _curve(records, "valid")
-    peak = max((v for _, v in curve), default=0.0)
+def tau_gen(records: Sequence[dict], metric: str = GEN_METRIC,
+            fraction: float = GEN_FRACTION) -> int | None:
+    """First step reaching ``fraction`` of the curve's maximum; None when the maximum is 0."""
+    points = curve(records, metric)
+    peak = max((v for _, v in points), default=0.0)
     if peak <= 0:
         return None
-    return next(s for s, v in curve if v >= fraction * peak)
+    return next(s for s, v in points if v >= fraction * peak)
 
 
-def tau_mem(records: Sequence[dict], threshold: float = MEM_THRESHOLD) -> int | None:
-    return next((s for s, v in _curve(records, "copy") if v > threshold), None)
+def tau_mem(records: Sequence[dict], metric: str = MEM_METRIC,
+            threshold: float = MEM_THRESHOLD) -> int | None:
+    """First step where the copy metric exceeds ``threshold``; None if it never does."""
+    return next((s for s, v in curve(records, metric) if v > threshold), None)
 
 
-def timescales(records: Sequence[dict]) -> dict:
+def epochs(step: float | None, *, batch_size: int, n_train: int) -> float | None:
+    """Training steps as passes over the training set: step x batch_size / n_train."""
+    return None if step is None else step * batch_size / n_train
+
+
+def timescales(records: Sequence[dict], *, batch_size: int | None = None,
+               n_train: int | None = None) -> dict:
+    """tau_gen, tau_mem (steps; epochs given batch_size and n_train), the former definitions,
+    the best step, and the definitions."""
     best = best_record(records)
-    return {"tau_gen": tau_gen(records), "tau_mem": tau_mem(records),
-            "best_step": best["step"] if best else None, "definitions": DEFINITIONS}
+    out = {"tau_gen": tau_gen(records), "tau_mem": tau_mem(records),
+           "tau_gen_valid": tau_gen(records, "valid"), "tau_mem_copy": tau_mem(records, "copy"),
+           "best_step": best["step"] if best else None, "definitions": DEFINITIONS}
+    if batch_size and n_train:
+        for key in ("tau_gen", "tau_mem"):
+            out[f"{key}_epochs"] = epochs(out[key], batch_size=batch_size, n_train=n_train)
+    return out

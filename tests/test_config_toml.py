@@ -1,0 +1,102 @@
+"""Every run folder holds config.toml, which every command takes back and which reproduces the
+run; run.json records the package versions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tsearch import configs
+from tsearch.cli import main
+from tsearch.config import config_to_toml, load_config, smoke_config
+
+TINY = """
+[run]
+seed = 5
+n = 3
+[target]
+kind = "dots"
+side = 4
+[model]
+kind = "mlp"
+width = 16
+depth = 1
+[train]
+steps = 6
+batch_size = 4
+n_checkpoints = 2
+first_checkpoint = 3
+[sampler]
+n_steps = 6
+n_samples = 16
+[metrics]
+n_bootstrap = 10
+reference_samples = 32
+[sweep.grid]
+"run.n" = [2, 4]
+target = [{kind = "dots", side = 4}, {kind = "bernoulli", side = 4, p = 0.25}]
+[sweep.smoke]
+"train.steps" = 4
+[search]
+generations = 1
+population = 2
+n_min = 1
+n_max = 3
+size_grid = [2]
+baseline_repeats = 1
+reevaluate_seeds = 1
+"""
+VOLATILE = {"timings", "peak_memory_mb", "chunk_size", "form"}  # wall clock and batching
+
+
+@pytest.mark.parametrize("name", configs.names())
+def test_packaged_configs_round_trip_through_toml(tmp_path, name):
+    config = load_config(configs.path(name))
+    variants = [config, smoke_config(config, source=name)] if config.sweep.smoke else [config]
+    for i, c in enumerate(variants):
+        path = tmp_path / f"{i}.toml"
+        path.write_text(config_to_toml(c))
+        assert load_config(path) == c
+
+
+def cli(*args) -> str:
+    result = CliRunner().invoke(main, [*map(str, args)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def first_evaluation(run_dir, name) -> dict:
+    line = json.loads((run_dir / name).read_text().splitlines()[0])
+    return {k: v for k, v in line.items() if k not in VOLATILE}
+
+
+@pytest.mark.parametrize("kind, record, extra", [
+    ("run", "metrics.jsonl", []),
+    ("sweep", "evaluations.jsonl", ["--smoke"]),
+    ("evolve", "evaluations.jsonl", []),
+])
+def test_config_toml_reproduces_the_first_evaluation(tmp_path, kind, record, extra):
+    (tmp_path / "tiny.toml").write_text(TINY)
+    cli(kind, tmp_path / "tiny.toml", "--out", tmp_path / "a", "--quiet", *extra)
+    saved = tmp_path / "a" / "config.toml"
+    assert saved.read_text().startswith("# The resolved config of this run")
+    cli(kind, saved, "--out", tmp_path / "b", "--quiet")  # --smoke already applied in the saved config
+    assert load_config(saved) == load_config(tmp_path / "b" / "config.toml")
+    assert first_evaluation(tmp_path / "a", record) == first_evaluation(tmp_path / "b", record)
+
+
+def test_run_json_records_versions_and_the_command(tmp_path):
+    (tmp_path / "tiny.toml").write_text(TINY)
+    cli("run", tmp_path / "tiny.toml", "--out", tmp_path / "a", "--quiet")
+    meta = json.loads((tmp_path / "a" / "run.json").read_text())
+    import numpy
+    import torch
+
+    assert meta["versions"]["torch"] == torch.__version__ and meta["versions"]["numpy"] == numpy.__version__
+    assert {"python", "tsearch", "deap", "shapely"} <= set(meta["versions"])
+    # validate takes config.toml too
+    images = tmp_path / "one.npz"
+    numpy.savez(images, images=-numpy.ones((1, 4, 4), numpy.int8))
+    assert json.loads(cli("validate", tmp_path / "a" / "config.toml", images).splitlines()[0])["index"] == 0

@@ -1,0 +1,84 @@
+"""``--dry-run``: the resolved config, how many evaluations it asks for and a rough time.
+
+The time is an estimate from the last CPU benchmark (docs/benchmarks.md, "Which form on CPU",
+loop model-steps/s at side 8, batch 64, 2 threads, 2026-11-28), scaled by the work of one
+evaluation, which grows with pixels x images:
+
+    train_s  = train.steps x (side^2 / 64) x (batch_size / 64) / rate[model.kind]
+    sample_s = n_scored x n_samples x sampler.n_steps x (side^2 / 64) / (3 x 64 x rate)
+
+(a sampling call is a forward pass only: about a third of a training step per image), plus
+about 3 s per evaluation of set-up and scoring (the --smoke runs timed in the packaged configs'
+comments: 3-4 s per evaluation whatever the training length). Oracles take about a second. A GPU, other thread counts or a loaded machine change it several-fold:
+the figure says whether a config takes minutes or days, not when it ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import ORACLE_KINDS, Config, config_to_toml
+from ..tasks import scored_steps
+from .grid import expand_grid
+
+# loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series)
+CPU_STEPS_PER_S = {"mlp": 483.0, "cnn": 60.0, "unet": 67.0, "transformer": 75.0, "polygon": 163.0}
+ORACLE_SECONDS = 1.0
+OVERHEAD_SECONDS = 3.0  # set-up and scoring per evaluation (see the docstring)
+REFERENCE_PIXELS, REFERENCE_BATCH = 64, 64
+
+
+@dataclass(frozen=True)
+class Plan:
+    evaluations: int
+    at_most: bool  # evolve: cached training sets are not evaluated again
+    seconds: float
+
+
+def seconds_per_evaluation(config: Config) -> float:
+    kind = config.model.kind
+    if kind in ORACLE_KINDS:
+        return ORACLE_SECONDS
+    rate = CPU_STEPS_PER_S.get(kind, min(CPU_STEPS_PER_S.values()))
+    pixels = config.target.side ** 2 / REFERENCE_PIXELS
+    train = config.train.steps * pixels * (config.train.batch_size / REFERENCE_BATCH) / rate
+    calls = len(scored_steps(config)) * config.sampler.n_samples * config.sampler.n_steps
+    return OVERHEAD_SECONDS + train + calls * pixels / (3 * REFERENCE_BATCH * rate)
+
+
+def plan_run(config: Config) -> Plan:
+    return Plan(1, False, seconds_per_evaluation(config))
+
+
+def plan_sweep(config: Config, source: str = "<config>") -> Plan:
+    points = expand_grid(config, source=source)
+    return Plan(len(points), False, sum(seconds_per_evaluation(p.config) for p in points))
+
+
+def plan_evolve(config: Config) -> Plan:
+    """Baseline, then at most ``population`` new training sets per generation, then at most
+    one front member per size and one random best per size_grid size, each re-evaluated."""
+    s = config.search
+    baseline = s.baseline_repeats * len(s.size_grid) if s.strategy != "random" else 0
+    per_generation = (max(1, s.population // len(s.size_grid)) * len(s.size_grid)
+                      if s.strategy == "random" else s.population)
+    fresh = s.reevaluate_seeds * ((s.n_max - s.n_min + 1) + len(s.size_grid))
+    n = baseline + per_generation * s.generations + fresh
+    return Plan(n, True, n * seconds_per_evaluation(config))
+
+
+def dry_run_text(kind: str, config: Config, plan: Plan) -> str:
+    """The config as a TOML file (save it, edit it, run it), the plan in its closing comments."""
+    minutes = plan.seconds / 60
+    return (config_to_toml(config, kind=kind)
+            + f"\n# --dry-run: {'at most ' if plan.at_most else ''}{plan.evaluations} evaluation(s), "
+              f"about {_duration(plan.seconds)} on 2 CPU cores ({minutes:.1f} min; "
+              "estimated from docs/benchmarks.md, tsearch.runs.plan)\n")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,111 @@
+"""What every number and column of a report means: the glossary section of report.html / .md.
+
+One entry per term; ``terms_of(sections)`` keeps the ones the report uses (a column, or a
+metric a table or plot shows), so the glossary is as long as the report needs and no longer.
+tests/test_report_reader.py checks that every column of every report table is defined here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .sections import Section, Table
+
+METRICS = {
+    "valid": "fraction of generated samples in the target's support (a valid image of the target)",
+    "copy": "fraction of samples equal, once binarized, to an image of the training set",
+    "copy_ratio": "fraction of samples whose nearest training image is < 1/3 of the distance to "
+                  "the second nearest (the rule of Yoon 2023, Gu 2023, Bonnaire 2025)",
+    "novel": "fraction of samples that are valid and not a copy",
+    "g": "generalization: the fraction of samples that are valid and novel (= novel)",
+    "g_rel": "g divided by the g of samples drawn from the target itself against the same "
+             "training set (1 = as novel as the target allows at this n)",
+    "distinct_novel": "distinct novel images per sample: diversity, which g alone does not see",
+    "coverage_unseen": "for finite supports: fraction of the support's images not in the training "
+                       "set that the samples reach",
+    "loss": "mean denoising score-matching loss since the previous scored step",
+}
+COLUMNS = {
+    "n": "training-set size (images)",
+    "d": "image dimension: side x side pixels",
+    "step": "training step at which the model was sampled and scored (a scored step)",
+    "best step": "the scored step with the highest g (earliest on ties)",
+    "best_step": "the scored step with the highest g (earliest on ties)",
+    "tau_gen": "first training step where valid reaches 90% of its maximum",
+    "tau_mem": "first training step where copy exceeds 0.05 (memorization starts)",
+    "n_params": "number of trainable parameters of the score model",
+    "seeds": "number of seeds (independent training sets) averaged",
+    "group": "the sweep's grid points that differ only in n and seed",
+    "metric": "the metric a threshold refers to (sweep: the generalization metric whose seed "
+              "mean n*(d) thresholds, per group; evolve: search.fitness_metric)",
+    "max_metric": "the highest seed mean of that metric over scored steps",
+    "n*(d)": "smallest n at which the seed mean of the metric reaches the threshold",
+    "n* (seed mean)": "smallest n at which the seed mean of the metric reaches the threshold",
+    "n* per seed": "seed:n* for each seed ('-': not reached)",
+    "_best": "suffix: the value at each seed's best scored step, averaged over seeds",
+    "_last": "suffix: the value at each seed's last scored step, averaged over seeds",
+    "phase": "baseline (random training sets drawn from the target), search (the strategy), "
+             "reevaluate (fresh seeds after the search)",
+    "gen": "generation within its phase (0 = the initial population)",
+    "evaluations": "training sets evaluated in that generation (new to the search)",
+    "cached": "training sets asked again whose fitness was already known (not re-trained)",
+    "failed": "evaluations that failed (errors.jsonl)",
+    "best": "the best fitness found so far in the phase",
+    "mean": "mean fitness of the generation's population",
+    "front": "size of the Pareto front (no other set is both smaller and better)",
+    "hypervolume": "area dominated by the (size, metric) front up to the reference point "
+                   "(n_max + 1, 0), divided by (n_max + 1 - n_min): 1 = a set of the smallest size "
+                   "with metric 1 (tsearch.search.hypervolume)",
+    "s": "wall-clock seconds of the generation",
+    "fresh mean ± sd (seeds)": "the set trained again with fresh seeds: mean ± sd of the metric "
+                               "(number of seeds that succeeded); the search value is the best of "
+                               "many noisy trials, so biased upward",
+    "held up": "yes if the fresh mean is within 2 sd of the search value and not below the "
+               "random baseline's mean at that size",
+    "hash": "identity of the training set (sha256 of its parameters)",
+    "search best at n": "best metric the search found at exactly this size",
+    "search best at <= n": "best metric the search found at this size or smaller",
+    "fresh (search <= n)": "fresh-seed mean ± sd of that set",
+    "random mean": "mean metric of the random training sets of this size",
+    "random sd": "their standard deviation",
+    "random best": "the best random set of this size",
+    "fresh (random best)": "fresh-seed mean ± sd of the best random set",
+    "random sets": "number of random training sets of this size",
+    "a [95% CI]": "intercept of the linear fit, 95% interval",
+    "b (steps per image) [95% CI]": "slope of the linear fit: training steps per training image",
+    "R²": "coefficient of determination of the fit",
+    "points": "points the fit used",
+    "formula": "the fitted scaling law",
+    "params": "its fitted parameters",
+    "aic": "Akaike information criterion (lower: preferred)",
+    "weight": "Akaike weight: relative support for the formula",
+}
+
+
+def glossary_section(sections: list[Section]) -> Section:
+    """Definitions of the metrics and columns the report's sections use."""
+    used = _words(sections)
+    rows = [[term, meaning] for term, meaning in {**METRICS, **COLUMNS}.items()
+            if term in used or (term.startswith("_") and any(w.endswith(term) for w in used))]
+    return Section("Glossary", ["What each metric and column of this report means. Metrics carry "
+                                "95% bootstrap intervals where metrics.n_bootstrap > 0 (in the "
+                                "records and in `tsearch export`)."],
+                   tables=[Table(["term", "meaning"], rows)])
+
+
+def defined(column: str) -> bool:
+    """Is a table column explained by the glossary (itself, its metric, or a suffix)?"""
+    if column in METRICS or column in COLUMNS:
+        return True
+    return any(column.endswith(suffix) and column[: -len(suffix)] in METRICS
+               for suffix in ("_best", "_last"))
+
+
+def _words(sections: list[Section]) -> set[str]:
+    words = set()
+    for s in sections:
+        for t in s.tables:
+            words |= set(t.columns)
+        text = " ".join([s.title, *s.paragraphs, *(f.caption for f in s.figures)])
+        words |= set(re.findall(r"[A-Za-z_*()]+(?:\s\(seed mean\))?", text))
+    return words
