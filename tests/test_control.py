@@ -258,3 +258,13 @@ def test_control_none_runs_no_control_and_says_so():
     summary = summarize(config.search, state, {})
     assert summary["control"] == "none" and summary["budget"] is None and summary["comparison"] == []
     assert summary["headline"][0].startswith("No control arm")
+
+
+def test_unequal_budgets_are_said_first():
+    rows = compare_arms({"search": [member(2, 0.5, [0.4, 0.5], "s")],
+                         "control": [member(2, 0.5, [0.3, 0.35], "c")]}, alpha=0.05)
+    text = headline(rows, metric="g", k=2, alpha=0.05, budget=30, control_budget=20,
+                    smallest={}, threshold=0.5)
+    assert text[0].startswith("BUDGETS DIFFER: the search ran 30 evaluations, the control 20")
+    assert not headline(rows, metric="g", k=2, alpha=0.05, budget=30, control_budget=30,
+                        smallest={}, threshold=0.5)[0].startswith("BUDGETS")

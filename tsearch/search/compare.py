@@ -112,7 +112,8 @@ def smallest_fresh(front: list[dict], threshold: float) -> int | None:
 
 
 def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: float | None,
-             smallest: dict[str, int | None], threshold: float) -> list[str]:
+             smallest: dict[str, int | None], threshold: float,
+             control_budget: float | None = None) -> list[str]:
     """The answer in plain words, from fresh values only: which arm wins at which size (or
     that neither does), and each arm's smallest size reaching the threshold."""
     if k == 0:
@@ -124,7 +125,13 @@ def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: flo
                 f"Smallest size whose fresh {metric} reaches {threshold:g}: search "
                 f"{_size(smallest.get('search'))}."]
     tested = sum(r["p_holm"] is not None for r in rows)
-    lines = [f"Search against control (a random search of the same {budget:g} evaluations at the same "
+    if control_budget is not None and round(control_budget) != round(budget):
+        lines_first = [f"BUDGETS DIFFER: the search ran {budget:g} evaluations, the control "
+                       f"{control_budget:g} (a search extended after its control ran): the arms are "
+                       "not compared on equal terms."]
+    else:
+        lines_first = []
+    lines = lines_first + [f"Search against control (a random search of the same {budget:g} evaluations at the same "
              f"sizes), each arm's best set of at most n images trained again with {k} fresh seeds; "
              f"Welch's t test, Holm-corrected over {tested} size(s), alpha = {alpha:g}:"]
     by_verdict = {v: [r for r in rows if r["winner"] == v] for v in ("search", "control", "neither", "untested")}

@@ -52,7 +52,7 @@ def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
             "comparison": rows,
             "headline": headline(rows, metric=s.fitness_metric, k=s.reevaluate_seeds, alpha=s.alpha,
                                  budget=budget and budget["search"], smallest=smallest,
-                                 threshold=s.threshold),
+                                 threshold=s.threshold, control_budget=budget and budget["control"]),
             "found": {arm: mean_features([p["features"] for p in fronts[arm] if p["features"]])
                       for arm in fronts if fronts[arm]},
             "baseline": by_size, "points": points["search"], "control_points": points["control"],
