@@ -56,7 +56,7 @@ baseline_repeats = 1
 keep_checkpoints = 2
 reevaluate_seeds = 2
 """
-GENERATIONS = 6  # the baseline's one + the search's five
+SEARCH_GENERATIONS = 6  # the baseline's one + the search's five; the control's follow
 FRESH = 2  # search.reevaluate_seeds
 
 
@@ -100,12 +100,8 @@ def reference(config_path, tmp_path_factory):
     return run_dir, outcome(run_dir)
 
 
-@pytest.mark.slow
-def test_sigkill_at_a_random_point_then_resume_is_exact(config_path, reference, tmp_path):
-    rng = np.random.default_rng(11)  # the kill point: after k logged generations, plus a delay
-    k, delay = int(rng.integers(1, GENERATIONS - 2)), float(rng.uniform(0.0, 0.5))
-    run_dir = tmp_path / "killed"
-    proc = evolve(config_path, "--out", run_dir)
+def kill_after(proc: subprocess.Popen, run_dir: Path, k: int, delay: float) -> None:
+    """SIGKILL ``proc`` ``delay`` seconds after the k-th logbook line of ``run_dir``."""
     log = run_dir / "logbook.jsonl"
     while not (log.exists() and len(log.read_text().splitlines()) >= k):
         assert proc.poll() is None, proc.communicate()[1]
@@ -116,11 +112,25 @@ def test_sigkill_at_a_random_point_then_resume_is_exact(config_path, reference, 
     proc.wait()
     assert not (run_dir / "pareto.json").exists()
 
-    finish(evolve("--resume", run_dir))
+
+@pytest.mark.slow
+def test_sigkill_at_a_random_point_then_resume_is_exact(config_path, reference, tmp_path):
+    """Killed once in the search, resumed, killed again in the control arm, resumed: the same
+    outcome as the uninterrupted run."""
     _, expected = reference
+    total = len(expected["logbook"])
+    assert total > SEARCH_GENERATIONS + 1  # the control has generations to kill in
+    rng = np.random.default_rng(11)  # kill points: after k logged generations, plus a delay
+    in_search = int(rng.integers(1, SEARCH_GENERATIONS - 1)), float(rng.uniform(0.0, 0.5))
+    in_control = int(rng.integers(SEARCH_GENERATIONS + 1, total - 1)), float(rng.uniform(0.0, 0.5))
+    run_dir = tmp_path / "killed"
+    kill_after(evolve(config_path, "--out", run_dir), run_dir, *in_search)
+    kill_after(evolve("--resume", run_dir), run_dir, *in_control)
+    finish(evolve("--resume", run_dir))
     assert outcome(run_dir) == expected
-    assert len(expected["logbook"]) == GENERATIONS
-    assert expected["logbook"][-1]["fitness"]["max"] > 0  # real, varying numbers were compared
+    assert [e["phase"] for e in expected["logbook"]].count("search") == SEARCH_GENERATIONS - 1
+    assert expected["logbook"][-1]["phase"] == "control"
+    assert max(e["fitness"]["max"] for e in expected["logbook"]) > 0  # real, varying numbers compared
 
 
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous(reference, tmp_path):
@@ -144,22 +154,53 @@ def test_ray_executor_gives_the_local_numbers(config_path, reference, tmp_path):
     run_dir = tmp_path / "ray"
     finish(evolve(config_path, "--out", run_dir, "--executor", "ray", "--set", "search.generations=2"))
     _, expected = reference
-    assert outcome(run_dir)["logbook"] == expected["logbook"][:3]
+    assert outcome(run_dir)["logbook"][:3] == expected["logbook"][:3]
 
 
 def test_outputs_and_report(reference):
     run_dir, expected = reference
     pareto = expected["pareto"]
-    assert pareto["front"] and pareto["baseline"].keys() == {"2", "4"}
-    assert [row["size"] for row in pareto["comparison"]] == [2, 4]
-    for p in pareto["front"]:
+    assert pareto["front"] and pareto["control_front"] and pareto["baseline"].keys() == {"2", "4"}
+    assert [row["size"] for row in pareto["typical"]] == [2, 4]
+    for p in pareto["front"] + pareto["control_front"]:
         stem = run_dir / "best" / f"n{p['size']:03d}-{p['hash'][:12]}"
         assert Path(f"{stem}-train.png").is_file() and Path(f"{stem}-samples.png").is_file()
         with np.load(f"{stem}-train.npz") as data:
             assert data["images"].shape == (p["size"], 6, 6)
     for name in ("pareto.png", "progress.png", "report.html", "evaluations.jsonl"):
         assert (run_dir / name).is_file()
-    assert "random baseline" in (run_dir / "report.md").read_text()
+    report = (run_dir / "report.md").read_text()
+    assert "random baseline" in report and "Search against control, on fresh seeds" in report
+    assert pareto["headline"][0] in report and "What the search found" in report
+    assert "Training budget: train.steps = 30 for every training set" in report
+
+
+def test_control_arm_has_the_search_budget_at_each_size(reference):
+    """Counted from the record alone: distinct (generation, set) pairs of each phase, failures
+    included; the control's sets are new, and the comparison holds the fresh values."""
+    run_dir, expected = reference
+    phase_of = {e["step"]: e["phase"] for e in expected["logbook"]}
+    lines = [json.loads(line) for name in ("evaluations.jsonl", "errors.jsonl")
+             if (run_dir / name).exists() for line in (run_dir / name).read_text().splitlines()]
+    runs = {"search": {}, "control": {}}
+    for line in lines:
+        if phase_of.get(line["step"]) in runs:
+            runs[phase_of[line["step"]]][(line["step"], line["hash"])] = line["size"]
+            assert line["phase"] == phase_of[line["step"]]
+    asked = sum(e["evaluations"] + e["cached"] for e in expected["logbook"] if e["phase"] == "search")
+    assert len(runs["control"]) == len(runs["search"]) < asked  # cached asks are not counted
+    assert sorted(runs["control"].values()) == sorted(runs["search"].values())
+    assert not {h for _, h in runs["control"]} & {h for _, h in runs["search"]}
+    pareto = expected["pareto"]
+    assert pareto["budget"]["search"] == pareto["budget"]["control"] == len(runs["search"])
+    fresh = {p["hash"]: [v for v in p["fresh"]["values"] if v is not None]
+             for p in pareto["front"] + pareto["control_front"]}
+    assert pareto["comparison"]
+    for row in pareto["comparison"]:
+        for arm in ("search", "control"):
+            if row[arm] is not None:
+                assert row[arm]["values"] == fresh[row[arm]["hash"]]
+                assert row[arm]["mean"] == pytest.approx(np.mean(fresh[row[arm]["hash"]]))
 
 
 def fresh_lines(run_dir: Path) -> list[dict]:
@@ -169,20 +210,21 @@ def fresh_lines(run_dir: Path) -> list[dict]:
                    if r.get("phase") == "reevaluate"), key=lambda r: r["task_id"])
 
 
-def test_front_and_baseline_bests_are_reevaluated_with_fresh_seeds(reference):
+def test_both_fronts_and_baseline_bests_are_reevaluated_with_fresh_seeds(reference):
     run_dir, expected = reference
     pareto = expected["pareto"]
     assert pareto["reevaluate_seeds"] == FRESH
-    fresh = [p["fresh"] for p in pareto["front"]] + [b["best"]["fresh"] for b in pareto["baseline"].values()]
+    fronts = pareto["front"] + pareto["control_front"]
+    fresh = [p["fresh"] for p in fronts] + [b["best"]["fresh"] for b in pareto["baseline"].values()]
     for f in fresh:
         assert len(f["values"]) == FRESH and None not in f["values"]
         assert f["mean"] == pytest.approx(np.mean(f["values"]))
         assert f["sd"] == pytest.approx(np.std(f["values"], ddof=1))
-    genomes = {p["hash"] for p in pareto["front"]} | {b["best"]["hash"] for b in pareto["baseline"].values()}
+    genomes = {p["hash"] for p in fronts} | {b["best"]["hash"] for b in pareto["baseline"].values()}
     lines = fresh_lines(run_dir)
     assert len(lines) == FRESH * len(genomes) and {r["hash"] for r in lines} == genomes
-    assert {r["step"] for r in lines} == {GENERATIONS}  # after the search: a resume cuts them
-    assert any(f["values"] != [p["value"]] * FRESH for f, p in zip(fresh, pareto["front"]))  # fresh seeds
+    assert {r["step"] for r in lines} == {len(expected["logbook"])}  # after both arms: a resume cuts them
+    assert any(f["values"] != [p["value"]] * FRESH for f, p in zip(fresh, fronts))  # fresh seeds
     assert "fresh mean ± sd" in (run_dir / "report.md").read_text()
 
 

@@ -5,8 +5,13 @@ Vocabulary: a *scored step* is a training step at which the model is sampled and
 state (tsearch.search.checkpoint). Executors, search and run folders import this module
 directly: it loads neither torch nor the engine.
 
-Training length has one source of truth: ``train.steps``, the last scored step of every
-trained task (``scored_steps`` always ends there), and the task's progress units.
+Training length has one source of truth, :func:`train_steps`: ``train.steps`` for every
+training set, or with ``train.epochs`` a budget per training image,
+
+    steps(n) = ceil(epochs * n / batch_size)      (each step draws batch_size of the n images)
+
+so a larger set is not simply less trained. The last scored step of a trained task is its
+``steps(n)`` (``scored_steps`` always ends there), and so are the task's progress units.
 """
 
 from __future__ import annotations
@@ -23,16 +28,39 @@ from .config import (ORACLE_KINDS, Config, DiffusionConfig, MetricsConfig, Model
 
 
 # ----------------------------------------------------------------------------- schedule
-def log_spaced_steps(train: TrainConfig) -> tuple[int, ...]:
-    """``n_checkpoints`` steps from ``first_checkpoint`` to ``steps``, log-spaced, distinct."""
-    first = min(train.first_checkpoint, train.steps)
-    raw = np.geomspace(first, train.steps, train.n_checkpoints)
-    return tuple(sorted({int(round(s)) for s in raw} | {train.steps}))
+def train_steps(train: TrainConfig, n: int | None) -> int:
+    """Training steps of a set of ``n`` images: ``train.steps``, or ceil(epochs n / batch_size)
+    (at least 1) when the budget is in epochs."""
+    if train.epochs <= 0:
+        return train.steps
+    if n is None:
+        raise ValueError("train.epochs needs the training-set size")
+    return max(1, math.ceil(train.epochs * n / train.batch_size))
 
 
-def scored_steps(config: Config) -> tuple[int, ...]:
-    """The training steps at which a task of ``config`` is scored (an oracle: step 0 only)."""
-    return (0,) if config.model.kind in ORACLE_KINDS else log_spaced_steps(config.train)
+def spaced_steps(train: TrainConfig, last: int) -> tuple[int, ...]:
+    """``n_checkpoints`` steps from ``first_checkpoint`` to ``last``, distinct, ``last``
+    included: geometric (``schedule = "log"``) or evenly spaced (``"linear"``, dense)."""
+    first = min(train.first_checkpoint, last)
+    space = np.geomspace if train.schedule == "log" else np.linspace
+    raw = space(first, last, train.n_checkpoints)
+    return tuple(sorted({int(round(s)) for s in raw} | {last}))
+
+
+def scored_steps(config: Config, n: int | None = None) -> tuple[int, ...]:
+    """The training steps at which a task of ``config`` training on ``n`` images is scored
+    (an oracle: step 0 only)."""
+    if config.model.kind in ORACLE_KINDS:
+        return (0,)
+    return spaced_steps(config.train, train_steps(config.train, n))
+
+
+def training_set_size(training_set: dict) -> int | None:
+    """n of an EvalTask's training set (``train_images``, ``train_params`` or ``n_train``)."""
+    for key in ("train_images", "train_params"):
+        if training_set.get(key) is not None:
+            return len(training_set[key])
+    return training_set.get("n_train")
 
 
 def best_index(points: Sequence[tuple[int, Any]], metric: str = "g") -> int | None:
@@ -82,12 +110,13 @@ class EvalTask:
     def from_config(cls, config: Config, *, task_id: str, seed: int, **training_set) -> "EvalTask":
         return cls(task_id=task_id, target=config.target, model=config.model,
                    diffusion=config.diffusion, train=config.train, sampler=config.sampler,
-                   metrics=config.metrics, seed=seed, scored_steps=scored_steps(config),
+                   metrics=config.metrics, seed=seed,
+                   scored_steps=scored_steps(config, training_set_size(training_set)),
                    **training_set)
 
     @property
     def work_units(self) -> int:
-        """Progress units: training steps (the last scored step is ``train.steps``), 1 for an oracle."""
+        """Progress units: training steps (the last scored step is the last step), 1 for an oracle."""
         return 1 if self.model.kind in ORACLE_KINDS else max(self.scored_steps)
 
 

@@ -183,6 +183,9 @@ def _coerce(value: Any, hint: Any, dotted: str, source: str) -> Any:
                               f"{', '.join(repr(c) for c in choices)}, got {value!r}{hint}")
         return value
     if origin in (types.UnionType, typing.Union):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is not None and len(options) == 1:  # X | None: a given value is an X
+            return _coerce(value, options[0], dotted, source)
         for option in typing.get_args(hint):
             try:
                 return _coerce(value, option, dotted, source)

@@ -341,23 +341,41 @@ PROCESSES.add("ve", DiffusionConfig, "tsearch.diffusion.processes:VEProcess",
               params=("sigma_min", "sigma_max"))
 
 
+DEFAULT_TRAIN_STEPS = 2000
+MAX_EPOCHS = 1_000_000
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 2000
+    """The training budget is ``steps`` (the same for every training set) or ``epochs`` (a
+    budget per training image: a set of n images trains ceil(epochs n / batch_size) steps,
+    tsearch.tasks.train_steps), never both; without either, ``steps`` = 2000."""
+
+    steps: int | None = None  # None: DEFAULT_TRAIN_STEPS, or 0 when epochs is given
+    epochs: float = 0.0  # > 0: the budget per training image (0 = off: use steps)
     batch_size: int = 64
     lr: float = 2e-3
     optimizer: Literal["adam", "sgd"] = "adam"
     momentum: float = 0.9  # sgd only
     weight_decay: float = 0.0
-    n_checkpoints: int = 8  # log-spaced in training steps, the last one at `steps`
+    n_checkpoints: int = 8  # scored steps, the last one at the last training step
     first_checkpoint: int = 50
+    # spacing of the scored steps: "log" (geometric) or "linear" (a dense, even schedule: the
+    # fitness is the best of them, so training length is not decided by one fixed step)
+    schedule: Literal["log", "linear"] = "log"
     # stop training once copy >= stop_when_copy at stop_patience consecutive scored steps
     # (0 = never: run and sweep keep the whole curve; evolve turns it on)
     stop_when_copy: float = 0.0
     stop_patience: int = 2
 
     def __post_init__(self):
-        check(self.steps >= 1, "steps", "must be >= 1")
+        check(0 <= self.epochs <= MAX_EPOCHS, "epochs", f"must be in [0, {MAX_EPOCHS:,}] (0 = use steps)")
+        if self.epochs > 0:
+            check(self.steps in (None, 0), "steps", "exclusive with train.epochs: give one "
+                  "(set train.steps = 0 to train by epochs)")
+        steps = 0 if self.epochs > 0 else DEFAULT_TRAIN_STEPS if self.steps is None else self.steps
+        object.__setattr__(self, "steps", steps)  # frozen: the resolved value, an int
+        check(self.epochs > 0 or self.steps >= 1, "steps", "must be >= 1 (or 0 with train.epochs > 0)")
         check(self.steps <= MAX_TRAIN_STEPS, "steps", f"{self.steps:,} steps exceed the maximum "
               f"{MAX_TRAIN_STEPS:,} (~{_duration(self.steps / CPU_STEPS_PER_S)} at the "
               f"{CPU_STEPS_PER_S} steps/s measured on CPU)")
@@ -499,7 +517,8 @@ class SearchConfig:
 
     ``generations`` counts every evaluated generation, the initial population included. The
     ``random`` baseline (training sets drawn from the target, ``baseline_repeats`` per size of
-    ``size_grid``) runs first in every ``nsga2`` / ``single`` search, by the same loop.
+    ``size_grid``) runs first in every ``nsga2`` / ``single`` search, by the same loop; the
+    ``control`` arm (a random search with the search's evaluation budget) runs after it.
     """
 
     strategy: Literal["nsga2", "single", "random"] = "nsga2"
@@ -518,12 +537,17 @@ class SearchConfig:
     baseline_repeats: int = 2  # random training sets per size of size_grid (0 = no baseline)
     threshold: float = 0.5  # "generalizes": fitness metric >= threshold
     operator_weights: dict = field(default_factory=dict)  # e.g. {perturb = 3, insert = 1}
-    # fresh training seeds per Pareto-front set and per best random set after the search: its
-    # values are maxima over noisy evaluations, biased upward (0 = no re-evaluation)
-    reevaluate_seeds: int = 3
+    # fresh training seeds per Pareto-front set (of the search and of the control) and per best
+    # random set after the search: in-search values are maxima over noisy evaluations, biased
+    # upward; every comparison is made on these (0 = no re-evaluation, no comparison)
+    reevaluate_seeds: int = 5
+    # the control arm (tsearch.search.control): "random_search" = training sets drawn from the
+    # target with exactly the search's evaluations at each size, by the same loop; "none" = off
+    control: Literal["random_search", "none"] = "random_search"
+    alpha: float = 0.05  # family-wise error rate of the search-vs-control tests (Holm)
     # multi-fidelity (successive halving): offspring trained first to these fractions of
-    # train.steps, the best `promote` fraction of each rung (NSGA-II rank, crowding) going on,
-    # and the survivors of the last to the full budget. () = every offspring at full budget
+    # their training budget, the best `promote` fraction of each rung (NSGA-II rank, crowding) going
+    # on, and the survivors of the last to the full budget. () = every offspring at full budget
     rungs: tuple[float, ...] = ()
     promote: float = 0.5
 
@@ -541,6 +565,7 @@ class SearchConfig:
         check(0 <= self.fixed_size <= MAX_TRAINING_SET, "fixed_size", f"must be in [0, {MAX_TRAINING_SET:,}]")
         check_range(self.baseline_repeats, 0, MAX_COUNT, "baseline_repeats")
         check_range(self.reevaluate_seeds, 0, MAX_COUNT, "reevaluate_seeds")
+        check(0 < self.alpha < 1, "alpha", "must be in (0, 1)")
         check_goal_metric(self.fitness_metric, "fitness_metric")
         check(all(0 < f < 1 for f in self.rungs) and list(self.rungs) == sorted(set(self.rungs)),
               "rungs", "fractions of train.steps in (0, 1), increasing (the full budget comes last)")
@@ -635,6 +660,11 @@ def check_across_tables(config: Config) -> None:
         gib = _gib(count * d)
         check(gib <= MAX_ARRAY_GIB, key, f"{count:,} {what} of {side}x{side} take {gib:,.1f} GiB as "
               f"float32 (max {MAX_ARRAY_GIB:g} GiB per evaluation)")
+    if config.train.epochs > 0:  # the budget per image: the largest set trains the longest
+        for key, n in (("run.n", config.run.n), ("search.n_max", max(config.search.n_max, *config.search.size_grid))):
+            steps = math.ceil(config.train.epochs * n / config.train.batch_size)
+            check(steps <= MAX_TRAIN_STEPS, "train.epochs", f"{config.train.epochs:g} epochs of {key} = {n:,} "
+                  f"images are {steps:,} steps, above the maximum {MAX_TRAIN_STEPS:,}")
     points = math.prod(len(v) for v in config.sweep.grid.values())
     check(points <= MAX_GRID_POINTS, "sweep.grid",
           f"{points:,} grid points exceed the maximum {MAX_GRID_POINTS:,}")

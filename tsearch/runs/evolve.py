@@ -1,15 +1,17 @@
 """Driver of ``tsearch evolve``: a genetic search over training sets (experiment 3).
 
     ask -> tasks -> executor.map -> record -> tell -> logbook -> checkpoint, per generation
-    then re-evaluate the front and the random baseline's best sets with fresh seeds -> outputs
+    then re-evaluate both fronts and the random baseline's best sets with fresh seeds -> outputs
 
 Phases, run by the same loop: ``baseline`` (the random strategy: ``search.baseline_repeats``
-training sets drawn from the target at each size of ``search.size_grid``), then ``search``
-(``search.strategy``). Run folder (besides run.json / config.json):
+training sets drawn from the target at each size of ``search.size_grid``: the typical set),
+then ``search`` (``search.strategy``), then ``control`` (``search.control = "random_search"``:
+training sets drawn from the target, exactly as many at each size as the search evaluated;
+tsearch.search.control defines the budget). Run folder (besides run.json / config.json):
 
     evaluations.jsonl   THE record: every finished evaluation (metrics per scored step),
-                        "step" = its generation, "phase" = baseline | search (folders
-                        written before 2026-12-01: absent, the logbook line names it);
+                        "step" = its generation, "phase" = baseline | search | control
+                        (folders written before 2026-12-01: absent, the logbook line names it);
                         re-evaluations: "phase": "reevaluate", "step" = the number of generations
     errors.jsonl        failed evaluations and their reasons
     logbook.jsonl       one line per generation; wall-clock figures only under "timing"
@@ -25,10 +27,11 @@ newest valid checkpoint: the fitness cache and the logbook are rebuilt from the 
 evaluations missing from evaluations.jsonl run; it ends exactly where an uninterrupted run ends.
 
 Re-evaluation: a search value is the maximum over many noisy evaluations, hence biased upward
-(winner's curse). After the last generation, every Pareto-front training set and the best random
-set at each size are evaluated again with ``search.reevaluate_seeds`` fresh seeds (derived from
-(run seed, "reevaluate", genome hash, i)); pareto.json and the report show them beside the search
-values. A resume reuses the re-evaluations already recorded.
+(winner's curse). After the last generation, every Pareto-front training set of the search and
+of the control, and the best random set at each size, are evaluated again with
+``search.reevaluate_seeds`` fresh seeds (derived from (run seed, "reevaluate", genome hash, i));
+every comparison in pareto.json and the report uses those values only (tsearch.search.compare).
+A resume reuses the re-evaluations already recorded.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ from ..search.summary import reevaluated_genomes
 from ..targets import build_target
 from ..tasks import EvalTask, best_record
 from .evolve_steps import check_config, default_config_path, evaluation_task, log_entry, write_outputs
-from .folder import (EVALUATIONS, EXTENDABLE, MAY_CHANGE, RunFolder, first_difference, identity_hash,
-                     result_record, to_jsonable)
+from .folder import (ERRORS, EVALUATIONS, EXTENDABLE, MAY_CHANGE, RunFolder, first_difference,
+                     identity_hash, result_record, to_jsonable)
 from .pipeline import open_executor, resume_executor, results, with_executor
 from .plan import dry_run_text, plan_evolve
 from .progress import LiveDisplay, SilentDisplay
@@ -143,6 +146,8 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
     store = CheckpointStore(run_dir / "checkpoints", keep=config.search.keep_checkpoints)
     display.start(sum(s.generations for s in state.strategies.values()), len(state.logbook))
     for phase, strategy in state.strategies.items():
+        if phase == "control":
+            plan_control(strategy, state, folder)
         while not strategy.done:
             started = time.perf_counter()
             genomes = strategy.ask()
@@ -199,6 +204,13 @@ def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
         state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"),
                      0 if checkpoint is None else checkpoint.step, config.search.fitness_metric)
     return state
+
+
+def plan_control(control, state: SearchState, folder: RunFolder) -> None:
+    """The control arm's plan, once the search has finished: the search's evaluations read
+    from the record (tsearch.search.control); a resumed control keeps its checkpointed plan."""
+    if not control.planned:
+        control.plan_from(state, folder.records(EVALUATIONS) + folder.records(ERRORS))
 
 
 @contextlib.contextmanager

@@ -2,8 +2,9 @@
 folder exists, the task of an evaluation at a fidelity, one logbook line per generation, and
 the outputs written at the end.
 
-    pareto.json   tsearch.search.summary.summarize: front, baseline, comparison, fresh values
-    best/         per front member: training set grid + .npz of its parameters, sample grid
+    pareto.json   tsearch.search.summary.summarize: fronts, control, comparison on fresh values
+    best/         per front member of either arm: training set grid + .npz of its parameters,
+                  sample grid
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from .. import configs
 from ..config import Config, ConfigError
 from ..search import Genome, Strategy
+from ..search.features import set_features
 from ..search.fidelity import rung_steps
 from ..search.hypervolume import front_hypervolume
 from ..search.summary import summarize
@@ -54,8 +56,9 @@ def evaluation_task(config: Config, genome: Genome, fraction: float, seed: int) 
                                     train_params=genome.elements, keep_samples=True)
     task = EvalTask.from_config(config, task_id=f"{genome.hash}@{fraction:g}", seed=seed,
                                 train_params=genome.elements)
-    budget = rung_steps(config.train.steps, fraction)
-    return dataclasses.replace(task, train=dataclasses.replace(config.train, steps=budget),
+    budget = rung_steps(max(task.scored_steps), fraction)  # of the set's own budget (epochs: per size)
+    train = config.train if config.train.epochs else dataclasses.replace(config.train, steps=budget)
+    return dataclasses.replace(task, train=train,
                                scored_steps=tuple(s for s in task.scored_steps if s < budget) + (budget,))
 
 
@@ -92,16 +95,24 @@ def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step
 
 def write_outputs(folder: RunFolder, config: Config, target, state,
                   fresh: dict[str, list] | None = None) -> None:
-    """pareto.json, best/, and of the best-step sample files only the front's (all the report
-    shows); the packed samples of every scored step (``*_steps.npz``) all stay: they are what
-    ``tsearch score DIR`` re-scores."""
-    folder.write_json("pareto.json", summarize(config.search, state, fresh))
-    for genome in state.strategies["search"].archive.genomes:
+    """pareto.json, best/ (both arms' fronts), and of the best-step sample files only the fronts'
+    (all the report shows); the packed samples of every scored step (``*_steps.npz``) all stay:
+    they are what ``tsearch score DIR`` re-scores."""
+    fronts = front_genomes(state)
+    features = {g.hash: set_features(g.render(target), g.elements) for g in fronts}
+    folder.write_json("pareto.json", summarize(config.search, state, fresh, features, config.train))
+    for genome in fronts:
         write_best(folder, target, genome)
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
     for path in folder.inside("samples").glob("*.npz"):
         if path.stem not in keep and not path.stem.endswith("_steps"):  # *_steps: every scored step, kept for re-scoring
             folder.delete(f"samples/{path.name}")
+
+
+def front_genomes(state) -> list[Genome]:
+    """The Pareto fronts of the search and of the control arm (when it ran)."""
+    return [g for arm in ("search", "control") if arm in state.strategies
+            for g in state.strategies[arm].archive.genomes]
 
 
 def write_best(folder: RunFolder, target, genome: Genome) -> None:

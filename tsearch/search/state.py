@@ -1,6 +1,7 @@
 """The state of a search run, and what of it a checkpoint keeps.
 
-    strategies  phase name -> strategy (RNG state, population, archive): in every checkpoint
+    strategies  phase name -> strategy (RNG state, population, archive): in every checkpoint;
+                phases in order: baseline, search, control (tsearch.search.control)
     cache       genome hash -> fitness entry: rebuilt from evaluations.jsonl on load
     logbook     one entry per generation: rebuilt from logbook.jsonl on load
 
@@ -22,10 +23,12 @@ import numpy as np
 from ..config import Config, SearchConfig, config_to_dict
 from ..tasks import best_record
 from .cache import FitnessCache
+from .control import build_control, control_from_state
 from .genomes import Genome
 from .strategies import Strategy, build_baseline, build_strategy, strategy_from_state
 
 EVALUATED_TABLES = ("target", "model", "diffusion", "train", "sampler", "metrics")
+PHASES = ("baseline", "search", "control")  # the order in which a search runs its strategies
 NOT_METRICS = ("step", "intervals", "loss", "extra")  # the other fields of a scored-step record
 
 
@@ -60,6 +63,8 @@ class SearchState:
         if s.strategy != "random" and s.baseline_repeats > 0:
             strategies["baseline"] = build_baseline(s, target, rng_of("baseline"))
         strategies["search"] = build_strategy(s, target, rng_of("search"))
+        if s.strategy != "random" and s.control == "random_search":
+            strategies["control"] = build_control(s, target, rng_of("control"))
         return cls(strategies, FitnessCache(eval_hash(config)), [])
 
     def payload(self) -> dict:
@@ -73,8 +78,10 @@ class SearchState:
     @classmethod
     def restore(cls, payload: dict, genomes: dict, cfg: SearchConfig, target) -> "SearchState":
         """The strategies of a checkpoint, with an empty cache and logbook (see :meth:`replay`)."""
-        strategies = {k: strategy_from_state(v, cfg=cfg, target=target, genomes=genomes)
-                      for k, v in payload["strategies"].items()}
+        saved = payload["strategies"]  # JSON with sorted keys: put back in phase order
+        strategies = {k: (control_from_state if saved[k]["kind"] == "control" else strategy_from_state)(
+                          saved[k], cfg=cfg, target=target, genomes=genomes)
+                      for k in sorted(saved, key=PHASES.index)}
         # checkpoints written before the record became the source of truth kept a whole cache
         hash_ = payload["eval_hash"] if "eval_hash" in payload else payload["cache"]["eval_hash"]
         return cls(strategies, FitnessCache(hash_), [])

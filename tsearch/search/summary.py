@@ -1,53 +1,105 @@
 """What a finished search found, as numbers (no files, no torch): pareto.json's content.
 
-    front       the search's Pareto front (size vs fitness), with each member's fresh values
-    baseline    the random baseline per size: n, mean, sd (population), max, its best set
-    comparison  search against baseline at each size of search.size_grid
-    fresh       {values, mean, sd}: a set's values under search.reevaluate_seeds fresh seeds;
-                sd is the sample sd (ddof 1), None below two values
+    front          the search's Pareto front (size vs in-search value), each member with its
+                   fresh values and the features of its training set (tsearch.search.features)
+    control_front  the same for the control arm (tsearch.search.control; [] when off)
+    budget         evaluations of the search and of the control, the control's sizes
+    comparison     search against control per size, on fresh values only (tsearch.search.compare)
+    headline       the answer in words, from ``comparison``
+    found          per arm: the mean features of its front (what distinguishes the sets)
+    baseline       the "typical set" reference: random sets per size of size_grid, each
+                   evaluated once and not selected (so unbiased): n, mean, sd, max, best set
+    typical        per size of size_grid: each arm's proposal (fresh) against that reference
+    smallest_size  per arm, the smallest size whose fresh mean reaches the threshold
+    training       the training budget (steps or epochs), its schedule, how often the best
+                   scored step was the last one
+    fresh          {values, mean, sd}: a set's values under search.reevaluate_seeds fresh seeds;
+                   sd is the sample sd (ddof 1), None below two values
 
-``state`` is a :class:`tsearch.search.state.SearchState` (strategies, fitness cache, logbook).
-:func:`reevaluated_genomes` chooses what the fresh seeds re-evaluate.
+In-search values (``value``, ``points``) are kept for the plots and labelled as such: they
+are maxima over noisy evaluations and enter no comparison. ``state`` is a
+:class:`tsearch.search.state.SearchState`; :func:`reevaluated_genomes` chooses what the fresh
+seeds re-evaluate.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..config import SearchConfig
+from ..config import SearchConfig, TrainConfig
+from ..tasks import train_steps
+from .compare import compare_arms, headline, proposal, smallest_fresh
+from .features import mean_features
+from .state import PHASES
 
 
-def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None) -> dict:
-    """pareto.json: front, baseline and their comparison, from the search state and the
-    fresh-seed values (genome hash -> values, see tsearch.runs.evolve.reevaluate)."""
-    s, fresh = cfg, fresh or {}
-    search, baseline = evaluated_points(cfg, state)
-    by_size = _baseline_by_size(baseline, fresh)
-    front = [{**_point(g, v), "fresh": fresh_summary(fresh.get(g.hash)),
-              "best_step": state.cache.get(g.hash)["best_step"],
-              "metrics": state.cache.get(g.hash)["metrics"]}
-             for g, v in state.strategies["search"].archive.entries]
+def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
+              features: dict[str, dict] | None = None, train: TrainConfig | None = None) -> dict:
+    """pareto.json, from the search state, the fresh-seed values (genome hash -> values, see
+    tsearch.runs.evolve.reevaluate) and the features of the fronts' sets (hash -> features)."""
+    s, fresh, features = cfg, fresh or {}, features or {}
+    points = evaluated_points(cfg, state)
+    by_size = _baseline_by_size(points["baseline"], fresh)
+    fronts = {arm: front_entries(state, arm, fresh, features) for arm in ("search", "control")}
+    control = "control" in state.strategies
+    budget = evaluation_budget(state) if control else None
+    rows = compare_arms(fronts, alpha=s.alpha) if control and s.reevaluate_seeds else []
+    smallest = {arm: smallest_fresh(fronts[arm], s.threshold) for arm in fronts}
     return {"metric": s.fitness_metric, "threshold": s.threshold, "strategy": s.strategy,
-            "reevaluate_seeds": s.reevaluate_seeds,
-            "front": front, "baseline": by_size, "points": search,
-            "comparison": [_compare(n, search, by_size.get(str(n)), front) for n in s.size_grid],
-            "smallest_size": {
-                "search": _smallest(search, s.threshold),
-                "baseline_mean": min((int(n) for n, b in by_size.items() if b["mean"] >= s.threshold),
-                                     default=None),
-                "baseline_any": _smallest(baseline, s.threshold)}}
+            "reevaluate_seeds": s.reevaluate_seeds, "control": s.control if control else "none",
+            "alpha": s.alpha, "budget": budget,
+            "front": fronts["search"], "control_front": fronts["control"],
+            "comparison": rows,
+            "headline": headline(rows, metric=s.fitness_metric, k=s.reevaluate_seeds, alpha=s.alpha,
+                                 budget=budget and budget["search"], smallest=smallest,
+                                 threshold=s.threshold, control_budget=budget and budget["control"]),
+            "found": {arm: mean_features([p["features"] for p in fronts[arm] if p["features"]])
+                      for arm in fronts if fronts[arm]},
+            "baseline": by_size, "points": points["search"], "control_points": points["control"],
+            "typical": [_typical(n, fronts, by_size.get(str(n))) for n in s.size_grid],
+            "smallest_size": {**smallest, "typical_mean": min(
+                (int(n) for n, b in by_size.items() if b["mean"] >= s.threshold), default=None)},
+            "training": None if train is None else training_summary(train, state, cfg.fitness_metric)}
 
 
-def evaluated_points(cfg: SearchConfig, state) -> tuple[list[dict], list[dict]]:
-    """(search points, baseline points): {hash, size, value} of each phase's cached evaluations,
-    by size then hash. A ``random`` search is its own baseline."""
+def evaluated_points(cfg: SearchConfig, state) -> dict[str, list[dict]]:
+    """Phase -> {hash, size, value} of its cached evaluations, by size then hash. A ``random``
+    search is its own baseline."""
     phases = [e["phase"] for e in state.logbook]
-    points = {"baseline": [], "search": []}
+    points = {phase: [] for phase in PHASES}
     for h, entry in sorted(state.cache.items(), key=lambda item: (item[1]["size"], item[0])):
         if entry["value"] is not None and entry["step"] < len(phases):
             points[phases[entry["step"]]].append({"hash": h, "size": entry["size"], "value": entry["value"]})
-    random_search = cfg.strategy == "random"
-    return points["search"], points["baseline"] or (points["search"] if random_search else [])
+    if cfg.strategy == "random" and not points["baseline"]:
+        points["baseline"] = points["search"]
+    return points
+
+
+def evaluation_budget(state) -> dict:
+    """Evaluations run by the search and by the control, in full-budget equivalents (the
+    logbook's ``evaluations``: cached sets excluded; a multi-fidelity rung's count times its
+    fraction), and the control's sizes (tsearch.search.control)."""
+    count = {phase: sum(full_equivalents(e) for e in state.logbook if e["phase"] == phase)
+             for phase in ("search", "control")}
+    plan = state.strategies["control"].plan or []
+    return {**count, "sizes": {str(n): plan.count(n) for n in sorted(set(plan))}}
+
+
+def full_equivalents(entry: dict) -> float | int:
+    """A logbook entry's evaluations, each rung's counted at its fraction of the budget."""
+    if "rungs" not in entry:
+        return entry["evaluations"]
+    return sum(r["fraction"] * r["evaluations"] for r in entry["rungs"])
+
+
+def front_entries(state, arm: str, fresh: dict, features: dict) -> list[dict]:
+    """An arm's Pareto front: in-search value, fresh values, best step, metrics, features."""
+    if arm not in state.strategies:
+        return []
+    return [{**_point(g, v), "fresh": fresh_summary(fresh.get(g.hash)),
+             "best_step": state.cache.get(g.hash)["best_step"],
+             "metrics": state.cache.get(g.hash)["metrics"], "features": features.get(g.hash)}
+            for g, v in state.strategies[arm].archive.entries]
 
 
 def best_per_size(points: list[dict]) -> dict[int, dict]:
@@ -61,13 +113,15 @@ def best_per_size(points: list[dict]) -> dict[int, dict]:
 
 
 def reevaluated_genomes(cfg: SearchConfig, state) -> list:
-    """What the fresh seeds re-evaluate: the Pareto front, then the best random set at each size
-    (its winner's curse is the fair comparison), each once. A ``random`` search holds only its
-    last generation's genomes, so a best set it no longer holds is skipped."""
+    """What the fresh seeds re-evaluate: the search's Pareto front, the control's, then the
+    best random baseline set at each size, each once. A ``random`` search holds only its last
+    generation's genomes, so a best set it no longer holds is skipped."""
     held = {g.hash: g for g in state.genomes()}
-    bests = [held[p["hash"]] for p in best_per_size(evaluated_points(cfg, state)[1]).values()
+    bests = [held[p["hash"]] for p in best_per_size(evaluated_points(cfg, state)["baseline"]).values()
              if p["hash"] in held]
-    return list({g.hash: g for g in state.strategies["search"].archive.genomes + bests}.values())
+    fronts = [g for arm in ("search", "control") if arm in state.strategies
+              for g in state.strategies[arm].archive.genomes]
+    return list({g.hash: g for g in fronts + bests}.values())
 
 
 def fresh_summary(values: list | None) -> dict | None:
@@ -78,6 +132,16 @@ def fresh_summary(values: list | None) -> dict | None:
     ok = np.array([v for v in values if v is not None], dtype=float)
     return {"values": list(values), "mean": float(ok.mean()) if len(ok) else None,
             "sd": float(ok.std(ddof=1)) if len(ok) >= 2 else None}
+
+
+def training_summary(train: TrainConfig, state, metric: str) -> dict:
+    """The training budget, and how many evaluations had their best scored step at the last
+    step (most of them: training was too short for the best to be inside the schedule)."""
+    entries = [e for _, e in state.cache.items() if e["best_step"] is not None]
+    at_last = sum(e["best_step"] == train_steps(train, e["size"]) for e in entries)
+    return {"budget": "epochs" if train.epochs > 0 else "steps", "epochs": train.epochs or None,
+            "steps": train.steps or None, "batch_size": train.batch_size, "schedule": train.schedule,
+            "n_checkpoints": train.n_checkpoints, "evaluations": len(entries), "best_at_last_step": at_last}
 
 
 def _point(genome, value) -> dict:
@@ -94,18 +158,12 @@ def _baseline_by_size(points: list[dict], fresh: dict[str, list]) -> dict[str, d
     return out
 
 
-def _compare(n: int, search: list[dict], baseline: dict | None, front: list[dict]) -> dict:
-    at = [p["value"] for p in search if p["size"] == n]
-    upto = [p["value"] for p in search if p["size"] <= n]
-    # the best search set of size <= n is a front member: the one with fresh values
-    member = max((p for p in front if p["size"] <= n), key=lambda p: (p["value"], -p["size"]),
-                 default=None)
-    return {"size": n, "search_best": max(at, default=None), "search_best_upto": max(upto, default=None),
-            "search_best_upto_fresh": member and member["fresh"],
+def _typical(n: int, fronts: dict[str, list[dict]], baseline: dict | None) -> dict:
+    """At one size of size_grid: each arm's proposal for <= n images (fresh values) and the
+    typical random set of n images (unselected single evaluations)."""
+    arms = {arm: proposal(front, n) for arm, front in fronts.items()}
+    return {"size": n, **{f"{arm}_fresh": p and p["fresh"] for arm, p in arms.items()},
+            **{f"{arm}_size": p and p["size"] for arm, p in arms.items()},
             "baseline_mean": baseline and baseline["mean"], "baseline_sd": baseline and baseline["sd"],
-            "baseline_max": baseline and baseline["max"], "baseline_n": baseline and baseline["n"],
+            "baseline_n": baseline and baseline["n"],
             "baseline_best_fresh": baseline and baseline["best"]["fresh"]}
-
-
-def _smallest(points: list[dict], threshold: float) -> int | None:
-    return min((p["size"] for p in points if p["value"] >= threshold), default=None)

@@ -26,12 +26,13 @@ def pareto_plot(path: Path, summary: dict) -> None:
             label="evaluated by the search")
     front = sorted(summary["front"], key=lambda p: p["size"])
     ax.step([p["size"] for p in front], [p["value"] for p in front], "o-", where="post",
-            color="tab:red", label="Pareto front")
+            color="tab:red", label="search: Pareto front")
     fresh = [p for p in front if p.get("fresh") and p["fresh"]["mean"] is not None]
     if fresh:
         ax.errorbar([p["size"] for p in fresh], [p["fresh"]["mean"] for p in fresh],
                     [p["fresh"]["sd"] or 0.0 for p in fresh], fmt="o", mfc="none", color="tab:red",
-                    capsize=3, label=f"front, {summary['reevaluate_seeds']} fresh seeds (mean, sd)")
+                    capsize=3, label=f"search front, {summary['reevaluate_seeds']} fresh seeds (mean, sd)")
+    control_plot(ax, summary)
     base = summary["baseline"]
     if base:
         sizes = [int(n) for n in base]
@@ -47,9 +48,26 @@ def pareto_plot(path: Path, summary: dict) -> None:
     save(fig, path)
 
 
+def control_plot(ax, summary: dict) -> None:
+    """The control arm's evaluations, front and fresh values, beside the search's."""
+    pts, front = summary.get("control_points") or [], sorted(summary.get("control_front") or [],
+                                                             key=lambda p: p["size"])
+    if not front:
+        return
+    ax.plot([p["size"] for p in pts], [p["value"] for p in pts], "+", color="tab:green", alpha=0.4,
+            label="evaluated by the control")
+    ax.step([p["size"] for p in front], [p["value"] for p in front], "^-", where="post",
+            color="tab:green", label="control front")
+    fresh = [p for p in front if p.get("fresh") and p["fresh"]["mean"] is not None]
+    if fresh:
+        ax.errorbar([p["size"] + 0.1 for p in fresh], [p["fresh"]["mean"] for p in fresh],
+                    [p["fresh"]["sd"] or 0.0 for p in fresh], fmt="^", mfc="none", color="tab:green",
+                    capsize=3, label="control front, fresh seeds (mean, sd)")
+
+
 def progress_plot(path: Path, logbook: list[dict], metric: str) -> None:
     fig, [ax] = figure(1, width=6.0, height=3.6)
-    for phase, style in (("search", "-"), ("baseline", ":")):
+    for phase, style in (("search", "-"), ("baseline", ":"), ("control", "--")):
         rows = [e for e in logbook if e["phase"] == phase and e["fitness"]]
         if rows:
             x = [e["generation"] for e in rows]
@@ -75,27 +93,94 @@ def report_sections(folder: RunFolder) -> list[Section]:
     metric = summary["metric"]
     pareto_plot(run_dir / "pareto.png", summary)
     progress_plot(run_dir / "progress.png", logbook, metric)
-    return [Section("What was observed", observations(summary, logbook)),
+    return [Section("Search against control, on fresh seeds", headline_paragraphs(summary),
+                    tables=[arms_table(summary)] if summary.get("headline") and summary["comparison"] else []),
+            Section("What was observed", observations(summary, logbook)),
             Section("Pareto front: training-set size against " + metric,
-                    figures=[Figure("pareto.png", f"{metric} of every training set the search "
-                                    "evaluated, its Pareto front and the random baseline")],
-                    tables=[front_table(summary)]),
-            Section("Against the random baseline at equal sizes", tables=[comparison_table(summary)]),
+                    figures=[Figure("pareto.png", f"{metric} of every training set the search and "
+                                    "the control evaluated, their Pareto fronts and the random baseline")],
+                    tables=[front_table(summary)] + ([front_table(summary, "control_front")]
+                                                     if summary.get("control_front") else [])),
+            Section("Against the typical random set at equal sizes", tables=[comparison_table(summary)]),
+            Section("What the search found", found_paragraphs(summary),
+                    tables=[found_table(summary)] if summary.get("found") else [],
+                    figures=best_figures(run_dir, summary) + best_figures(run_dir, summary, "control_front")),
             Section("Search progress", figures=[Figure("progress.png", f"{metric} and hypervolume "
                                                      "of the front per generation")],
-                    tables=[logbook_table(logbook)]),
-            Section("Best training sets and their samples", figures=best_figures(run_dir, summary))]
+                    tables=[logbook_table(logbook)])]
+
+
+def headline_paragraphs(summary: dict) -> list[str]:
+    """The answer (pareto.json's headline, fresh values only), the budgets and the training."""
+    lines = list(summary.get("headline") or [])
+    budget = summary.get("budget")
+    if budget:
+        sizes = ", ".join(f"{c} at n = {n}" for n, c in budget["sizes"].items())
+        lines.append(f"Equal budget: the search ran {budget['search']} evaluations (cached sets not "
+                     f"counted), the control {budget['control']}: {sizes}.")
+    if summary.get("training"):
+        lines.append(training_line(summary["training"]))
+    return lines
+
+
+def training_line(t: dict) -> str:
+    budget = (f"train.epochs = {t['epochs']:g} per training image (a set of n images trains "
+              f"ceil({t['epochs']:g} n / {t['batch_size']}) steps)" if t["budget"] == "epochs"
+              else f"train.steps = {t['steps']} for every training set, whatever its size")
+    return (f"Training budget: {budget}; scored at {t['n_checkpoints']} {t['schedule']}-spaced steps, "
+            f"the fitness at the best of them. The best was the last scored step in "
+            f"{t['best_at_last_step']} of {t['evaluations']} evaluations"
+            + (" (most: longer training would likely raise the values)."
+               if t["evaluations"] and t["best_at_last_step"] > t["evaluations"] / 2 else "."))
+
+
+def arms_table(summary: dict) -> Table:
+    """Per size: each arm's proposal for <= n images, fresh values only, and the test."""
+    def arm(row):
+        return (["-"] * 3 if row is None else
+                [row["size"], f"{fmt(row['mean'])} ± {fmt(row['sd'])} ({row['k']})",
+                 "-" if row["ci"] is None else f"[{fmt(row['ci'][0])}, {fmt(row['ci'][1])}]"])
+    rows = [[r["size"], *arm(r["search"]), *arm(r["control"]), difference(r["test"]),
+             r["test"] and r["test"]["p"], r["p_holm"], r["winner"]] for r in summary["comparison"]]
+    return Table(["n <=", "search: set size", "search: fresh mean ± sd (k)", "search: 95% CI",
+                  "control: set size", "control: fresh mean ± sd (k)", "control: 95% CI",
+                  "difference [95% CI]", "Welch p", "Holm p", "wins"], rows,
+                 caption=f"{summary['metric']} on fresh seeds only; Welch's t test, Holm's correction "
+                         f"over sizes, alpha = {summary.get('alpha', 0.05):g}")
+
+
+def difference(test: dict | None) -> str:
+    """search - control, with its Welch interval (how large a difference the seeds can rule out)."""
+    if test is None:
+        return "-"
+    low, high = test["difference_ci"]
+    return f"{fmt(test['difference'])} [{fmt(low)}, {fmt(high)}]"
+
+
+def found_paragraphs(summary: dict) -> list[str]:
+    return ["The training sets on each arm's front and the samples of their best scored step; the "
+            "table compares the fronts' mean features: size, white fraction of the images, vertices "
+            "per polygon, spread of the shapes' centroids (fraction of the side), mean pairwise "
+            "Hamming distance between the images (tsearch.search.features)."]
+
+
+def found_table(summary: dict) -> Table:
+    found = summary["found"]
+    arms = [arm for arm in ("search", "control") if arm in found]  # pareto.json's keys are sorted
+    names = ("size", "white", "vertices", "spread", "hamming")
+    return Table(["feature", *(f"{arm} front (mean)" for arm in arms)],
+                 [[name, *(found[arm][name] for arm in arms)] for name in names])
 
 
 def observations(summary: dict, logbook: list[dict]) -> list[str]:
-    metric = summary["metric"]
+    metric, thr, small = summary["metric"], summary["threshold"], summary["smallest_size"]
     n_evals = sum(e["evaluations"] for e in logbook)
+    lines = [f"{len(logbook)} generations, {n_evals} evaluations "
+             f"({sum(e['failures'] for e in logbook)} failed); strategy {summary['strategy']}; "
+             f"the Pareto front has {len(summary['front'])} training sets"
+             + (f", the control's {len(summary['control_front'])}." if summary.get("control_front") else ".")]
     search = [e for e in logbook if e["phase"] == "search"]
     baseline = [e for e in logbook if e["phase"] == "baseline"]
-    lines = [f"The search ran {len(search)} generation(s) (strategy {summary['strategy']})"
-             + (f", after the random baseline's {len(baseline)}" if baseline else "")
-             + f": {n_evals} evaluations ({sum(e['failures'] for e in logbook)} failed); the Pareto "
-             f"front has {len(summary['front'])} training sets."]
     if search and search[-1].get("hypervolume") is not None:
         lines.append(f"Hypervolume of the (size, {metric}) front: {fmt(search[-1]['hypervolume'])} "
                      "for the search" + (f", {fmt(baseline[-1]['hypervolume'])} for the random "
@@ -104,50 +189,35 @@ def observations(summary: dict, logbook: list[dict]) -> list[str]:
                      "size with metric 1; see the glossary).")
     lines += rung_observations(logbook)
     lines += fresh_observations(summary)
-    for row in summary["comparison"]:
+    lines += fresh_observations(summary, "control_front")
+    for row in summary.get("typical", []):
         if row["baseline_mean"] is not None:
-            lines.append(f"n = {row['size']}: search best {metric} = {fmt(row['search_best'])}; "
-                         f"random baseline mean {fmt(row['baseline_mean'])} (sd {fmt(row['baseline_sd'])}, "
-                         f"best {fmt(row['baseline_max'])} (fresh {fmt_fresh(row.get('baseline_best_fresh'))}); "
-                         f"{row['baseline_n']} sets).")
-    lines.append(smallest_sentence(summary))
+            lines.append(f"n = {row['size']}: typical random set (each evaluated once, not selected) "
+                         f"{metric} = {fmt(row['baseline_mean'])} ± {fmt(row['baseline_sd'])} "
+                         f"({row['baseline_n']} sets); search's set of <= n, fresh: "
+                         f"{fmt_fresh(row.get('search_fresh'))}; control's, fresh: "
+                         f"{fmt_fresh(row.get('control_fresh'))}.")
+    lines.append(f"Smallest training-set size whose fresh {metric} reaches {thr}: search "
+                 f"{fmt(small.get('search'))}, control {fmt(small.get('control'))}; typical random "
+                 f"set (mean) {fmt(small.get('typical_mean'))} ('-': not reached).")
     return lines
 
 
-def smallest_sentence(summary: dict) -> str:
-    """The headline, comparing the search and the baseline only at sizes both evaluated."""
-    metric, thr = summary["metric"], summary["threshold"]
-    both = [r for r in summary["comparison"] if r["search_best"] is not None and r["baseline_n"]]
-    if not both:
-        return (f"The search and the random baseline evaluated no size in common, so their "
-                f"smallest sizes with {metric} >= {thr} are not compared.")
-
-    def smallest(key: str):
-        return min((r["size"] for r in both if r[key] is not None and r[key] >= thr), default=None)
-
-    sizes = ", ".join(str(r["size"]) for r in both)
-    line = (f"Among the sizes both evaluated ({sizes}), the smallest with {metric} >= {thr}: search "
-            f"{fmt(smallest('search_best'))}, random baseline (mean) {fmt(smallest('baseline_mean'))}, "
-            f"random baseline (any set) {fmt(smallest('baseline_max'))} ('-': not reached).")
-    alone = summary["smallest_size"]["search"]
-    if alone is not None and alone not in {r["size"] for r in both}:
-        line += (f" The search alone reached it at n = {alone}, a size the baseline did not try "
-                 "(search.size_grid).")
-    return line
-
-
-def fresh_observations(summary: dict) -> list[str]:
+def fresh_observations(summary: dict, key: str = "front") -> list[str]:
     """The fresh-seed figure of every front member, and plainly which search values fell."""
     metric, k = summary["metric"], summary.get("reevaluate_seeds", 0)
+    arm = "control" if key == "control_front" else "search"
+    if not summary.get(key):
+        return []
     if not k:
-        return [f"No re-evaluation with fresh seeds in this run (search.reevaluate_seeds = 0): each "
+        return [] if arm == "control" else [f"No re-evaluation with fresh seeds in this run (search.reevaluate_seeds = 0): each "
                 f"search {metric} here is the best of many noisy evaluations, so biased upward."]
-    lines = [f"Re-evaluated with {k} fresh training seeds each (the search's {metric} is the best of "
-             "many noisy evaluations, so biased upward; fresh = mean ± sd):"]
-    for p in summary["front"]:
+    lines = [f"The {arm}'s front re-evaluated with {k} fresh training seeds each (its in-search "
+             f"{metric} is the best of many noisy evaluations, so biased upward; fresh = mean ± sd):"]
+    for p in summary[key]:
         why = shortfall(p, summary)
         verdict = f"did NOT hold up ({why})" if why else "held up"
-        lines.append(f"front n = {p['size']}: search {metric} = {fmt(p['value'])}, fresh "
+        lines.append(f"{arm} front n = {p['size']}: in-search {metric} = {fmt(p['value'])}, fresh "
                      f"{fmt_fresh(p.get('fresh'))}: {verdict}.")
     return lines
 
@@ -161,7 +231,7 @@ def shortfall(point: dict, summary: dict) -> str | None:
         return None
     reasons = []
     if fresh["sd"] is not None and fresh["mean"] < point["value"] - 2 * fresh["sd"]:
-        reasons.append(f"{fmt(point['value'] - fresh['mean'])} below the search value, "
+        reasons.append(f"{fmt(point['value'] - fresh['mean'])} below its in-search value, "
                        "more than 2 sd")
     if base is not None and fresh["mean"] < base["mean"]:
         reasons.append(f"below the random-baseline mean {fmt(base['mean'])}")
@@ -176,13 +246,19 @@ def fmt_fresh(fresh: dict | None) -> str:
     return f"{fmt(fresh['mean'])} ± {fmt(fresh['sd'])} ({ok})"
 
 
-def front_table(summary: dict) -> Table:
-    cols = [c for c in ("valid", "copy", "novel", "g", "g_rel") if c != summary["metric"]]
-    return Table(["n", summary["metric"], "fresh mean ± sd (seeds)", "held up", *cols, "best step",
-                  "hash"],
+FRONT_METRICS = ("valid", "copy", "copy_shift", "novel", "g", "g_shift", "g_rel", "precision", "recall",
+                 "chance_valid")  # those the engine reported are shown (near copies, precision/recall)
+
+
+def front_table(summary: dict, key: str = "front") -> Table:
+    cols = [c for c in FRONT_METRICS if c != summary["metric"]
+            and any(c in p["metrics"] for p in summary[key])]
+    arm = "control" if key == "control_front" else "search"
+    return Table(["n", f"in-search {summary['metric']}", "fresh mean ± sd (seeds)", "held up", *cols,
+                  "best step", "hash"],
                  [[p["size"], p["value"], fmt_fresh(p.get("fresh")), held_up(p, summary),
                    *(p["metrics"].get(c) for c in cols), p["best_step"], p["hash"][:12]]
-                  for p in summary["front"]])
+                  for p in summary[key]], caption=f"the {arm}'s Pareto front")
 
 
 def held_up(point: dict, summary: dict) -> str:
@@ -192,13 +268,13 @@ def held_up(point: dict, summary: dict) -> str:
 
 
 def comparison_table(summary: dict) -> Table:
-    rows = [[row["size"], row["search_best"], row["search_best_upto"],
-             fmt_fresh(row.get("search_best_upto_fresh")), row["baseline_mean"], row["baseline_sd"],
-             row["baseline_max"], fmt_fresh(row.get("baseline_best_fresh")), row["baseline_n"]]
-            for row in summary["comparison"]]
-    return Table(["n", "search best at n", "search best at <= n", "fresh (search <= n)",
-                  "random mean", "random sd", "random best", "fresh (random best)", "random sets"],
-                 rows)
+    """The typical random set of each size of size_grid against each arm's set of <= n images."""
+    rows = [[row["size"], fmt_fresh(row.get("search_fresh")), fmt_fresh(row.get("control_fresh")),
+             row["baseline_mean"], row["baseline_sd"], fmt_fresh(row.get("baseline_best_fresh")),
+             row["baseline_n"]] for row in summary.get("typical", [])]
+    return Table(["n", "search (<= n), fresh", "control (<= n), fresh", "random mean", "random sd",
+                  "best random set, fresh", "random sets"], rows,
+                 caption="random sets evaluated once each, not selected: their mean is the typical set")
 
 
 def rung_observations(logbook: list[dict]) -> list[str]:
@@ -226,12 +302,12 @@ def logbook_table(logbook: list[dict]) -> Table:
                    e["front_size"], e.get("hypervolume"), e["timing"]["seconds"]] for e in logbook])
 
 
-def best_figures(run_dir: Path, summary: dict) -> list[Figure]:
-    figures = []
-    for p in summary["front"]:
+def best_figures(run_dir: Path, summary: dict, key: str = "front") -> list[Figure]:
+    arm, figures = "control" if key == "control_front" else "search", []
+    for p in summary.get(key) or []:
         stem = best_stem(p["size"], p["hash"])
-        figures.append(Figure(f"{stem}-train.png", f"training set n = {p['size']}, "
-                              f"{summary['metric']} = {fmt(p['value'])}"))
+        figures.append(Figure(f"{stem}-train.png", f"{arm}: training set n = {p['size']}, in-search "
+                              f"{summary['metric']} = {fmt(p['value'])}, fresh {fmt_fresh(p.get('fresh'))}"))
         if (run_dir / f"{stem}-samples.png").is_file():
             figures.append(Figure(f"{stem}-samples.png", f"its samples at step {p['best_step']}"))
     return figures

@@ -1,0 +1,153 @@
+"""The control arm of experiment 3: a random search with exactly the search's evaluation budget.
+
+Does the genetic search find training sets that generalize better than sets drawn from the
+target? Only against a control that had the same chance: as many evaluations, at the same
+sizes, by the same loop, the same evaluation and the same seeding rule.
+
+The budget. The search ("search" phase) *evaluated* a training set at generation s when it
+trained a model on it at s: once per distinct set not already in the fitness cache (a set asked
+again while cached costs nothing and does not count; a failed evaluation counts, it cost the
+same). Its evaluations are the distinct (generation step, genome hash) pairs of the search
+phase's lines in evaluations.jsonl and errors.jsonl -- the sum of the logbook's ``evaluations``
+over the search phase. The baseline and the re-evaluations are not part of it. With
+multi-fidelity rungs (search.rungs) an evaluation at a fraction f of the training budget counts
+f, and the control's count at each size is the rounded sum (it trains at the full budget).
+
+The control. For each size n, the control evaluates exactly as many training sets of n images
+as the search did (its size histogram is the search's; with ``train.epochs`` a set's training
+cost depends on n alone, so both arms also train the same number of steps). Its sets are drawn
+from the target (:func:`random_genome`, the baseline's sampler) by its own generator, each
+distinct and none already evaluated by the baseline or the search, so each costs one
+evaluation: B evaluations exactly. It asks ``search.population`` sets per generation, smallest
+sizes first, and keeps a Pareto archive like the search: its front is what a random search of
+budget B would report.
+
+Why the sizes the search explored and not only those its front reaches: the front is known only
+after the search, which paid for every size it tried; matching the whole histogram gives both
+arms the same evaluations (and, with epochs, the same training steps) at every size, and the
+comparison (tsearch.search.compare) then judges the sets each arm reports for "at most n".
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..config import SearchConfig
+from ..errors import UserError
+from .genomes import Genome, random_genome
+from .strategies import Strategy
+
+MAX_DRAWS = 1000  # redraws of one set before the target's support is declared too small
+
+
+def search_evaluations(lines: Iterable[dict], steps: set[int]) -> dict[tuple, tuple[int, float]]:
+    """(step, genome hash, fidelity) -> (size, fidelity) of every evaluation the search ran at
+    ``steps`` (its generations), from evaluations.jsonl and errors.jsonl lines: a line repeated
+    by a resumed run, or a failure redone there, is one evaluation. ``fidelity`` is the fraction
+    of the full training budget (multi-fidelity rungs, tsearch.search.fidelity; 1 otherwise)."""
+    return {(line["step"], line["hash"], line.get("fidelity", 1.0)): (line["size"], line.get("fidelity", 1.0))
+            for line in lines if line["step"] in steps}
+
+
+def control_plan(evaluations: dict[tuple, tuple[int, float]]) -> list[int]:
+    """The sizes the control evaluates, one entry per evaluation, smallest first: at each size,
+    the search's evaluations of that size in full-budget equivalents (sum of fidelities,
+    rounded half up; without multi-fidelity rungs, exactly their number)."""
+    per_size: dict[int, float] = {}
+    for size, fidelity in evaluations.values():
+        per_size[size] = per_size.get(size, 0.0) + fidelity
+    return [n for n in sorted(per_size) for _ in range(math.floor(per_size[n] + 0.5))]
+
+
+def size_histogram(sizes: Iterable[int]) -> dict[str, int]:
+    """{"n": count} (JSON keys), by size."""
+    return {str(n): c for n, c in sorted(Counter(sizes).items())}
+
+
+class ControlStrategy(Strategy):
+    """Random training sets at the sizes of ``plan`` (``search.population`` per generation).
+
+    Built before the search runs (the plan is not known yet: ``planned`` is False) and planned
+    by :meth:`set_plan` once it has finished; the plan and the hashes it must avoid are part of
+    its state, so a resumed run asks the same sets.
+    """
+
+    kind = "control"
+
+    def __init__(self, *, plan: list[int] | None = None, taken: Iterable[str] = (), **kwargs):
+        super().__init__(**kwargs)
+        self.plan = None
+        self.taken: set[str] = set(taken)
+        if plan is not None:
+            self.set_plan(plan, ())
+
+    @property
+    def planned(self) -> bool:
+        return self.plan is not None
+
+    @property
+    def done(self) -> bool:
+        return self.planned and self.generation >= self.generations
+
+    def set_plan(self, plan: list[int], taken: Iterable[str]) -> None:
+        """Evaluate sets of these sizes; never one of ``taken`` (hashes already evaluated)."""
+        self.plan = list(plan)
+        self.generations = math.ceil(len(self.plan) / self.cfg.population)
+        self.taken |= set(taken)
+
+    def plan_from(self, state, lines: Iterable[dict]) -> None:
+        """Plan from a search state whose search phase has finished (its logbook holds the
+        baseline and search generations) and the lines of evaluations.jsonl + errors.jsonl.
+        Taken: every set evaluated before the control's first generation."""
+        start = len(state.logbook)
+        steps = {e["step"] for e in state.logbook if e["phase"] == "search"}
+        taken = {h for h, entry in state.cache.items() if entry["step"] < start}
+        self.set_plan(control_plan(search_evaluations(lines, steps)), taken)
+
+    def ask(self) -> list[Genome]:
+        start = self.generation * self.cfg.population
+        return [self.draw(n) for n in self.plan[start:start + self.cfg.population]]
+
+    def draw(self, n: int) -> Genome:
+        """A training set of ``n`` images drawn from the target, not taken before."""
+        for _ in range(MAX_DRAWS):
+            genome = random_genome(self.target, n, self.rng, allow_duplicates=self.cfg.allow_duplicates)
+            if genome.hash not in self.taken:
+                self.taken.add(genome.hash)
+                return genome
+        raise UserError(f"search.control: cannot draw a training set of {n} images that was not "
+                        f"evaluated yet in {MAX_DRAWS} tries (the target's support is too small "
+                        "for a control arm; set search.control = \"none\")")
+
+    def tell(self, genomes, values):
+        self.archive.update(genomes, values)
+        self.population, self.values = list(genomes), list(values)
+        self.generation += 1
+
+    def params(self) -> dict:
+        return {**super().params(), "plan": self.plan}
+
+    def state(self) -> dict:
+        return {**super().state(), "taken": sorted(self.taken)}
+
+    def restore(self, state: dict, genomes: dict[str, Genome]) -> None:
+        super().restore(state, genomes)
+        self.taken = set(state["taken"])
+
+
+def build_control(cfg: SearchConfig, target: Any, rng: np.random.Generator) -> ControlStrategy:
+    """The control arm before the search has run: its generations are an estimate (the
+    search's) until :meth:`ControlStrategy.set_plan`."""
+    return ControlStrategy(cfg=cfg, target=target, rng=rng)
+
+
+def control_from_state(state: dict, *, cfg: SearchConfig, target: Any,
+                       genomes: dict[str, Genome]) -> ControlStrategy:
+    control = ControlStrategy(cfg=cfg, target=target, rng=np.random.default_rng(0), **state["params"])
+    control.restore(state, genomes)
+    return control
