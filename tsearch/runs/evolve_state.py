@@ -1,0 +1,118 @@
+"""The search state of an evolve run folder: fresh, or restored on ``--resume`` from its newest
+checkpoint (the strategies) and its record (the fitness cache and the logbook, rebuilt from
+evaluations.jsonl); the one resume rule for a search (the run's config, or the same config
+extended to more generations), and what a checkpoint or record edited by hand gives: one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from ..config import Config, load_config, replace_path
+from ..errors import UserError
+from ..search import CheckpointStore, ForeignCheckpoint
+from ..search.state import SearchState, eval_hash
+from .folder import (ERRORS, EVALUATIONS, EXTENDABLE, MAY_CHANGE, RunFolder, first_difference,
+                     identity_hash)
+
+
+def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrides) -> Config:
+    """The run's config, or the run's config extended to more generations."""
+    if given is None and not overrides:
+        return folder.config
+    if not isinstance(given, Config):
+        given = (load_config(given, overrides) if given is not None else
+                 load_config(None, overrides, defaults=folder.read_json("config.json")))
+    stored = folder.config.search.generations
+    if given.search.generations < stored:
+        raise UserError(f"{folder.path}: search.generations: the run has {stored}; a search can be "
+                        f"extended, not shortened (given {given.search.generations})")
+    folder.check_resumable(replace_path(given, "search.generations", stored))
+    return replace_path(folder.config, "search.generations", given.search.generations)
+
+
+def complete(folder: RunFolder) -> bool:
+    """Every generation logged, outputs and report written."""
+    logged = {e["step"] for e in folder.records("logbook.jsonl")}
+    return (len(logged) >= total_generations(folder.config) and (folder.path / "pareto.json").is_file()
+            and (folder.path / "report.html").is_file())
+
+
+def total_generations(config: Config) -> int:
+    """Generations of both phases: the baseline's one, then the search's."""
+    s = config.search
+    return s.generations + (1 if s.strategy != "random" and s.baseline_repeats > 0 else 0)
+
+
+def seeding():
+    """tsearch.seeding, imported on first use: it loads torch, which `tsearch --help` and a
+    config error must not wait for."""
+    from .. import seeding as module
+    return module
+
+
+def fresh_state(config: Config, target) -> SearchState:
+    return SearchState.fresh(config, target, lambda phase: seeding().numpy_rng(
+        config.run.seed, "evolve", phase))
+
+
+def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
+    """The newest valid checkpoint's strategies (fresh ones if none), with the fitness cache
+    and the logbook rebuilt from the record."""
+    checkpoint, problems = latest_checkpoint(folder, config, warn)
+    for line in problems:
+        warn(line)
+    if checkpoint is None and (n := len(folder.records(EVALUATIONS))):
+        warn(f"{folder.path / 'checkpoints'}: no valid checkpoint; the search starts again from "
+             f"generation 0, reusing the {n} evaluations of evaluations.jsonl (only the missing "
+             "ones are computed; no file is emptied)")
+    if checkpoint is None:  # killed in its first generation: its recorded evaluations still count
+        state = fresh_state(config, target)
+    else:
+        with malformed(folder.inside(f"checkpoints/ckpt-{checkpoint.step:06d}.json"),
+                       "its search state; delete it to resume from the previous checkpoint"):
+            state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
+        # the search phase runs to the config's length: more than the checkpoint's if extended
+        state.strategies["search"].generations = config.search.generations
+    if state.cache.eval_hash != eval_hash(config):
+        raise UserError(f"{folder.path}: its checkpoints belong to a different evaluation config")
+    with malformed(folder.path / EVALUATIONS, "a record (or logbook.jsonl's); it was edited"):
+        state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"),
+                     0 if checkpoint is None else checkpoint.step, config.search.fitness_metric)
+    return state
+
+
+def plan_control(control, state: SearchState, folder: RunFolder) -> None:
+    """The control arm's plan, once the search has finished: the search's evaluations read
+    from the record (tsearch.search.control); a resumed control keeps its checkpointed plan."""
+    if not control.planned:
+        control.plan_from(state, folder.records(EVALUATIONS) + folder.records(ERRORS))
+
+
+@contextlib.contextmanager
+def malformed(path: Path, what: str):
+    """Files a user could edit (a checkpoint with its checksum recomputed, a record) must give
+    one line, not a traceback, when a field is missing or of the wrong type."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise UserError(f"{path}: malformed {what} ({type(exc).__name__}: {str(exc)[:80]})") from None
+
+
+def latest_checkpoint(folder: RunFolder, config: Config, warn):
+    """CheckpointStore.load_latest for this run: a checkpoint of another config (another run's,
+    or written before config.json was edited) is refused naming the first difference."""
+    store = CheckpointStore(folder.inside("checkpoints"))
+    try:
+        return store.load_latest(config_hash=identity_hash(config))
+    except ForeignCheckpoint as exc:
+        if exc.stored_hash is not None:
+            why = exc.stored_config and first_difference(
+                exc.stored_config, config, labels=("in the checkpoint", "in this run"),
+                ignore=MAY_CHANGE + EXTENDABLE)
+            raise UserError(f"{exc.path}: a checkpoint of another run or config "
+                            f"({why or 'its config hash differs'}); remove it to resume") from None
+    warn(f"{folder.path / 'checkpoints'}: written by an older tsearch without a config hash; "
+         "checked by their evaluation settings only")
+    return store.load_latest()
