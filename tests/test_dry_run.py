@@ -21,7 +21,7 @@ def dry(*args):
 
 
 @pytest.mark.parametrize("command, name, extra, evaluations", [
-    ("evolve", None, [], "at most 108"),  # 3x4 baseline + 10x6 search + 3x(8 sizes + 4 grid sizes)
+    ("evolve", None, [], "at most 131"),  # 2x3 baseline + 6x5 search + 30 control + 5x(2x5 front sizes + 3 grid sizes)
     ("sweep", "exp1", [], "135"),
     ("sweep", "exp1", ["--smoke"], "16"),
     ("run", "dots_small", [], "1"),
@@ -44,7 +44,9 @@ def test_dry_run_estimates_grow_with_the_work(tmp_path, monkeypatch):
         args = [a for o in overrides for a in ("--set", o)]
         return float(re.search(r"\(([\d.]+) min;", dry("evolve", *args)).group(1))
 
-    assert minutes("train.steps=1200") > minutes("train.steps=600") > minutes("train.steps=100")
+    assert minutes("train.epochs=8000") > minutes("train.epochs=4000") > minutes("train.epochs=1000")
+    by_steps = ("train.epochs=0",)
+    assert minutes(*by_steps, "train.steps=1200") > minutes(*by_steps, "train.steps=600") > minutes(*by_steps, "train.steps=100")
     assert minutes("search.generations=12") > minutes("search.generations=6")
 
 

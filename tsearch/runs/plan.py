@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import ORACLE_KINDS, Config, config_to_toml
-from ..tasks import scored_steps
+from ..tasks import scored_steps, train_steps
 from .grid import expand_grid
 
 # loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series)
@@ -35,14 +35,17 @@ class Plan:
     seconds: float
 
 
-def seconds_per_evaluation(config: Config) -> float:
+def seconds_per_evaluation(config: Config, n: int | None = None) -> float:
+    """One evaluation of a training set of ``n`` images (n matters when train.epochs is the
+    budget: ``run.n`` when not given)."""
+    n = config.run.n if n is None else n
     kind = config.model.kind
     if kind in ORACLE_KINDS:
         return ORACLE_SECONDS
     rate = CPU_STEPS_PER_S.get(kind, min(CPU_STEPS_PER_S.values()))
     pixels = config.target.side ** 2 / REFERENCE_PIXELS
-    train = config.train.steps * pixels * (config.train.batch_size / REFERENCE_BATCH) / rate
-    calls = len(scored_steps(config)) * config.sampler.n_samples * config.sampler.n_steps
+    train = train_steps(config.train, n) * pixels * (config.train.batch_size / REFERENCE_BATCH) / rate
+    calls = len(scored_steps(config, n)) * config.sampler.n_samples * config.sampler.n_steps
     return OVERHEAD_SECONDS + train + calls * pixels / (3 * REFERENCE_BATCH * rate)
 
 
@@ -56,15 +59,19 @@ def plan_sweep(config: Config, source: str = "<config>") -> Plan:
 
 
 def plan_evolve(config: Config) -> Plan:
-    """Baseline, then at most ``population`` new training sets per generation, then at most
-    one front member per size and one random best per size_grid size, each re-evaluated."""
+    """Baseline, then at most ``population`` new training sets per generation, then the control
+    arm (as many as the search evaluated), then at most one front member per size of each arm
+    and one random best per size_grid size, each re-evaluated. Timed at the middle size."""
     s = config.search
     baseline = s.baseline_repeats * len(s.size_grid) if s.strategy != "random" else 0
     per_generation = (max(1, s.population // len(s.size_grid)) * len(s.size_grid)
                       if s.strategy == "random" else s.population)
-    fresh = s.reevaluate_seeds * ((s.n_max - s.n_min + 1) + len(s.size_grid))
-    n = baseline + per_generation * s.generations + fresh
-    return Plan(n, True, n * seconds_per_evaluation(config))
+    search = per_generation * s.generations
+    control = search if s.control != "none" else 0
+    fronts = (2 if control else 1) * (s.n_max - s.n_min + 1)
+    fresh = s.reevaluate_seeds * (fronts + len(s.size_grid))
+    n = baseline + search + control + fresh
+    return Plan(n, True, n * seconds_per_evaluation(config, (s.n_min + s.n_max + 1) // 2))
 
 
 def dry_run_text(kind: str, config: Config, plan: Plan) -> str:
