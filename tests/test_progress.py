@@ -59,7 +59,7 @@ def test_evolve_without_a_terminal_logs_one_line_per_generation(tmp_path):
     assert "\r" not in err
     lines = err.splitlines()
     generations = [line for line in lines if line.startswith("evolve: generation ")]
-    assert [line.split()[2] for line in generations] == ["1/3", "2/3", "3/3"]  # baseline + 2
+    assert [line.split()[2] for line in generations] == ["1/5", "2/5", "3/5", "4/5", "5/5"]  # baseline + 2 + control 2
     for line in generations:
         assert "phase=" in line and "best g=" in line and "front=" in line and "hv=" in line
     logbook = (tmp_path / "run" / "logbook.jsonl").read_text().splitlines()

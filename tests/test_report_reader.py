@@ -95,20 +95,6 @@ def test_evolve_report_counts_generations_as_configured(folders):
     assert "Hypervolume of the (size, g) front:" in md
 
 
-def test_headline_compares_only_sizes_both_evaluated():
-    row = dict(search_best_upto=None, search_best_upto_fresh=None, baseline_sd=0.0,
-               baseline_best_fresh=None)
-    summary = {"metric": "g", "threshold": 0.5, "smallest_size": {"search": 1},
-               "comparison": [
-                   {**row, "size": 2, "search_best": 0.6, "baseline_mean": 0.2, "baseline_max": 0.7, "baseline_n": 3},
-                   {**row, "size": 4, "search_best": None, "baseline_mean": 0.6, "baseline_max": 0.9, "baseline_n": 3},
-                   {**row, "size": 8, "search_best": 0.9, "baseline_mean": 0.8, "baseline_max": 0.9, "baseline_n": 3}]}
-    line = evolve_view.smallest_sentence(summary)
-    assert line.startswith("Among the sizes both evaluated (2, 8), the smallest with g >= 0.5: "
-                           "search 2, random baseline (mean) 8, random baseline (any set) 2")
-    assert "The search alone reached it at n = 1, a size the baseline did not try" in line
-
-
 def test_empty_panels_say_no_data(tmp_path, monkeypatch):
     said = []
     monkeypatch.setattr(plots, "no_data", lambda ax, what="no data": said.append(what))

@@ -109,7 +109,7 @@ def test_evolve_rows_carry_phase_and_generation(folders):
     table = results.rows(folders["evolve"])
     assert len(table) == sum(len(r["checkpoints"]) for r in records) > 0
     phases = {row["phase"] for row in table}
-    assert phases == {"baseline", "search", "reevaluate"}, phases
+    assert phases == {"baseline", "search", "control", "reevaluate"}, phases
     assert {r["phase"] for r in records} == phases  # the record itself names every line's phase
     for row in table:
         if row["phase"] == "reevaluate":

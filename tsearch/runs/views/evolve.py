@@ -175,12 +175,15 @@ def found_table(summary: dict) -> Table:
 def observations(summary: dict, logbook: list[dict]) -> list[str]:
     metric, thr, small = summary["metric"], summary["threshold"], summary["smallest_size"]
     n_evals = sum(e["evaluations"] for e in logbook)
-    lines = [f"{len(logbook)} generations, {n_evals} evaluations "
-             f"({sum(e['failures'] for e in logbook)} failed); strategy {summary['strategy']}; "
-             f"the Pareto front has {len(summary['front'])} training sets"
-             + (f", the control's {len(summary['control_front'])}." if summary.get("control_front") else ".")]
     search = [e for e in logbook if e["phase"] == "search"]
     baseline = [e for e in logbook if e["phase"] == "baseline"]
+    control = [e for e in logbook if e["phase"] == "control"]
+    lines = [f"The search ran {len(search)} generation(s) (strategy {summary['strategy']})"
+             + (f", after the random baseline's {len(baseline)}" if baseline else "")
+             + (f", then the control arm's {len(control)}" if control else "")
+             + f": {n_evals} evaluations ({sum(e['failures'] for e in logbook)} failed); the Pareto "
+             f"front has {len(summary['front'])} training sets"
+             + (f", the control's {len(summary['control_front'])}." if summary.get("control_front") else ".")]
     if search and search[-1].get("hypervolume") is not None:
         lines.append(f"Hypervolume of the (size, {metric}) front: {fmt(search[-1]['hypervolume'])} "
                      "for the search" + (f", {fmt(baseline[-1]['hypervolume'])} for the random "

@@ -24,6 +24,26 @@ METRICS = {
     "coverage_unseen": "for finite supports: fraction of the support's images not in the training "
                        "set that the samples reach",
     "loss": "mean denoising score-matching loss since the previous scored step",
+    "copy_shift": "fraction of samples equal to a training image up to a translation that keeps "
+                  "every white pixel on the canvas (metrics.symmetries = d4: also the 8 "
+                  "symmetries of the square)",
+    "novel_shift": "fraction of samples that are valid and not a copy_shift",
+    "g_shift": "valid and novel up to translation: a shifted copy does not count (= novel_shift)",
+    "distinct_novel_shift": "distinct g_shift shapes (up to translation) per sample",
+    "hamming_q10": "10% quantile, over valid samples, of the Hamming distance to the nearest "
+                   "translated training image divided by the sample's white area",
+    "hamming_q50": "median of that normalized distance",
+    "hamming_q90": "90% quantile of that normalized distance",
+    "near_copy": "fraction of samples valid and within metrics.near_copy_hamming of a translated "
+                 "training image",
+    "g_far": "fraction of samples valid and farther than metrics.near_copy_hamming",
+    "chance_valid": "chance level of validity: the validity rate of random connected blobs with "
+                    "the samples' white areas (polygons; docs/polygon_validity.md)",
+    "g_above_chance": "g minus chance_valid",
+    "precision": "fidelity: fraction of valid samples inside the k-NN balls of a fresh target "
+                 "sample, in the target's descriptor space (Kynkäänniemi et al. 2019)",
+    "recall": "coverage: fraction of the target sample inside the k-NN balls of the valid "
+              "samples (Kynkäänniemi et al. 2019)",
 }
 COLUMNS = {
     "n": "training-set size (images)",
@@ -31,8 +51,15 @@ COLUMNS = {
     "step": "training step at which the model was sampled and scored (a scored step)",
     "best step": "the scored step with the highest g (earliest on ties)",
     "best_step": "the scored step with the highest g (earliest on ties)",
-    "tau_gen": "first training step where valid reaches 90% of its maximum",
-    "tau_mem": "first training step where copy exceeds 0.05 (memorization starts)",
+    "tau_gen": "first scored step where g_shift reaches 90% of its maximum",
+    "tau_mem": "first scored step where copy_shift exceeds 0.05 (memorization starts)",
+    "tau_gen_epochs": "tau_gen in epochs (steps x batch_size / n)",
+    "tau_mem_epochs": "tau_mem in epochs (steps x batch_size / n)",
+    "tau_gen (epochs)": "tau_gen in epochs (steps x batch_size / n)",
+    "tau_mem (epochs)": "tau_mem in epochs (steps x batch_size / n)",
+    "tau_gen_valid": "former tau_gen: first scored step where valid reaches 90% of its maximum "
+                     "(counts copies, so never below tau_mem)",
+    "tau_mem_copy": "former tau_mem: first scored step where exact copy exceeds 0.05",
     "n_params": "number of trainable parameters of the score model",
     "seeds": "number of seeds (independent training sets) averaged",
     "group": "the sweep's grid points that differ only in n and seed",
@@ -45,7 +72,28 @@ COLUMNS = {
     "_best": "suffix: the value at each seed's best scored step, averaged over seeds",
     "_last": "suffix: the value at each seed's last scored step, averaged over seeds",
     "phase": "baseline (random training sets drawn from the target), search (the strategy), "
+             "control (a random search with the search's evaluations at each size), "
              "reevaluate (fresh seeds after the search)",
+    "per rung": "multi-fidelity: evaluations at each fraction of the training budget",
+    "n <=": "the size bound of a comparison: each arm's best set of at most n images",
+    "search (<= n), fresh": "the search's best set of at most n images, trained again with fresh "
+                            "seeds: mean ± sd",
+    "control (<= n), fresh": "the control's best set of at most n images, fresh seeds: mean ± sd",
+    "search: set size": "size of the search's set compared at this bound",
+    "control: set size": "size of the control's set compared at this bound",
+    "search: fresh mean ± sd (k)": "the search's set: fresh-seed mean ± sd (k seeds)",
+    "control: fresh mean ± sd (k)": "the control's set: fresh-seed mean ± sd (k seeds)",
+    "search: 95% CI": "t interval of the search set's fresh mean",
+    "control: 95% CI": "t interval of the control set's fresh mean",
+    "difference [95% CI]": "search minus control fresh means, Welch interval",
+    "Welch p": "two-sided p-value of Welch's t test (unequal variances) of that difference",
+    "Holm p": "Welch p corrected by Holm's step-down method across the compared sizes",
+    "wins": "the arm whose fresh mean is higher with Holm p < search.alpha, else neither",
+    "best random set, fresh": "the random baseline's best set of this size, fresh-seed mean ± sd",
+    "feature": "a property of the front's training sets (size, white fraction, vertices, centroid "
+               "spread, pairwise Hamming distance)",
+    "search front (mean)": "that property averaged over the search's front",
+    "control front (mean)": "that property averaged over the control's front",
     "gen": "generation within its phase (0 = the initial population)",
     "evaluations": "training sets evaluated in that generation (new to the search)",
     "cached": "training sets asked again whose fitness was already known (not re-trained)",
@@ -57,6 +105,8 @@ COLUMNS = {
                    "(n_max + 1, 0), divided by (n_max + 1 - n_min): 1 = a set of the smallest size "
                    "with metric 1 (tsearch.search.hypervolume)",
     "s": "wall-clock seconds of the generation",
+    "in-search": "prefix: the fitness value of a set as the search measured it (one seed: biased "
+                 "upward for a winner)",
     "fresh mean ± sd (seeds)": "the set trained again with fresh seeds: mean ± sd of the metric "
                                "(number of seeds that succeeded); the search value is the best of "
                                "many noisy trials, so biased upward",
@@ -97,6 +147,8 @@ def defined(column: str) -> bool:
     """Is a table column explained by the glossary (itself, its metric, or a suffix)?"""
     if column in METRICS or column in COLUMNS:
         return True
+    if column.startswith("in-search ") and column.removeprefix("in-search ") in METRICS:
+        return True  # "in-search g_shift": the fitness metric as the search measured it
     return any(column.endswith(suffix) and column[: -len(suffix)] in METRICS
                for suffix in ("_best", "_last"))
 
