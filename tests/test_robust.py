@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import resource
 import shutil
 import signal
@@ -30,11 +31,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_fuzz import EVOLVE, SWEEP, to_toml  # noqa: E402  (the fuzz test's tiny valid configs)
 
 ROOT = Path(__file__).resolve().parents[1]
+PROGRESS = re.compile(r"^(run|sweep|evolve|reevaluate|control): .* \| ")
 pytestmark = pytest.mark.slow
 
 SWEEP_CONFIG = {**SWEEP, "sweep": {"grid": {"run.seed": [0, 1, 2, 3, 4, 5]}}}
+# no control arm: the checkpoint tests edit ckpt-000003, the newest one (baseline + 2 generations)
 EVOLVE_CONFIG = {**EVOLVE, "search": {**EVOLVE["search"], "strategy": "nsga2", "generations": 2,
-                                      "population": 2}}
+                                      "population": 2, "control": "none"}}
 # how an evaluation ran (wall clock, memory, device, how many tasks shared its chunk): not results
 VOLATILE = ("timings", "peak_memory_mb", "device", "chunk_size", "form")
 
@@ -51,7 +54,9 @@ def tsearch(*args, fsize_limit: int | None = None, timeout: float = 300) -> subp
 
 
 def one_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
+    """The one line a command says, besides its progress lines (without a terminal, one plain
+    'sweep: ... | ...' line per evaluation or generation)."""
+    lines = [line for line in stderr.strip().splitlines() if not PROGRESS.match(line)]
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
     return lines[0]
 
@@ -200,6 +205,7 @@ def test_a_checkpoint_of_another_config_is_refused_naming_the_difference(evolve_
     continued silently."""
     from tsearch.search.checkpoint import CheckpointStore, load
     run = copy_of(evolve_reference, tmp_path)
+    (run / "pareto.json").unlink()  # unfinished: a complete run is left untouched
     theirs = json.loads((run / "config.json").read_text())
     theirs["search"]["crossover_prob"] = 0.9
     newest = load(run / "checkpoints" / "ckpt-000003.json")
@@ -214,6 +220,7 @@ def test_a_checkpoint_of_another_config_is_refused_naming_the_difference(evolve_
 def test_a_checkpoint_edited_with_its_checksum_recomputed_is_one_line(evolve_reference, tmp_path):
     """Before: a removed key gave a traceback."""
     run = copy_of(evolve_reference, tmp_path)
+    (run / "pareto.json").unlink()  # unfinished: a complete run is left untouched
     path = run / "checkpoints" / "ckpt-000003.json"
     doc = json.loads(path.read_text().split("\n")[1])
     del doc["payload"]["strategies"]
@@ -227,6 +234,7 @@ def test_a_checkpoint_edited_with_its_checksum_recomputed_is_one_line(evolve_ref
 def test_all_checkpoints_deleted_says_what_is_reused_and_empties_nothing(evolve_reference, tmp_path):
     """Before: restarted from scratch without a word and emptied evaluations.jsonl first."""
     run = copy_of(evolve_reference, tmp_path)
+    (run / "pareto.json").unlink()  # unfinished: a complete run is left untouched
     for path in (run / "checkpoints").iterdir():
         path.unlink()
     record = (run / "evaluations.jsonl").read_bytes()
