@@ -2,7 +2,7 @@
 fresh-seed front per CPU-hour, over several search seeds. One JSON line per run, then one
 summary line.
 
-    python benchmarks/multifidelity.py [--config configs/evolve.toml] [--seeds 0,1,2]
+    python benchmarks/multifidelity.py [--config evolve] [--seeds 0,1,2]
         [--rungs 0.25,0.5] [--promote 0.5] [--set KEY=VALUE ...] [--out DIR]
 
 Each seed runs ``tsearch evolve`` twice, as a user would (a subprocess each, every core):
@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tsearch import configs
 from tsearch.config import load_config
 from tsearch.search.fidelity import fractions
 
@@ -86,13 +87,14 @@ def evaluations(run_dir: Path) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--config", default="configs/evolve.toml")
+    parser.add_argument("--config", default="evolve", help="a TOML file or a packaged config's name")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--rungs", default="0.25,0.5")
     parser.add_argument("--promote", type=float, default=0.5)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--out", default=None, help="keep the run folders here")
     args = parser.parse_args()
+    args.config = str(configs.resolve(args.config))
     config = load_config(args.config, args.overrides)
     rungs = tuple(float(f) for f in args.rungs.split(","))
     generations = config.search.generations

@@ -1,6 +1,6 @@
 """``tsearch bench [--device D] [--tasks P] [--workload reference|cpu|evolve]``: one JSON line per path.
 
-``--workload evolve``: the evaluations of a search config (default configs/evolve.toml), serial
+``--workload evolve``: the evaluations of a search config (default: the packaged evolve config), serial
 against parallel local workers, without and with stopping at memorization
 (tsearch.executors.bench)."""
 
@@ -24,8 +24,8 @@ from . import user_errors
               help="Tasks of the loop path (a rate: fewer suffice) [default: 4].")
 @click.option("--workload", type=click.Choice(["reference", "cpu", "evolve"]), default=None,
               help="Default: cpu on a CPU, reference on a GPU.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="evolve: the search config [default: configs/evolve.toml].")
+@click.option("--config", "config_path", default=None,
+              help="evolve: the search config (a TOML file or a packaged config's name) [default: the packaged evolve config].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="evolve: override a config value (repeatable).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
@@ -58,11 +58,12 @@ def command(device, n_tasks, loop_tasks, workload, config_path, overrides, worke
 
 
 def evolve_bench(config_path: str | None, overrides, n_tasks: int, workers: int) -> None:
+    from .. import configs
     from ..config import load_config
     from ..executors.bench import run_evolve_bench
     from ..runs.evolve_steps import default_config_path
 
-    path = config_path or default_config_path()
+    path = configs.resolve(config_path) if config_path else default_config_path()
     config = load_config(path, overrides)
     for record in run_evolve_bench(config, n_tasks=n_tasks, workers=workers):
         click.echo(json.dumps({"workload": "evolve", "config": str(path), **record}))

@@ -1,7 +1,7 @@
 """``tsearch bench --workload evolve``: the evaluations of a search, serial against parallel
 workers, without and with stopping at memorization.
 
-The workload is the evaluation side of ``configs/evolve.toml`` (or any search config): training
+The workload is the evaluation side of the packaged evolve config (or any search config): training
 sets drawn from its target at sizes ``search.n_min .. n_max`` in turn, trained, sampled and
 scored with its model, training, sampler and metrics, chunked by ``executor.tasks_per_chunk``.
 Four paths, one JSON record each:
