@@ -72,6 +72,13 @@ def target_reference(target_cfg, target: Target, metrics_cfg) -> TargetReference
 _REFERENCES: dict[tuple, TargetReference] = {}  # n_bootstrap etc. do not change a reference
 
 
+def clear_process_caches() -> None:
+    """Forget the shared targets (their validity memos) and references, as in a new process:
+    a benchmark that evaluates the same tasks twice in one process must not time a warm memo."""
+    shared_target.cache_clear()
+    _REFERENCES.clear()
+
+
 @functools.lru_cache(maxsize=64)
 def shared_target(cfg) -> Target:
     """One target per config in the process, so that its validity memo (polygons) serves

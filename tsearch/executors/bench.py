@@ -17,7 +17,9 @@ results are identical to those of the serial path with the same stopping (they m
 step's ``search.fitness_metric``) differs from the unstopped run's, and the largest drop.
 ``wall_s`` and evaluations/hour count from the moment the workers are ready: ``startup_s``
 (starting them, torch imported in each) is paid once per run and reported apart. The serial
-path warms its process the same way (torch and the engine imported before timing).
+path warms its process the same way (torch and the engine imported before timing), and starts
+cold like the workers: the process's validity memo and target references are emptied first, or
+the serial paths after the first would find every sample of the same tasks already checked.
 """
 
 from __future__ import annotations
@@ -76,6 +78,9 @@ def run_evolve_bench(config: Config, *, n_tasks: int = 24, workers: int = 0,
 def measure_path(path: str, config: Config, tasks: list[EvalTask]) -> tuple[dict, list[EvalResult]]:
     """Evaluations/hour once the workers are ready; ``startup_s``: starting them (paid once
     per run: a search's generations reuse them)."""
+    from ..engine.score import clear_process_caches  # here: torch only once a path runs
+
+    clear_process_caches()
     t0 = time.perf_counter()
     with build_executor(config.executor, config.engine) as executor:
         executor.start()
