@@ -11,29 +11,9 @@ from click.testing import CliRunner
 from tsearch import configs
 from tsearch.cli import main
 from tsearch.config import config_to_toml, load_config, smoke_config
+from tiny import tiny_toml
 
-TINY = """
-[run]
-seed = 5
-n = 3
-[target]
-kind = "dots"
-side = 4
-[model]
-kind = "mlp"
-width = 16
-depth = 1
-[train]
-steps = 6
-batch_size = 4
-n_checkpoints = 2
-first_checkpoint = 3
-[sampler]
-n_steps = 6
-n_samples = 16
-[metrics]
-n_bootstrap = 10
-reference_samples = 32
+TINY = tiny_toml() + """
 [sweep.grid]
 "run.n" = [2, 4]
 target = [{kind = "dots", side = 4}, {kind = "bernoulli", side = 4, p = 0.25}]

@@ -8,29 +8,9 @@ import subprocess
 import sys
 
 from tsearch.runs.progress import LiveDisplay, progress
+from tiny import tiny_toml
 
-TINY = """
-[run]
-seed = 5
-n = 3
-[target]
-kind = "dots"
-side = 4
-[model]
-kind = "mlp"
-width = 16
-depth = 1
-[train]
-steps = 6
-batch_size = 4
-n_checkpoints = 2
-first_checkpoint = 3
-[sampler]
-n_steps = 6
-n_samples = 16
-[metrics]
-n_bootstrap = 0
-reference_samples = 32
+TINY = tiny_toml(n_bootstrap=0) + """
 [sweep.grid]
 "run.n" = [2, 4]
 "run.seed" = [0, 1]

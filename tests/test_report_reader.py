@@ -14,29 +14,9 @@ from tsearch.runs.views import evolve as evolve_view
 from tsearch.runs.views import plots
 from tsearch.runs.views.glossary import defined
 from tsearch.runs.views.report import SECTIONS
+from tiny import tiny_toml
 
-TINY = """
-[run]
-seed = 5
-n = 3
-[target]
-kind = "dots"
-side = 4
-[model]
-kind = "mlp"
-width = 16
-depth = 1
-[train]
-steps = 6
-batch_size = 4
-n_checkpoints = 2
-first_checkpoint = 3
-[sampler]
-n_steps = 6
-n_samples = 16
-[metrics]
-n_bootstrap = 10
-reference_samples = 32
+TINY = tiny_toml() + """
 [sweep.grid]
 "run.n" = [2, 4]
 "target.side" = [4, 5]

@@ -15,30 +15,9 @@ from click.testing import CliRunner
 from tsearch import results
 from tsearch.cli import main
 from tsearch.errors import UserError
+from tiny import tiny_toml
 
-BASE = """
-[run]
-seed = 5
-n = 3
-[target]
-kind = "dots"
-side = 4
-[model]
-kind = "mlp"
-width = 16
-depth = 1
-[train]
-steps = 6
-batch_size = 4
-n_checkpoints = 2
-first_checkpoint = 3
-[sampler]
-n_steps = 6
-n_samples = 16
-[metrics]
-n_bootstrap = 10
-reference_samples = 32
-"""
+BASE = tiny_toml()
 SWEEP = BASE + """
 [sweep.grid]
 "run.n" = [2, 4]

@@ -17,29 +17,9 @@ from tsearch.cli import main
 from tsearch.config import ConfigError, load_config
 from tsearch.config import smoke_config
 from tsearch.runs.sweep import expand_grid, load_evaluations
+from tiny import tiny_toml
 
-TINY = """
-[run]
-seed = 0
-n = 2
-[target]
-kind = "dots"
-side = 4
-[model]
-kind = "mlp"
-width = 16
-depth = 1
-[train]
-steps = 6
-batch_size = 4
-n_checkpoints = 2
-first_checkpoint = 3
-[sampler]
-n_steps = 6
-n_samples = 16
-[metrics]
-n_bootstrap = 10
-reference_samples = 32
+TINY = tiny_toml(seed=0, n=2) + """
 [executor]
 tasks_per_chunk = 1
 [sweep]
