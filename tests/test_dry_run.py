@@ -3,6 +3,7 @@ and a rough time; nothing written."""
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 
@@ -48,6 +49,8 @@ def test_dry_run_estimates_grow_with_the_work(tmp_path, monkeypatch):
     by_steps = ("train.epochs=0",)
     assert minutes(*by_steps, "train.steps=1200") > minutes(*by_steps, "train.steps=600") > minutes(*by_steps, "train.steps=100")
     assert minutes("search.generations=12") > minutes("search.generations=6")
+    if len(os.sched_getaffinity(0)) >= 2:  # evaluations run a worker per core at once
+        assert minutes("executor.workers=1") == pytest.approx(2 * minutes("executor.workers=2"), rel=0.02)
 
 
 def test_dry_run_still_rejects_a_bad_config(tmp_path, monkeypatch):

@@ -593,6 +593,8 @@ def test_evolve_bench_gives_one_record_per_path_with_identical_results():
             record["evaluations_per_hour"] / records[0]["evaluations_per_hour"], abs=1e-3)
     # stopping drops later scored steps only: only stopped tasks can change, never upward
     assert records[1]["best_changed"] <= records[1]["stopped"] and records[1]["best_max_drop"] >= 0
+    # the parallel path's CPU time counts its workers' (two fresh processes importing torch)
+    assert all(r["cpu_s"] > 0 for r in records) and records[2]["cpu_s"] > 1.0
     json.dumps(records)  # JSON lines
 
 

@@ -16,7 +16,10 @@ results are identical to those of the serial path with the same stopping (they m
 ``best_changed`` / ``best_max_drop`` (stopping paths): tasks whose fitness (the best scored
 step's ``search.fitness_metric``) differs from the unstopped run's, and the largest drop.
 ``wall_s`` and evaluations/hour count from the moment the workers are ready: ``startup_s``
-(starting them, torch imported in each) is paid once per run and reported apart. The serial
+(starting them, torch imported in each) is paid once per run and reported apart; ``cpu_s``
+(this process and its workers, start-up included) tells contention from idle cores: parallel
+paths that take more CPU seconds than the serial one for the same tasks shared a core's cache,
+memory bandwidth or a hypervisor's thread. The serial
 path warms its process the same way (torch and the engine imported before timing), and starts
 cold like the workers: the process's validity memo and target references are emptied first, or
 the serial paths after the first would find every sample of the same tasks already checked.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import resource
 import time
 from collections.abc import Sequence
 
@@ -81,6 +85,7 @@ def measure_path(path: str, config: Config, tasks: list[EvalTask]) -> tuple[dict
     from ..engine.score import clear_process_caches  # here: torch only once a path runs
 
     clear_process_caches()
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     with build_executor(config.executor, config.engine) as executor:
         executor.start()
@@ -88,14 +93,21 @@ def measure_path(path: str, config: Config, tasks: list[EvalTask]) -> tuple[dict
         results = list(executor.map(tasks))
         wall = time.perf_counter() - t1
         workers = executor.workers
+    cpu = cpu_seconds() - cpu0  # after the workers were reaped: their time counts
     run = sum(c.step for r in results for c in r.scored[-1:])
     planned = sum(max(t.scored_steps) for t in tasks)
     return {"path": path, "workers": workers, "stop_when_copy": config.train.stop_when_copy,
             "tasks": len(tasks), "failed": sum(not r.ok for r in results),
             "stopped": sum(r.stopped_at is not None for r in results),
-            "startup_s": round(t1 - t0, 2), "wall_s": round(wall, 2),
+            "startup_s": round(t1 - t0, 2), "wall_s": round(wall, 2), "cpu_s": round(cpu, 1),
             "evaluations_per_hour": round(len(tasks) / wall * 3600, 1),
             "model_steps_run": run, "model_steps_skipped": planned - run}, results
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its reaped children (the workers)."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def best_change(full: list[EvalResult], stopped: list[EvalResult], metric: str) -> dict:

@@ -1,7 +1,8 @@
 """``--dry-run``: the resolved config, how many evaluations it asks for and a rough time.
 
-The time is an estimate from the last CPU benchmark (docs/benchmarks.md, "Which form on CPU",
-loop model-steps/s at side 8, batch 64, 2 threads, 2026-11-28), scaled by the work of one
+The time is an estimate from the CPU benchmarks (docs/benchmarks.md, "Which form on CPU",
+loop model-steps/s at side 8, batch 64, 2 threads, 2026-11-28; cnn and unet re-measured on
+2026-12-01, see CPU_STEPS_PER_S), scaled by the work of one
 evaluation, which grows with pixels x images:
 
     train_s  = train.steps x (side^2 / 64) x (batch_size / 64) / rate[model.kind]
@@ -9,20 +10,28 @@ evaluation, which grows with pixels x images:
 
 (a sampling call is a forward pass only: about a third of a training step per image), plus
 about 3 s per evaluation of set-up and scoring (the --smoke runs timed in the packaged configs'
-comments: 3-4 s per evaluation whatever the training length). Oracles take about a second. A GPU, other thread counts or a loaded machine change it several-fold:
-the figure says whether a config takes minutes or days, not when it ends.
+comments: 3-4 s per evaluation whatever the training length). Oracles take about a second.
+The evaluations run ``workers`` at a time: the local executor's ``executor.workers`` (0: the
+cores this process may use), or this machine's cores for Ray (a cluster's size is not known
+before it is joined). Stopping at memorization (``train.stop_when_copy``) can only shorten the
+run. A GPU, other thread counts or a loaded machine change it several-fold: the figure says
+whether a config takes minutes or days, not when it ends.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..config import ORACLE_KINDS, Config, config_to_toml
 from ..tasks import scored_steps, train_steps
 from .grid import expand_grid
 
-# loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series)
-CPU_STEPS_PER_S = {"mlp": 483.0, "cnn": 60.0, "unet": 67.0, "transformer": 75.0, "polygon": 163.0}
+# loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn and
+# unet re-measured per worker with two workers busy on the 2-core AVX2 machine of 2026-12-01:
+# cnn from `tsearch bench --workload evolve` (parallel path, 16 evaluations in 108.7 s), unet
+# from experiment 2 (2,000 steps in 138-165 s, 8 x 96 x 50 sampler calls in 23-28 s at 10x10)
+CPU_STEPS_PER_S = {"mlp": 483.0, "cnn": 98.0, "unet": 11.0, "transformer": 75.0, "polygon": 163.0}
 ORACLE_SECONDS = 1.0
 OVERHEAD_SECONDS = 3.0  # set-up and scoring per evaluation (see the docstring)
 REFERENCE_PIXELS, REFERENCE_BATCH = 64, 64
@@ -32,7 +41,16 @@ REFERENCE_PIXELS, REFERENCE_BATCH = 64, 64
 class Plan:
     evaluations: int
     at_most: bool  # evolve: cached training sets are not evaluated again
-    seconds: float
+    seconds: float  # of evaluation, one after another
+    workers: int = 1  # evaluations at once
+
+
+def workers(config: Config) -> int:
+    """Evaluations at once (see the module's docstring)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if config.executor.kind == "local" and config.executor.workers:
+        return min(config.executor.workers, cores)
+    return cores
 
 
 def seconds_per_evaluation(config: Config, n: int | None = None) -> float:
@@ -50,12 +68,13 @@ def seconds_per_evaluation(config: Config, n: int | None = None) -> float:
 
 
 def plan_run(config: Config) -> Plan:
-    return Plan(1, False, seconds_per_evaluation(config))
+    return Plan(1, False, seconds_per_evaluation(config))  # one evaluation: one worker
 
 
 def plan_sweep(config: Config, source: str = "<config>") -> Plan:
     points = expand_grid(config, source=source)
-    return Plan(len(points), False, sum(seconds_per_evaluation(p.config) for p in points))
+    return Plan(len(points), False, sum(seconds_per_evaluation(p.config) for p in points),
+                workers(config))
 
 
 def plan_evolve(config: Config) -> Plan:
@@ -71,15 +90,16 @@ def plan_evolve(config: Config) -> Plan:
     fronts = (2 if control else 1) * (s.n_max - s.n_min + 1)
     fresh = s.reevaluate_seeds * (fronts + len(s.size_grid))
     n = baseline + search + control + fresh
-    return Plan(n, True, n * seconds_per_evaluation(config, (s.n_min + s.n_max + 1) // 2))
+    return Plan(n, True, n * seconds_per_evaluation(config, (s.n_min + s.n_max + 1) // 2), workers(config))
 
 
 def dry_run_text(kind: str, config: Config, plan: Plan) -> str:
     """The config as a TOML file (save it, edit it, run it), the plan in its closing comments."""
-    minutes = plan.seconds / 60
+    at_once = max(1, min(plan.workers, plan.evaluations))
+    seconds = plan.seconds / at_once
     return (config_to_toml(config, kind=kind)
             + f"\n# --dry-run: {'at most ' if plan.at_most else ''}{plan.evaluations} evaluation(s), "
-              f"about {_duration(plan.seconds)} on 2 CPU cores ({minutes:.1f} min; "
+              f"about {_duration(seconds)} with {at_once} worker(s) on CPU ({seconds / 60:.1f} min; "
               "estimated from docs/benchmarks.md, tsearch.runs.plan)\n")
 
 
