@@ -29,8 +29,10 @@ CONFIG = ["target.kind=polygons", "target.side=8", "target.min_area=4", "target.
 
 
 def fitness(genome) -> float | None:
-    """A deterministic, genome-dependent value; one size in five fails."""
-    if genome.size == 3 and int(genome.hash[:2], 16) % 5 == 0:
+    """A deterministic, genome-dependent value; every set of size 3 fails. (Failing one size-3
+    hash in five made whether any failure happened depend on the genomes' hashes, whose float
+    vertices differ in the last bit between CPUs: the test failed on an AVX2-only machine.)"""
+    if genome.size == 3:
         return None
     return int(genome.hash[:8], 16) / 16**8
 
