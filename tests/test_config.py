@@ -108,6 +108,19 @@ def test_every_name_is_checked_at_load(override, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("goal, switch", [
+    ("search.fitness_metric=g_shift_above_chance", "metrics.chance_blobs=0"),
+    ("sweep.generalization_metric=g_above_chance", "metrics.chance_blobs=0"),
+    ('sweep.metric_by_target={polygons="recall"}', "metrics.precision_recall=false"),
+])
+def test_a_goal_metric_whose_reference_is_switched_off_is_refused(goal, switch):
+    load_config(None, [goal])  # fine with the reference on
+    with pytest.raises(ConfigError) as info:
+        load_config(None, [goal, switch])
+    key = goal.split("=")[0].replace('sweep.metric_by_target', 'sweep.metric_by_target.polygons')
+    assert f"{key}: " in str(info.value) and switch.split("=")[0] in str(info.value)
+
+
 def test_a_grid_key_of_any_kind_of_a_polymorphic_table_is_known():
     # target.rate belongs to linear_code only: valid in a grid whose points pick that kind
     config = load_config(None, ['sweep.grid={"target" = [{kind="linear_code"}], "target.rate" = [0.5]}'])

@@ -139,6 +139,21 @@ def test_chance_level_of_polygons_is_between_zero_and_one_and_g_above_chance_sub
     m = score(target, samples, train, reference=reference).metrics
     assert 0 < m["chance_valid"] < 1
     assert m["g_above_chance"] == pytest.approx(m["g"] - m["chance_valid"])
+    assert m["g_shift_above_chance"] == pytest.approx(m["g_shift"] - m["chance_valid"])
+
+
+def test_shifted_copies_score_minus_their_chance_level_above_chance():
+    # every sample a translate of a training image: g counts them, g_shift does not, so
+    # g_shift_above_chance is minus the chance level of blobs of their areas
+    target = PolygonsTarget(side=12, max_vertices=4, min_area=4.0)
+    train = target.sample(3, np.random.default_rng(2)).images
+    samples = np.concatenate([np.roll(train, 1, axis=2), np.roll(train, -1, axis=1)])
+    samples = samples[target.is_valid(samples).valid]  # a roll may wrap a shape across the border
+    assert len(samples) >= 2
+    m = score(target, samples, train, reference=build_reference(target, CONFIG)).metrics
+    assert m["g_shift"] == 0.0 and m["g"] > 0
+    assert 0 < m["chance_valid"] < 1
+    assert m["g_shift_above_chance"] == pytest.approx(-m["chance_valid"])
 
 
 # ----------------------------------------------------------------------------- precision, recall

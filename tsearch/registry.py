@@ -143,10 +143,11 @@ class Seam:
 METRICS = Names("metric", ("valid", "copy", "copy_ratio", "novel", "g", "g_rel", "distinct_novel",
                            "coverage_unseen", "copy_shift", "novel_shift", "g_shift", "near_copy",
                            "g_far", "distinct_novel_shift", "hamming_q10", "hamming_q50",
-                           "hamming_q90", "chance_valid", "g_above_chance", "precision", "recall"))
+                           "hamming_q90", "chance_valid", "g_above_chance", "g_shift_above_chance",
+                           "precision", "recall"))
 GOAL_METRICS = Names("metric", ("g", "g_rel", "novel", "distinct_novel", "valid", "coverage_unseen",
                                 "g_shift", "novel_shift", "g_far", "distinct_novel_shift",
-                                "g_above_chance", "precision", "recall"))
+                                "g_above_chance", "g_shift_above_chance", "precision", "recall"))
 
 # The mutation operators of tsearch/search/operators.py (OPERATORS there; a test keeps them equal),
 # the keys of [search] operator_weights.

@@ -665,6 +665,18 @@ def check_across_tables(config: Config) -> None:
             steps = math.ceil(config.train.epochs * n / config.train.batch_size)
             check(steps <= MAX_TRAIN_STEPS, "train.epochs", f"{config.train.epochs:g} epochs of {key} = {n:,} "
                   f"images are {steps:,} steps, above the maximum {MAX_TRAIN_STEPS:,}")
+    # a goal metric computed from a part of the metrics reference that is switched off is NaN
+    # at every step: a search or a threshold on it would see nothing
+    needs = {"g_above_chance": ("chance_blobs", config.metrics.chance_blobs > 0),
+             "g_shift_above_chance": ("chance_blobs", config.metrics.chance_blobs > 0),
+             "precision": ("precision_recall", config.metrics.precision_recall),
+             "recall": ("precision_recall", config.metrics.precision_recall)}
+    goals = {"search.fitness_metric": config.search.fitness_metric,
+             "sweep.generalization_metric": config.sweep.generalization_metric,
+             **{f"sweep.metric_by_target.{k}": v for k, v in config.sweep.metric_by_target.items()}}
+    for key, metric in goals.items():
+        switch, on = needs.get(metric, ("", True))
+        check(on, key, f"{metric!r} needs metrics.{switch}, which is off")
     points = math.prod(len(v) for v in config.sweep.grid.values())
     check(points <= MAX_GRID_POINTS, "sweep.grid",
           f"{points:,} grid points exceed the maximum {MAX_GRID_POINTS:,}")

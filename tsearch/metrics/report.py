@@ -18,7 +18,8 @@ Up to translation (shifts.py; ``metrics.symmetries = "d4"`` adds the symmetries 
     hamming_q10, _q50, _q90   quantiles of h_i over the valid samples
     distinct_novel_shift      |{distinct novel_shift s_i up to translation}| / M
 With a TargetReference (reference.py): chance_valid (chance.py), g_above_chance = g -
-chance_valid, precision and recall of the valid samples (fidelity.py; W1 per descriptor in
+chance_valid and g_shift_above_chance = g_shift - chance_valid (per sample: novel_shift_i -
+p(|s_i|); the fitness a search cannot raise by shrinking its samples), precision and recall of the valid samples (fidelity.py; W1 per descriptor in
 extra["w1"]). Intervals: fractions over all M samples by bootstrap_intervals; precision over the
 valid samples, recall over the reference points, quantiles by resampling the valid h_i.
 """
@@ -40,7 +41,7 @@ from .shifts import copy_shift, min_shift_hamming, shift_keys, symmetries
 
 FRACTIONS = ("valid", "copy", "copy_ratio", "novel", "g", "g_rel")
 SHIFT_FRACTIONS = ("copy_shift", "novel_shift", "g_shift", "near_copy", "g_far")
-CHANCE_FRACTIONS = ("chance_valid", "g_above_chance")
+CHANCE_FRACTIONS = ("chance_valid", "g_above_chance", "g_shift_above_chance")
 HAMMING_QUANTILES = {"hamming_q10": 0.1, "hamming_q50": 0.5, "hamming_q90": 0.9}
 FIDELITY = ("precision", "recall")
 NAN = float("nan")
@@ -61,7 +62,7 @@ def compute_metrics(samples: torch.Tensor, train_images: torch.Tensor, target, *
     ``validity`` (a Validity of the binarized samples) skips ``target.is_valid`` when the
     caller computed it already. ``copy_ratio`` is NaN when the training set holds fewer than
     two distinct images (the ratio rule needs a second-nearest image). Without ``reference``
-    (or with a part of it off), chance_valid, g_above_chance, precision and recall are NaN.
+    (or with a part of it off), the CHANCE_FRACTIONS, precision and recall are NaN.
     """
     x = torch.as_tensor(samples).flatten(1).float()  # (M, d)
     y = torch.as_tensor(train_images).flatten(1).to(x)  # (n, d)
@@ -92,6 +93,9 @@ def _beyond_exact(white, train_white, valid, novel, target, config, reference, r
     if reference is not None and reference.chance is not None:
         per_sample["chance_valid"] = reference.chance(white.sum(axis=(1, 2)))
         per_sample["g_above_chance"] = novel - per_sample["chance_valid"]
+        # a function of columns already there: the bootstrap's draws (over distinct rows) and
+        # so every other interval stay as they were
+        per_sample["g_shift_above_chance"] = per_sample["novel_shift"] - per_sample["chance_valid"]
     out = MetricsReport({name: NAN for name in CHANCE_FRACTIONS + FIDELITY})  # NaN: not computed
     out.metrics.update({k: float(np.mean(v)) for k, v in per_sample.items()})
     out.intervals.update(bootstrap_intervals(per_sample, n_resamples=config.n_bootstrap,

@@ -250,7 +250,7 @@ def fmt_fresh(fresh: dict | None) -> str:
 
 
 FRONT_METRICS = ("valid", "copy", "copy_shift", "novel", "g", "g_shift", "g_rel", "precision", "recall",
-                 "chance_valid")  # those the engine reported are shown (near copies, precision/recall)
+                 "chance_valid", "g_shift_above_chance")  # those the engine reported are shown (near copies, precision/recall)
 
 
 def front_table(summary: dict, key: str = "front") -> Table:

@@ -40,6 +40,8 @@ METRICS = {
     "chance_valid": "chance level of validity: the validity rate of random connected blobs with "
                     "the samples' white areas (polygons; docs/polygon_validity.md)",
     "g_above_chance": "g minus chance_valid",
+    "g_shift_above_chance": "g_shift minus chance_valid: generalization up to translation beyond what "
+                            "shapeless blobs of the samples' areas score",
     "precision": "fidelity: fraction of valid samples inside the k-NN balls of a fresh target "
                  "sample, in the target's descriptor space (Kynkäänniemi et al. 2019)",
     "recall": "coverage: fraction of the target sample inside the k-NN balls of the valid "
