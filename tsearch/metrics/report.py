@@ -20,8 +20,9 @@ Up to translation (shifts.py; ``metrics.symmetries = "d4"`` adds the symmetries 
 With a TargetReference (reference.py): chance_valid (chance.py), g_above_chance = g -
 chance_valid and g_shift_above_chance = g_shift - chance_valid (per sample: novel_shift_i -
 p(|s_i|); samples that pass by chance, specks or full canvases, do not raise it), precision
-and recall of the valid samples (fidelity.py; W1 per descriptor in extra["w1"]). Intervals: fractions over all M samples by bootstrap_intervals; precision over the
-valid samples, recall over the reference points, quantiles by resampling the valid h_i.
+and recall of the valid samples (fidelity.py; W1 per descriptor in extra["w1"]). Intervals:
+fractions over all M samples by bootstrap_intervals; precision over the valid samples, recall
+over the reference points, quantiles by resampling the valid h_i.
 """
 
 from __future__ import annotations

@@ -249,8 +249,9 @@ def fmt_fresh(fresh: dict | None) -> str:
     return f"{fmt(fresh['mean'])} ± {fmt(fresh['sd'])} ({ok})"
 
 
+# those the engine reported are shown (near copies, precision/recall)
 FRONT_METRICS = ("valid", "copy", "copy_shift", "novel", "g", "g_shift", "g_rel", "precision", "recall",
-                 "chance_valid", "g_shift_above_chance")  # those the engine reported are shown (near copies, precision/recall)
+                 "chance_valid", "g_shift_above_chance")
 
 
 def front_table(summary: dict, key: str = "front") -> Table:
