@@ -81,8 +81,8 @@ def test_control_has_exactly_the_search_budget_at_each_size(setup):
     state, lines = play(config, target)
     search_steps = {e["step"] for e in state.logbook if e["phase"] == "search"}
     control_steps = {e["step"] for e in state.logbook if e["phase"] == "control"}
-    ga = {(s, h): n for (s, h, _), (n, _) in search_evaluations(lines, search_steps).items()}
-    control = {(s, h): n for (s, h, _), (n, _) in search_evaluations(lines, control_steps).items()}
+    ga = {(s, h): n for (s, h, _, _), (n, _) in search_evaluations(lines, search_steps).items()}
+    control = {(s, h): n for (s, h, _, _), (n, _) in search_evaluations(lines, control_steps).items()}
     assert any("error" in line for line in lines if line["step"] in search_steps)  # failures count
     assert len(ga) < config.search.generations * config.search.population  # some asks were cached
     assert len(control) == len(ga) == sum(e["evaluations"] for e in state.logbook if e["phase"] == "search")
@@ -100,8 +100,8 @@ def test_a_line_repeated_by_a_resume_is_one_evaluation():
     lines = [{"step": 3, "hash": "a", "size": 2, "error": "killed"}, {"step": 3, "hash": "a", "size": 2},
              {"step": 3, "hash": "b", "size": 4}, {"step": 4, "hash": "a", "size": 2},
              {"step": 9, "hash": "c", "size": 1, "phase": "reevaluate"}]
-    assert search_evaluations(lines, {3, 4}) == {(3, "a", 1.0): (2, 1.0), (3, "b", 1.0): (4, 1.0),
-                                                 (4, "a", 1.0): (2, 1.0)}
+    assert search_evaluations(lines, {3, 4}) == {(3, "a", 0, 1.0): (2, 1.0), (3, "b", 0, 1.0): (4, 1.0),
+                                                 (4, "a", 0, 1.0): (2, 1.0)}
     assert control_plan(search_evaluations(lines, {3, 4})) == [2, 2, 4]
 
 

@@ -197,10 +197,15 @@ def test_checkpoints_round_trip_prune_and_fall_back(tmp_path, polygons):
     assert latest is None and len(problems) == 2 and "ckpt-000002.npz: checksum" in problems[1]
 
 
+def training(value, *, step=0, size=2, metrics=None) -> dict:
+    """A cache record of one training (tsearch.search.state.fitness_entry's fields)."""
+    return {"size": size, "step": step, "value": value, "best_step": 10, "metrics": metrics or {}}
+
+
 def test_cache_is_keyed_by_evaluation_config():
     a, b = FitnessCache("a" * 64), FitnessCache("b" * 64, FitnessCache("a" * 64).entries)
-    a.put("h", {"value": float("nan"), "metrics": {"g": np.float32(0.5)}})
-    assert "h" in a and a.get("h") == {"value": None, "metrics": {"g": 0.5}}
+    a.put("h", training(float("nan"), metrics={"g": np.float32(0.5)}))
+    assert "h" in a and a.get("h")["value"] is None and a.get("h")["metrics"] == {"g": 0.5}
     b.entries.update(a.entries)
     assert "h" not in b  # same genome, another evaluation config
     assert FitnessCache.from_state(json.loads(json.dumps(a.state()))).get("h") == a.get("h")
@@ -261,13 +266,28 @@ def test_rung_steps_and_rung_config_checks():
 
 def test_cache_keeps_each_fidelity_apart():
     cache = FitnessCache("a" * 64)
-    cache.put("h", {"value": 0.3}, fidelity=0.25)
+    cache.put("h", training(0.3), fidelity=0.25)
     assert "h" not in cache and cache.get("h") is None and cache.has("h", 0.25)
-    cache.put("h", {"value": 0.6})
-    assert cache.get("h") == {"value": 0.6} and cache.get("h", 0.25) == {"value": 0.3}
-    assert cache.items() == [("h", {"value": 0.6})]  # the full-budget entries only
+    cache.put("h", training(0.6))
+    assert cache.get("h")["value"] == 0.6 and cache.get("h", 0.25)["value"] == 0.3
+    assert [(h, e["value"]) for h, e in cache.items()] == [("h", 0.6)]  # the full-budget entries only
     again = FitnessCache.from_state(json.loads(json.dumps(cache.state())))
-    assert again.get("h", 0.25) == {"value": 0.3}
+    assert again.get("h", 0.25) == cache.get("h", 0.25)
+
+
+def test_a_set_value_is_the_mean_of_its_trainings_first_line_winning():
+    cache = FitnessCache("a" * 64)
+    cache.put("h", training(0.2, metrics={"g": 0.2}))
+    cache.put("h", training(0.9, step=3), seed_index=0)  # a repeated line: ignored
+    assert cache.get("h")["value"] == 0.2 and cache.get("h")["n"] == 1 and cache.get("h")["se"] is None
+    cache.put("h", training(0.4, step=2, metrics={"g": 0.4}), seed_index=1)
+    cache.put("h", training(None, step=2), seed_index=2)  # no finite value: not in the mean
+    entry = cache.get("h")
+    assert entry["value"] == pytest.approx(0.3) and entry["n"] == 2 and entry["step"] == 0
+    assert entry["se"] == pytest.approx(np.std([0.2, 0.4], ddof=1) / np.sqrt(2))
+    assert entry["metrics"] == {"g": pytest.approx(0.3)}
+    assert cache.done_before("h", 2) == 1 and cache.done_before("h", 3) == 3
+    assert cache.has("h", seed_index=1) and not cache.has("h", seed_index=3)
 
 
 def test_search_never_loads_torch():

@@ -14,7 +14,8 @@ Works for the three kinds of run folder (``run.json`` says which). Columns, in t
     hypervolume     evolve: the hypervolume of the phase's (size, metric) front after that
                     generation (tsearch.search.hypervolume; reference point (n_max + 1, 0)); else empty
     task_id         the evaluation's identity in its folder (sweep: its grid point spelled out)
-    seed_index      evolve re-evaluations: which fresh seed (0..reevaluate_seeds-1); else empty
+    seed_index      evolve: which training of the set (search phases: 0..; re-evaluations: which
+                    fresh seed, 0..reevaluate_seeds-1); else empty
     n               training-set size
     seed            the evaluation's seed (evolve: derived from (run seed, genome hash) exactly as
                     the driver derives it)
@@ -115,7 +116,7 @@ def _sweep_records(folder: RunFolder):
 def _evolve_records(folder: RunFolder):
     # tsearch.seeding loads torch: only here, so that `tsearch export --help` and the other
     # kinds of folder do not wait for it
-    from .seeding import derive_seed
+    from .seeding import derive_seed, training_seed
 
     config = folder.config
     logbook = {e["step"]: e for e in folder.records("logbook.jsonl", key=lambda e: e["step"])}
@@ -128,8 +129,8 @@ def _evolve_records(folder: RunFolder):
             seed = derive_seed(config.run.seed, "reevaluate", genome, index)
         else:  # a search or baseline evaluation: its logbook line names the phase
             phase = record.get("phase") or entry.get("phase")  # older folders: the logbook's
-            generation, index = entry.get("generation"), None
-            seed = derive_seed(config.run.seed, "evolve", genome)
+            generation, index = entry.get("generation"), record.get("seed_index", 0)
+            seed = training_seed(config.run.seed, genome, index)
         head = _common("evolve", phase, config, generation=generation, search_step=step,
                        hypervolume=entry.get("hypervolume") if phase != "reevaluate" else None,
                        task_id=record["task_id"], seed_index=index, n=record["size"], seed=seed,

@@ -19,6 +19,12 @@ def derive_seed(seed: int, *identity: object) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little") >> 1
 
 
+def training_seed(seed: int, genome_hash: str, index: int = 0) -> int:
+    """The seed of training ``index`` of a searched training set (tsearch.search.resample):
+    index 0 keeps the seed a set had when each set was trained once."""
+    return derive_seed(seed, "evolve", genome_hash, *((index,) if index else ()))
+
+
 def numpy_rng(seed: int, *identity: object) -> np.random.Generator:
     return np.random.default_rng(derive_seed(seed, *identity))
 

@@ -82,6 +82,15 @@ def best_record(records: Sequence[dict], metric: str = "g") -> dict | None:
     return None if i is None else records[i]
 
 
+def fitness_record(line: dict, metric: str = "g") -> dict | None:
+    """The scored record an evaluation's fitness is read from: the fresh full-sample scoring
+    at the chosen step (``selected``, two-stage scoring) when the evaluation has one, else the
+    best of its scored steps (:func:`best_record`)."""
+    if line.get("selected") is not None:
+        return line["selected"]
+    return best_record(line.get("checkpoints") or [], metric)
+
+
 # ----------------------------------------------------------------------------- task
 @dataclass(frozen=True)
 class EvalTask:

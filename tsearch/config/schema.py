@@ -550,9 +550,20 @@ class SearchConfig:
     # on, and the survivors of the last to the full budget. () = every offspring at full budget
     rungs: tuple[float, ...] = ()
     promote: float = 0.5
+    # a noisy fitness (tsearch.search.resample): an evaluation is one training with one seed, and
+    # a set's fitness is the mean over its trainings. seeds_per_set: trainings of each new set
+    # (of every arm, the baseline included); resample_survivors: a set that stays in the
+    # population is trained once more, with a new seed, every generation until it holds
+    # max_seeds_per_set trainings, so a lucky value regresses to its mean
+    seeds_per_set: int = 1
+    resample_survivors: bool = False
+    max_seeds_per_set: int = 8
 
     def __post_init__(self):
         check_range(self.generations, 1, MAX_COUNT, "generations")
+        check_range(self.seeds_per_set, 1, MAX_COUNT, "seeds_per_set")
+        check(self.seeds_per_set <= self.max_seeds_per_set <= MAX_COUNT, "max_seeds_per_set",
+              f"must be in [seeds_per_set, {MAX_COUNT:,}] (seeds_per_set = {self.seeds_per_set})")
         check_range(self.population, 2, MAX_COUNT, "population")
         check(1 <= self.n_min <= self.n_max, "n_min", "need 1 <= n_min <= n_max")
         check(self.n_max <= MAX_TRAINING_SET, "n_max", f"must be <= {MAX_TRAINING_SET:,}")

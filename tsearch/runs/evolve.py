@@ -47,11 +47,13 @@ from ..search.fidelity import successive_halving
 from ..search.state import SearchState, fitness_entry
 from ..search.summary import reevaluated_genomes
 from ..targets import build_target
-from ..tasks import EvalTask, best_record
+from ..tasks import EvalTask, fitness_record
 from .evolve_state import (complete, fresh_state, load_state, plan_control, resumed_config, seeding,
                            total_generations)
-from .evolve_steps import check_config, default_config_path, evaluation_task, log_entry, write_outputs
-from .folder import EVALUATIONS, RunFolder, identity_hash, result_record, to_jsonable
+from ..search.resample import missing, ran_this_generation, wanted_trainings
+from .evolve_steps import (check_config, default_config_path, evaluation_task, log_entry, training_id,
+                           write_outputs)
+from .folder import EVALUATIONS, RunFolder, identity_hash, result_record, steps_stem, to_jsonable
 from .pipeline import open_executor, resume_executor, results, with_executor
 from .plan import dry_run_text, plan_evolve
 from .progress import LiveDisplay, SilentDisplay
@@ -147,55 +149,63 @@ def value_of(state: SearchState, genome: Genome, fraction: float = 1.0) -> float
 
 def evaluate_generation(genomes: list[Genome], phase: str, strategy, state: SearchState,
                         config: Config, folder: RunFolder, executor, display) -> tuple[list, dict]:
-    """(the genomes to tell, the generation's counts). With ``search.rungs``, the offspring of
-    the search (not its initial population, not the baseline) go through successive halving
-    (tsearch.search.fidelity): only those promoted to the full budget are told."""
+    """(the genomes to tell, the generation's counts). The asked sets get their trainings and
+    the survivors one more (tsearch.search.resample), then the population takes its running
+    means. With ``search.rungs``, the offspring of the search (not its initial population, not
+    the baseline) go through successive halving (tsearch.search.fidelity), one training each
+    at a rung: only those promoted to the full budget are told."""
     rungs = config.search.rungs if phase == "search" and strategy.generation > 0 else ()
+    survivors = strategy.survivors_to_resample()
     per_rung = []
 
     def evaluate_at(batch: list[Genome], fraction: float) -> list[float | None]:
+        full = fraction == 1
         per_rung.append({"fraction": fraction, "genomes": len(batch),
-                         **evaluate_genomes(batch, state, config, folder, executor, display, fraction)})
+                         **evaluate_genomes(batch, state, config, folder, executor, display, fraction,
+                                            survivors=survivors if full else (),
+                                            trainings_for=strategy.trainings_for if full else None)})
         return [value_of(state, g, fraction) for g in batch]
 
     told = successive_halving(genomes, evaluate_at, rungs, config.search.promote)[-1].genomes
+    strategy.revalue(lambda g: value_of(state, g))
     counts = {k: sum(r[k] for r in per_rung) for k in ("evaluations", "cached", "failures")}
     return told, {**counts, "rungs": per_rung} if rungs else counts
 
 
 def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, folder: RunFolder,
-                     executor, display, fraction: float = 1.0) -> dict:
-    """Evaluate the genomes not in the cache at this fidelity (once each, in ask order);
-    returns the counts. A genome whose entry dates from this generation (recorded before a
-    kill) counts as evaluated here, as it did in the interrupted run."""
+                     executor, display, fraction: float = 1.0, *, survivors=(),
+                     trainings_for=None) -> dict:
+    """Run the trainings this generation wants and the cache lacks (tsearch.search.resample:
+    ``trainings_for(set)`` per asked set, default one; one more per survivor), in ask order;
+    returns the counts. A training recorded at this generation (before a kill) counts as run
+    here, as it did in the interrupted run."""
     step, metric = len(state.logbook), config.search.fitness_metric
     phase = next((k for k, s in state.strategies.items() if not s.done), "search")  # the one asking
-    this_generation = {}
-    for g in genomes:
-        entry = state.cache.get(g.hash, fraction)
-        if entry is None or entry["step"] >= step:
-            this_generation.setdefault(g.hash, g)
-    todo = {h: g for h, g in this_generation.items() if not state.cache.has(h, fraction)}
-    tasks = [evaluation_task(config, g, fraction, seeding().derive_seed(config.run.seed, "evolve", h))
-             for h, g in todo.items()]
+    wanted = wanted_trainings(genomes, survivors, trainings_for or (lambda g: 1), state.cache, step,
+                              config.search.max_seeds_per_set, fraction)
+    ran = ran_this_generation(wanted, state.cache, step, fraction)
+    todo = {training_id(g, i, fraction): (g, i) for g, i in missing(wanted, state.cache, fraction)}
+    tasks = [evaluation_task(config, g, fraction, i) for g, i in todo.values()]
     seeds = {t.task_id: t.seed for t in tasks}
     failures = 0
     display.evaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):
-        genome = todo[result.task_id.split("@")[0]]
+        genome, i = todo[result.task_id]
         header = {"step": step, "phase": phase, "hash": genome.hash, "size": genome.size,
-                  **({"fidelity": fraction} if fraction < 1 else {})}
-        # the samples kept are those of full-budget evaluations (a rung's would overwrite them)
+                  **({"seed_index": i} if i else {}), **({"fidelity": fraction} if fraction < 1 else {})}
+        # the samples kept are those of full-budget evaluations (a rung's would overwrite them);
+        # the best step's samples of a set's first training only (the report's grids)
         full = fraction == 1
-        samples = {f"samples/{genome.hash[:16]}": result.best(metric)} if full else None
-        all_steps = (f"samples/{genome.hash[:16]}_steps", seeds[result.task_id]) if full else None
+        samples = {f"samples/{genome.hash[:16]}": result.best(metric)} if full and not i else None
+        all_steps = (steps_stem(genome.hash, i), seeds[result.task_id]) if full else None
         if folder.record(header, result, samples=samples, grids=False, all_steps=all_steps):
-            state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric), fraction)
+            state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric),
+                            fraction, seed_index=i)
         else:
             failures += 1
         display.evaluated()
-    return {"evaluations": len(this_generation), "cached": len(genomes) - len(this_generation),
-            "failures": failures}
+    asked_ran = {g.hash for g, _ in ran} & {g.hash for g in genomes}
+    return {"evaluations": len(ran), "cached": len(genomes) - len(asked_ran), "failures": failures}
 
 
 def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, display) -> dict:
@@ -226,6 +236,6 @@ def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, 
 def fresh_value(line: dict, metric: str) -> float | None:
     """The fitness of one evaluation line; None when no scored step has a finite value
     (pareto.json is strict JSON)."""
-    best = best_record(to_jsonable(line["checkpoints"]), metric)
+    best = fitness_record(to_jsonable(line), metric)
     return None if best is None else float(best[metric])
 

@@ -46,16 +46,27 @@ def check_config(config: Config) -> None:
     target.render(target.sample_params(1, np.random.default_rng(0)))  # can it sample at all?
 
 
-def evaluation_task(config: Config, genome: Genome, fraction: float, seed: int) -> EvalTask:
-    """The evaluation of ``genome`` at a fidelity: the full budget, or a multi-fidelity rung
-    trained for ``fraction`` of train.steps and scored at the full schedule's steps below that
-    budget and at the budget. Same seed at every fidelity: a rung's numbers at a shared scored
-    step are the full evaluation's (training does not depend on the schedule or the length)."""
+def training_id(genome: Genome, seed_index: int, fraction: float = 1.0) -> str:
+    """The task id of training ``seed_index`` of a set at a fidelity: the set's hash for its
+    first full-budget training (as when each set was trained once), ``#i`` and ``@fraction``
+    marking the others."""
+    return (genome.hash + (f"#{seed_index}" if seed_index else "")
+            + (f"@{fraction:g}" if fraction < 1 else ""))
+
+
+def evaluation_task(config: Config, genome: Genome, fraction: float, seed_index: int = 0) -> EvalTask:
+    """Training ``seed_index`` of ``genome`` (its seed: tsearch.seeding.training_seed) at a
+    fidelity: the full budget, or a multi-fidelity rung trained for ``fraction`` of train.steps
+    and scored at the full schedule's steps below that budget and at the budget. Same seed at
+    every fidelity: a rung's numbers at a shared scored step are the full evaluation's
+    (training does not depend on the schedule or the length)."""
+    from ..seeding import training_seed  # loads torch: not before a task is built
+    seed = training_seed(config.run.seed, genome.hash, seed_index)
+    task_id = training_id(genome, seed_index, fraction)
     if fraction == 1:
-        return EvalTask.from_config(config, task_id=genome.hash, seed=seed,
+        return EvalTask.from_config(config, task_id=task_id, seed=seed,
                                     train_params=genome.elements, keep_samples=True)
-    task = EvalTask.from_config(config, task_id=f"{genome.hash}@{fraction:g}", seed=seed,
-                                train_params=genome.elements)
+    task = EvalTask.from_config(config, task_id=task_id, seed=seed, train_params=genome.elements)
     budget = rung_steps(max(task.scored_steps), fraction)  # of the set's own budget (epochs: per size)
     train = config.train if config.train.epochs else dataclasses.replace(config.train, steps=budget)
     return dataclasses.replace(task, train=train,

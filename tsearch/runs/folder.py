@@ -308,6 +308,11 @@ def result_record(result: EvalResult) -> dict:
 
 
 # ----------------------------------------------------------------------------- samples
+def steps_stem(genome_hash: str, seed_index: int = 0) -> str:
+    """The packed samples file (without .npz) of training ``seed_index`` of an evolve set."""
+    return f"samples/{genome_hash[:16]}{f'-s{seed_index}' if seed_index else ''}_steps"
+
+
 def pack_samples(result: EvalResult, *, seed: int) -> dict[str, np.ndarray]:
     """What re-scoring an evaluation needs (tsearch score DIR), as arrays of a compressed .npz:
     ``bits`` (S, M, B) uint8 = np.packbits of the white pixels of each sample (row-major, B =

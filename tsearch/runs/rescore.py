@@ -23,7 +23,7 @@ from ..engine.score import novel_mass, score_step, shared_target
 from ..errors import UserError
 from ..imageio import load_images
 from ..tasks import ScoredStep
-from .folder import EVALUATIONS, RunFolder, scored_record, to_jsonable, unpack_samples
+from .folder import EVALUATIONS, RunFolder, scored_record, steps_stem, to_jsonable, unpack_samples
 from .grid import expand_grid
 
 
@@ -83,7 +83,7 @@ def steps_file(line: dict) -> str:
     """The packed samples file of an evaluations.jsonl line (sweep point or evolve genome)."""
     if "index" in line:
         return f"samples/p{line['index']:05d}_steps.npz"
-    return f"samples/{line.get('hash', '')[:16]}_steps.npz"
+    return f"{steps_stem(line.get('hash', ''), line.get('seed_index', 0))}.npz"
 
 
 def recorded(folder: RunFolder) -> dict[tuple[str, int], dict]:

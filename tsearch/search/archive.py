@@ -54,19 +54,28 @@ def rank_and_crowding(sizes: Sequence[int], values: Sequence[float | None]) -> l
 
 
 class ParetoArchive:
-    """Every non-dominated (genome, value) seen so far; one genome per (size, value) point."""
+    """The non-dominated (genome, value) points among every genome told so far, each at its
+    latest value (a set trained again moves: tsearch.search.resample); one genome per
+    (size, value) point, the earliest told keeping it. ``pool`` holds every genome told, in
+    the order first told, so the front can be recomputed when a value changes."""
 
-    def __init__(self, entries: Sequence[tuple[Genome, float]] = ()):
-        self.entries: list[tuple[Genome, float]] = list(entries)
+    def __init__(self, pool: Sequence[tuple[Genome, float]] = ()):
+        self.pool: dict[str, tuple[Genome, float]] = {g.hash: (g, v) for g, v in pool}
+        self.entries: list[tuple[Genome, float]] = []
+        self._front()
 
     def update(self, genomes: Sequence[Genome], values: Sequence[float | None]) -> None:
-        known = {g.hash for g, _ in self.entries}
-        pool = list(self.entries)
+        """Tell (genome, value) pairs: a new genome joins the pool, a known one takes its new
+        value (a failed value, None, is left out of a new genome and does not erase a known one)."""
         for g, v in zip(genomes, values):
-            if v is not None and g.hash not in known:
-                known.add(g.hash)
-                pool.append((g, v))
+            if v is not None:
+                self.pool[g.hash] = (self.pool.get(g.hash, (g, v))[0], v)
+        self._front()
+
+    def _front(self) -> None:
+        pool = list(self.pool.values())
         if not pool:
+            self.entries = []
             return
         front = tools.sortNondominated(_wrap([g.size for g, _ in pool], [v for _, v in pool]),
                                        len(pool), first_front_only=True)[0]
@@ -77,14 +86,22 @@ class ParetoArchive:
 
     @property
     def genomes(self) -> list[Genome]:
+        """The front's genomes."""
         return [g for g, _ in self.entries]
+
+    @property
+    def told(self) -> list[Genome]:
+        """Every genome told (the pool), in the order first told."""
+        return [g for g, _ in self.pool.values()]
 
     def best(self) -> tuple[Genome, float] | None:
         return max(self.entries, key=lambda e: (e[1], -e[0].size), default=None)
 
     def state(self) -> list[dict]:
-        return [{"hash": g.hash, "size": g.size, "value": v} for g, v in self.entries]
+        """The pool, in order (the front is recomputed from it)."""
+        return [{"hash": g.hash, "size": g.size, "value": v} for g, v in self.pool.values()]
 
     @classmethod
     def from_state(cls, state: list[dict], genomes: dict[str, Genome]) -> "ParetoArchive":
+        # checkpoints written before the pool was kept held the front only: it is their pool
         return cls([(genomes[e["hash"]], e["value"]) for e in state])

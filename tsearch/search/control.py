@@ -40,18 +40,19 @@ import numpy as np
 from ..config import SearchConfig
 from ..errors import UserError
 from .genomes import Genome, random_genome
-from .strategies import Strategy
+from .strategies import RandomStrategy
 
 MAX_DRAWS = 1000  # redraws of one set before the target's support is declared too small
 
 
 def search_evaluations(lines: Iterable[dict], steps: set[int]) -> dict[tuple, tuple[int, float]]:
-    """(step, genome hash, fidelity) -> (size, fidelity) of every evaluation the search ran at
-    ``steps`` (its generations), from evaluations.jsonl and errors.jsonl lines: a line repeated
-    by a resumed run, or a failure redone there, is one evaluation. ``fidelity`` is the fraction
-    of the full training budget (multi-fidelity rungs, tsearch.search.fidelity; 1 otherwise)."""
-    return {(line["step"], line["hash"], line.get("fidelity", 1.0)): (line["size"], line.get("fidelity", 1.0))
-            for line in lines if line["step"] in steps}
+    """(step, genome hash, seed index, fidelity) -> (size, fidelity) of every evaluation (one
+    training) the search ran at ``steps`` (its generations), from evaluations.jsonl and
+    errors.jsonl lines: a line repeated by a resumed run, or a failure redone there, is one
+    evaluation. ``fidelity`` is the fraction of the full training budget (multi-fidelity rungs,
+    tsearch.search.fidelity; 1 otherwise)."""
+    return {(line["step"], line["hash"], line.get("seed_index", 0), line.get("fidelity", 1.0)):
+            (line["size"], line.get("fidelity", 1.0)) for line in lines if line["step"] in steps}
 
 
 def control_plan(evaluations: dict[tuple, tuple[int, float]]) -> list[int]:
@@ -64,12 +65,23 @@ def control_plan(evaluations: dict[tuple, tuple[int, float]]) -> list[int]:
     return [n for n in sorted(per_size) for _ in range(math.floor(per_size[n] + 0.5))]
 
 
+def control_sets(plan: list[int], seeds_per_set: int) -> list[tuple[int, int]]:
+    """(size, trainings) of each set the control draws: at each size, sets of
+    ``seeds_per_set`` trainings, the last one holding the remainder, so that the control trains
+    exactly as many models at each size as the plan (one entry per training) says."""
+    sets = []
+    for n in sorted(set(plan)):
+        whole, rest = divmod(plan.count(n), seeds_per_set)
+        sets += [(n, seeds_per_set)] * whole + ([(n, rest)] if rest else [])
+    return sets
+
+
 def size_histogram(sizes: Iterable[int]) -> dict[str, int]:
     """{"n": count} (JSON keys), by size."""
     return {str(n): c for n, c in sorted(Counter(sizes).items())}
 
 
-class ControlStrategy(Strategy):
+class ControlStrategy(RandomStrategy):
     """Random training sets at the sizes of ``plan`` (``search.population`` per generation).
 
     Built before the search runs (the plan is not known yet: ``planned`` is False) and planned
@@ -82,6 +94,8 @@ class ControlStrategy(Strategy):
     def __init__(self, *, plan: list[int] | None = None, taken: Iterable[str] = (), **kwargs):
         super().__init__(**kwargs)
         self.plan = None
+        self.sets: list[tuple[int, int]] = []
+        self.seeds: dict[str, int] = {}  # hash -> trainings, of the sets asked (not saved: asked again on resume)
         self.taken: set[str] = set(taken)
         if plan is not None:
             self.set_plan(plan, ())
@@ -95,9 +109,11 @@ class ControlStrategy(Strategy):
         return self.planned and self.generation >= self.generations
 
     def set_plan(self, plan: list[int], taken: Iterable[str]) -> None:
-        """Evaluate sets of these sizes; never one of ``taken`` (hashes already evaluated)."""
+        """Train models on sets of these sizes (one entry per training, grouped into sets by
+        :func:`control_sets`); never on one of ``taken`` (hashes already evaluated)."""
         self.plan = list(plan)
-        self.generations = math.ceil(len(self.plan) / self.cfg.population)
+        self.sets = control_sets(self.plan, self.cfg.seeds_per_set)
+        self.generations = math.ceil(len(self.sets) / self.cfg.population)
         self.taken |= set(taken)
 
     def plan_from(self, state, lines: Iterable[dict]) -> None:
@@ -111,7 +127,14 @@ class ControlStrategy(Strategy):
 
     def ask(self) -> list[Genome]:
         start = self.generation * self.cfg.population
-        return [self.draw(n) for n in self.plan[start:start + self.cfg.population]]
+        genomes = []
+        for n, trainings in self.sets[start:start + self.cfg.population]:
+            genomes.append(self.draw(n))
+            self.seeds[genomes[-1].hash] = trainings
+        return genomes
+
+    def trainings_for(self, genome: Genome) -> int:
+        return self.seeds.get(genome.hash, self.cfg.seeds_per_set)
 
     def draw(self, n: int) -> Genome:
         """A training set of ``n`` images drawn from the target, not taken before."""
@@ -123,11 +146,6 @@ class ControlStrategy(Strategy):
         raise UserError(f"search.control: cannot draw a training set of {n} images that was not "
                         f"evaluated yet in {MAX_DRAWS} tries (the target's support is too small "
                         "for a control arm; set search.control = \"none\")")
-
-    def tell(self, genomes, values):
-        self.archive.update(genomes, values)
-        self.population, self.values = list(genomes), list(values)
-        self.generation += 1
 
     def params(self) -> dict:
         return {**super().params(), "plan": self.plan}

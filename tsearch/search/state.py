@@ -5,10 +5,11 @@
     cache       genome hash -> fitness entry: rebuilt from evaluations.jsonl on load
     logbook     one entry per generation: rebuilt from logbook.jsonl on load
 
-evaluations.jsonl is the record of a search (one line per finished evaluation, fsync'd); a
-checkpoint holds only what cannot be rebuilt from it. A fitness entry is the best scored step
-(tsearch.tasks.best_index) of an evaluation line, so an evaluation read back from the record
-and one just finished give the same entry.
+evaluations.jsonl is the record of a search (one line per finished evaluation: one training of
+one set with one seed, fsync'd); a checkpoint holds only what cannot be rebuilt from it. A
+training's fitness is read at its fitness record (tsearch.tasks.fitness_record), so an
+evaluation read back from the record and one just finished give the same entry; a set's entry
+aggregates its trainings (tsearch.search.cache).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import Config, SearchConfig, config_to_dict
-from ..tasks import best_record
+from ..tasks import fitness_record
 from .cache import FitnessCache
 from .control import build_control, control_from_state
 from .genomes import Genome
@@ -40,8 +41,9 @@ def eval_hash(config: Config) -> str:
 
 
 def fitness_entry(line: dict, metric: str) -> dict:
-    """The cache entry of one evaluations.jsonl line (``step``, ``size``, ``checkpoints``)."""
-    best = best_record(line["checkpoints"], metric)
+    """The cache's record of one training: its evaluations.jsonl line (``step``, ``size``,
+    ``checkpoints``) read at its fitness record (tsearch.tasks.fitness_record)."""
+    best = fitness_record(line, metric)
     return {"size": line["size"], "step": line["step"],
             "value": None if best is None else best[metric],
             "best_step": None if best is None else best["step"],
@@ -93,8 +95,9 @@ class SearchState:
         logbook from its first ``generations`` entries (one per step)."""
         for line in evaluations:
             fidelity = line.get("fidelity", 1.0)  # a multi-fidelity rung (search/fidelity.py)
-            if line.get("phase") != "reevaluate" and not self.cache.has(line["hash"], fidelity):
-                self.cache.put(line["hash"], fitness_entry(line, metric), fidelity)
+            if line.get("phase") != "reevaluate":  # the cache keeps the first line per training
+                self.cache.put(line["hash"], fitness_entry(line, metric), fidelity,
+                               seed_index=line.get("seed_index", 0))
         by_step = {}
         for entry in logbook:
             by_step.setdefault(entry["step"], entry)

@@ -58,6 +58,22 @@ class Strategy:
         self.values = [pool[i][1] for i in keep]
         self.generation += 1
 
+    def survivors_to_resample(self) -> list[Genome]:
+        """The sets kept from the previous generation, trained again with a new seed before
+        this generation's selection (tsearch.search.resample); none for strategies without
+        survivors (random, control)."""
+        return list(self.population) if self.cfg.resample_survivors and self.generation > 0 else []
+
+    def trainings_for(self, genome: Genome) -> int:
+        """Trainings (seeds) a newly asked set gets."""
+        return self.cfg.seeds_per_set
+
+    def revalue(self, value_of) -> None:
+        """Take the current (running-mean) values of the population: a survivor trained again
+        competes, and stands on the front, at its new mean."""
+        self.values = [value_of(g) for g in self.population]
+        self.archive.update(self.population, self.values)
+
     # ------------------------------------------------------------------ to specialize
     def initial(self) -> list[Genome]:
         raise NotImplementedError
@@ -93,7 +109,7 @@ class Strategy:
 
     def genomes(self) -> list[Genome]:
         """Every genome the state refers to (they go to the checkpoint's .npz)."""
-        return self.population + self.archive.genomes
+        return self.population + self.archive.told
 
     def state(self) -> dict:
         return {"kind": self.kind, "params": self.params(), "generation": self.generation,
@@ -163,6 +179,9 @@ class RandomStrategy(Strategy):
         self.archive.update(genomes, values)
         self.population, self.values = list(genomes), list(values)
         self.generation += 1
+
+    def survivors_to_resample(self) -> list[Genome]:
+        return []  # every generation is new sets: nothing survives
 
     def params(self):
         return {**super().params(), "per_size": self.per_size}
