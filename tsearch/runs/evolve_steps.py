@@ -2,9 +2,11 @@
 folder exists, the task of an evaluation at a fidelity, one logbook line per generation, and
 the outputs written at the end.
 
-    pareto.json   tsearch.search.summary.summarize: fronts, control, comparison on fresh values
+    pareto.json   tsearch.search.summary.summarize: fronts, control, comparison on fresh values,
+                  the answer per size, the feature regression
     best/         per front member of either arm: training set grid + .npz of its parameters,
                   sample grid
+    sets/         per size of size_grid: the best and the worst evaluated set (grids)
 """
 
 from __future__ import annotations
@@ -110,10 +112,16 @@ def write_outputs(folder: RunFolder, config: Config, target, state,
     (all the report shows); the packed samples of every scored step (``*_steps.npz``) all stay:
     they are what ``tsearch score DIR`` re-scores."""
     fronts = front_genomes(state)
-    features = {g.hash: set_features(g.render(target), g.elements) for g in fronts}
-    folder.write_json("pareto.json", summarize(config.search, state, fresh, features, config.train))
+    told = {g.hash: g for s in state.strategies.values() for g in s.archive.told + fronts}
+    features = {h: set_features(g.render(target), g.elements) for h, g in told.items()}
+    summary = summarize(config.search, state, fresh, features, config.train)
+    folder.write_json("pareto.json", summary)
     for genome in fronts:
         write_best(folder, target, genome)
+    for n, pair in summary["extremes"].items():  # the best and the worst set of each size
+        for which, point in pair.items():
+            if point["hash"] in told:
+                folder.write_grid(f"sets/n{int(n):03d}-{which}.png", told[point["hash"]].render(target))
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
     for path in folder.inside("samples").glob("*.npz"):
         if path.stem not in keep and not path.stem.endswith("_steps"):  # *_steps: every scored step, kept for re-scoring

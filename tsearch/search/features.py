@@ -1,13 +1,19 @@
-"""What a training set looks like, as a few numbers: how GA sets differ from control sets.
+"""What a training set looks like, as a few numbers: what makes a set teach (experiment 3).
 
-For a set of n images x_i in {-1, +1}^{H x W} (side s = W) and, for polygons, its vertex arrays:
+For a set of n images x_i in {-1, +1}^{H x W} (side s = W), w_i its white pixels, and for
+polygons P_i the polygon of element i's vertices (shapely; a self-intersecting one is repaired
+by ``make_valid``):
 
-    white        mean over images of the fraction of white pixels (x > 0)
-    vertices     mean number of vertices per polygon (None for targets without vertices)
-    spread       sqrt(mean_i |c_i - mean_j c_j|^2) / s, c_i the centroid (row, col) of image i's
-                 white pixels: how far apart the shapes sit (0 for one image)
-    hamming      mean over pairs i < j of the fraction of pixels where x_i and x_j differ
-                 (how different the images are; None for one image)
+    size         n
+    white        mean_i |w_i| / s^2                       (area, as a fraction of the image)
+    white_sd     sd_i |w_i| / s^2                         (how unequal the areas are; 0 for n = 1)
+    vertices     mean number of vertices per polygon      (None for targets without vertices)
+    convexity    mean_i area(P_i) / area(hull(P_i))       (1: convex)
+    compactness  mean_i 4 pi area(P_i) / perimeter(P_i)^2 (isoperimetric quotient; 1: a disc)
+    centre       mean_i |c_i - (centre of the image)| / s, c_i the centroid of w_i
+    spread       sqrt(mean_i |c_i - mean_j c_j|^2) / s    (how far apart the shapes sit; 0 for n = 1)
+    hamming      mean over pairs i < j of |w_i xor w_j| / s^2   (None for one image)
+    overlap      mean over pairs i < j of |w_i and w_j| / |w_i or w_j|  (Jaccard; None for one image)
 """
 
 from __future__ import annotations
@@ -16,21 +22,42 @@ from itertools import combinations
 
 import numpy as np
 
-FEATURES = ("size", "white", "vertices", "spread", "hamming")
+FEATURES = ("size", "white", "white_sd", "vertices", "convexity", "compactness", "centre", "spread",
+            "hamming", "overlap")
 
 
 def set_features(images: np.ndarray, elements) -> dict:
     """The numbers above for one training set: ``images`` (n, H, W), ``elements`` its genome's."""
     white = np.asarray(images) > 0
     n, side = len(white), white.shape[-1]
+    areas = white.reshape(n, -1).mean(axis=1)
     centroids = np.array([np.argwhere(w).mean(axis=0) if w.any() else np.full(2, np.nan) for w in white])
     centred = centroids - np.nanmean(centroids, axis=0)
-    polygons = all(np.asarray(e).dtype.kind == "f" and np.asarray(e).ndim == 2 for e in elements)
-    pairs = [np.mean(white[i] != white[j]) for i, j in combinations(range(n), 2)]
-    return {"size": n, "white": float(white.mean()),
-            "vertices": float(np.mean([len(e) for e in elements])) if polygons and n else None,
+    pairs = list(combinations(range(n), 2))
+    shapes = _polygons(elements)
+    return {"size": n, "white": float(areas.mean()), "white_sd": float(areas.std()),
+            "vertices": float(np.mean([len(e) for e in elements])) if shapes and n else None,
+            "convexity": _mean([p.area / p.convex_hull.area for p in shapes if p.convex_hull.area > 0]),
+            "compactness": _mean([4 * np.pi * p.area / p.length ** 2 for p in shapes if p.length > 0]),
+            "centre": float(np.nanmean(np.linalg.norm(centroids - (side - 1) / 2, axis=1)) / side),
             "spread": float(np.sqrt(np.nanmean((centred ** 2).sum(axis=1))) / side),
-            "hamming": float(np.mean(pairs)) if pairs else None}
+            "hamming": _mean([np.mean(white[i] != white[j]) for i, j in pairs]),
+            "overlap": _mean([(white[i] & white[j]).sum() / max(1, (white[i] | white[j]).sum())
+                              for i, j in pairs])}
+
+
+def _polygons(elements) -> list:
+    """Shapely polygons of vertex arrays (k, 2); [] when the elements are not polygons."""
+    arrays = [np.asarray(e) for e in elements]
+    if not arrays or not all(a.dtype.kind == "f" and a.ndim == 2 and len(a) >= 3 for a in arrays):
+        return []
+    from shapely import make_valid
+    from shapely.geometry import Polygon
+    return [make_valid(Polygon(a)) for a in arrays]
+
+
+def _mean(values: list) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
 def mean_features(rows: list[dict]) -> dict:

@@ -10,6 +10,12 @@
     baseline       the "typical set" reference: random sets per size of size_grid, each
                    evaluated once and not selected (so unbiased): n, mean, sd, max, best set
     typical        per size of size_grid: each arm's proposal (fresh) against that reference
+    answer         the seed's question (tsearch.search.answer): per size of size_grid the typical
+                   random set (median, 90th percentile, mean, with intervals), the control's and
+                   the search's best (fresh, with intervals); n* per arm; in words
+    regression     which features of a set predict its fitness, over every evaluated set of
+                   every phase (tsearch.search.regression): cross-validated R^2, top terms
+    extremes       per size of size_grid: the best and the worst evaluated set (any phase)
     smallest_size  per arm, the smallest size whose fresh mean reaches the threshold
     training       the training budget (steps or epochs), its schedule, how often the best
                    scored step was the last one
@@ -28,19 +34,22 @@ import numpy as np
 
 from ..config import SearchConfig, TrainConfig
 from ..tasks import train_steps
+from .answer import curves, n_star, sentences
 from .compare import compare_arms, headline, proposal, smallest_fresh
-from .features import mean_features
+from .features import FEATURES, mean_features
+from .regression import feature_regression, sentence
 from .state import PHASES
 
 
 def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
               features: dict[str, dict] | None = None, train: TrainConfig | None = None) -> dict:
     """pareto.json, from the search state, the fresh-seed values (genome hash -> values, see
-    tsearch.runs.evolve.reevaluate) and the features of the fronts' sets (hash -> features)."""
+    tsearch.runs.evolve.reevaluate) and the features of the evaluated sets (hash -> features)."""
     s, fresh, features = cfg, fresh or {}, features or {}
     points = evaluated_points(cfg, state)
+    answer = answer_of(cfg, points, fronts := {arm: front_entries(state, arm, fresh, features)
+                                               for arm in ("search", "control")})
     by_size = _baseline_by_size(points["baseline"], fresh)
-    fronts = {arm: front_entries(state, arm, fresh, features) for arm in ("search", "control")}
     control = "control" in state.strategies
     budget = evaluation_budget(state) if control else None
     rows = compare_arms(fronts, alpha=s.alpha) if control and s.reevaluate_seeds else []
@@ -59,7 +68,37 @@ def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
             "typical": [_typical(n, fronts, by_size.get(str(n))) for n in s.size_grid],
             "smallest_size": {**smallest, "typical_mean": min(
                 (int(n) for n, b in by_size.items() if b["mean"] >= s.threshold), default=None)},
-            "training": None if train is None else training_summary(train, state, cfg.fitness_metric)}
+            "training": None if train is None else training_summary(train, state, cfg.fitness_metric),
+            "answer": answer, "regression": regression_of(cfg, points, features),
+            "extremes": extremes(cfg, points)}
+
+
+def answer_of(cfg: SearchConfig, points: dict[str, list[dict]], fronts: dict[str, list[dict]]) -> dict:
+    """pareto.json's ``answer`` (tsearch.search.answer)."""
+    baseline = {}
+    for p in points["baseline"]:
+        baseline.setdefault(p["size"], []).append(p["value"])
+    rows = curves(cfg.size_grid, baseline, fronts)
+    stars = n_star(rows, cfg.threshold)
+    return {"curves": rows, "n_star": stars, "lines": sentences(rows, stars, cfg.fitness_metric, cfg.threshold)}
+
+
+def regression_of(cfg: SearchConfig, points: dict[str, list[dict]], features: dict[str, dict]) -> dict:
+    """pareto.json's ``regression``: every evaluated set with features (tsearch.search.regression)."""
+    rows = [p for phase in PHASES for p in points[phase] if p["hash"] in features]
+    fit = feature_regression([features[p["hash"]] for p in rows], [p["value"] for p in rows], FEATURES)
+    return {"fit": fit, "sentence": sentence(fit, cfg.fitness_metric)}
+
+
+def extremes(cfg: SearchConfig, points: dict[str, list[dict]]) -> dict[str, dict]:
+    """Per size of size_grid: the best and the worst evaluated set (mean over its trainings)."""
+    out = {}
+    for n in cfg.size_grid:
+        at_n = [{**p, "phase": phase} for phase in PHASES for p in points[phase] if p["size"] == n]
+        if at_n:
+            out[str(n)] = {"best": max(at_n, key=lambda p: (p["value"], p["hash"])),
+                           "worst": min(at_n, key=lambda p: (p["value"], p["hash"]))}
+    return out
 
 
 def evaluated_points(cfg: SearchConfig, state) -> dict[str, list[dict]]:
@@ -69,7 +108,8 @@ def evaluated_points(cfg: SearchConfig, state) -> dict[str, list[dict]]:
     points = {phase: [] for phase in PHASES}
     for h, entry in sorted(state.cache.items(), key=lambda item: (item[1]["size"], item[0])):
         if entry["value"] is not None and entry["step"] < len(phases):
-            points[phases[entry["step"]]].append({"hash": h, "size": entry["size"], "value": entry["value"]})
+            points[phases[entry["step"]]].append({"hash": h, "size": entry["size"], "value": entry["value"],
+                                                  "trainings": entry.get("n", 1)})
     if cfg.strategy == "random" and not points["baseline"]:
         points["baseline"] = points["search"]
     return points
@@ -97,6 +137,7 @@ def front_entries(state, arm: str, fresh: dict, features: dict) -> list[dict]:
     if arm not in state.strategies:
         return []
     return [{**_point(g, v), "fresh": fresh_summary(fresh.get(g.hash)),
+             "trainings": state.cache.get(g.hash).get("n"), "se": state.cache.get(g.hash).get("se"),
              "best_step": state.cache.get(g.hash)["best_step"],
              "metrics": state.cache.get(g.hash)["metrics"], "features": features.get(g.hash)}
             for g, v in state.strategies[arm].archive.entries]
@@ -137,8 +178,9 @@ def fresh_summary(values: list | None) -> dict | None:
 def training_summary(train: TrainConfig, state, metric: str) -> dict:
     """The training budget, and how many evaluations had their best scored step at the last
     step (most of them: training was too short for the best to be inside the schedule)."""
-    entries = [e for _, e in state.cache.items() if e["best_step"] is not None]
-    at_last = sum(e["best_step"] == train_steps(train, e["size"]) for e in entries)
+    entries = [(e["size"], t) for _, e in state.cache.items() for t in e["trainings"].values()
+               if t["best_step"] is not None]
+    at_last = sum(t["best_step"] == train_steps(train, n) for n, t in entries)
     return {"budget": "epochs" if train.epochs > 0 else "steps", "epochs": train.epochs or None,
             "steps": train.steps or None, "batch_size": train.batch_size, "schedule": train.schedule,
             "n_checkpoints": train.n_checkpoints, "evaluations": len(entries), "best_at_last_step": at_last}
