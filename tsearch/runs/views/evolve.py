@@ -1,6 +1,7 @@
 """Report sections of ``tsearch evolve``, read from pareto.json (tsearch.search.summary, written
 by the driver), logbook.jsonl and best/; the view draws
 
+    answer.png       fitness against n, three curves (tsearch.runs.views.answer)
     pareto.png       every evaluated training set, the front, the baseline (mean, sd, best)
     progress.png     best and mean fitness per generation
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..folder import RunFolder
+from .answer import answer_section, teaching_section
 from .plots import figure, save
 from .sections import Figure, Section, Table, fmt
 
@@ -93,7 +95,8 @@ def report_sections(folder: RunFolder) -> list[Section]:
     metric = summary["metric"]
     pareto_plot(run_dir / "pareto.png", summary)
     progress_plot(run_dir / "progress.png", logbook, metric)
-    return [Section("Search against control, on fresh seeds", headline_paragraphs(summary),
+    answer = [s for s in (answer_section(run_dir, summary), teaching_section(summary)) if s]
+    return answer[:1] + [Section("Search against control, on fresh seeds", headline_paragraphs(summary),
                     tables=[arms_table(summary)] if summary.get("headline") and summary["comparison"] else []),
             Section("What was observed", observations(summary, logbook)),
             Section("Pareto front: training-set size against " + metric,
@@ -107,7 +110,7 @@ def report_sections(folder: RunFolder) -> list[Section]:
                     figures=best_figures(run_dir, summary) + best_figures(run_dir, summary, "control_front")),
             Section("Search progress", figures=[Figure("progress.png", f"{metric} and hypervolume "
                                                      "of the front per generation")],
-                    tables=[logbook_table(logbook)])]
+                    tables=[logbook_table(logbook)])] + answer[1:]
 
 
 def headline_paragraphs(summary: dict) -> list[str]:

@@ -1,0 +1,97 @@
+"""The first sections of an evolve report: the answer per size (pareto.json ``answer``), what
+makes a set teach (``regression``, ``extremes``); the view draws
+
+    answer.png       fitness against n: the typical random set (median, its interval, the 90th
+                     percentile), the control's best and the search's best on fresh seeds
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .plots import figure, save
+from .sections import Figure, Section, Table, fmt
+
+
+def answer_plot(path: Path, summary: dict) -> None:
+    rows, metric = summary["answer"]["curves"], summary["metric"]
+    fig, [ax] = figure(1, width=6.0, height=4.0)
+    typical = [r for r in rows if r["typical"]]
+    if typical:
+        x = [r["size"] for r in typical]
+        med = [r["typical"]["median"] for r in typical]
+        ax.fill_between(x, [m["ci"][0] for m in med], [m["ci"][1] for m in med], color="tab:blue",
+                        alpha=0.15, label="typical random set: median's interval")
+        ax.plot(x, [m["value"] for m in med], "s-", color="tab:blue", label="typical random set (median)")
+        ax.plot(x, [r["typical"]["p90"]["value"] for r in typical], "v:", color="tab:blue",
+                label="random sets: 90th percentile")
+    for arm, style, shift in (("control", "^--", 0.06), ("search", "o-", -0.06)):
+        pts = [r for r in rows if r[arm] and r[arm]["mean"] is not None]
+        if pts:
+            x = [r["size"] + shift for r in pts]
+            y = [r[arm]["mean"] for r in pts]
+            err = [[m - (r[arm]["ci"] or [m, m])[0] for r, m in zip(pts, y)],
+                   [(r[arm]["ci"] or [m, m])[1] - m for r, m in zip(pts, y)]]
+            ax.errorbar(x, y, err, fmt=style, capsize=3, color="tab:red" if arm == "search" else "tab:green",
+                        label=f"{arm}: best set of <= n images, fresh seeds (95% CI)")
+    ax.axhline(summary["threshold"], ls=":", color="k", lw=1, label=f"threshold {summary['threshold']:g}")
+    ax.axhline(0, color="0.6", lw=0.5)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("training-set size n")
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def answer_section(run_dir: Path, summary: dict) -> Section | None:
+    """"How small can a teaching set be": the three curves, n* per arm, the figure."""
+    if not summary.get("answer"):
+        return None
+    answer_plot(run_dir / "answer.png", summary)
+    return Section("The answer: " + summary["metric"] + " against the training-set size",
+                   list(summary["answer"]["lines"]),
+                   figures=[Figure("answer.png", "the typical random set, the control's best and the "
+                                   "search's best, on fresh seeds, with 95% intervals")],
+                   tables=[answer_table(summary)])
+
+
+def answer_table(summary: dict) -> Table:
+    def ci(c):
+        return "-" if not c else f"[{fmt(c[0])}, {fmt(c[1])}]"
+
+    def arm(a):
+        return ["-"] * 4 if a is None else [a["size"], fmt(a["mean"]), ci(a["ci"]),
+                                            f"{a['k']} fresh / {fmt(a.get('trainings_in_search'))}"]
+
+    rows = []
+    for r in summary["answer"]["curves"]:
+        t = r["typical"]
+        typical = (["-"] * 5 if t is None else
+                   [t["sets"], fmt(t["median"]["value"]), f"{ci(t['median']['ci'])} ({t['median']['coverage']:.0%})",
+                    fmt(t["p90"]["value"]), f"{ci(t['p90']['ci'])} ({t['p90']['coverage']:.0%})"])
+        rows.append([r["size"], *typical, *arm(r["control"]), *arm(r["search"])])
+    return Table(["n", "random sets", "median", "its CI (coverage)", "90th pct", "its CI (coverage)",
+                  "control: set size", "mean", "95% CI", "seeds (fresh / in search)",
+                  "search: set size", "mean", "95% CI", "seeds (fresh / in search)"], rows,
+                 caption="random sets: not selected, so their values are unbiased; the arms' sets: "
+                         "judged on fresh seeds only")
+
+
+def teaching_section(summary: dict) -> Section | None:
+    """What makes a set teach: the regression over every evaluated set, best and worst sets."""
+    reg = summary.get("regression")
+    if not reg:
+        return None
+    fit = reg["fit"]
+    tables = [] if fit is None else [Table(
+        ["feature", "coefficient (per sd)", "95% bootstrap CI"],
+        [[t["feature"], fmt(t["coefficient"]), "-" if not t["ci"] else f"[{fmt(t['ci'][0])}, {fmt(t['ci'][1])}]"]
+         for t in fit["top"]],
+        caption=f"ridge regression (penalty {fit['penalty']:g}) on standardized features of "
+                f"{fit['sets']} sets; cross-validated R² = {fmt(fit['r2_cv'])} ({fit['folds']} folds), "
+                f"in sample {fmt(fit['r2_in_sample'])}")]
+    figures = [Figure(f"sets/n{int(n):03d}-{which}.png",
+                      f"n = {n}: the {which} evaluated set ({p['phase']}), {summary['metric']} = "
+                      f"{fmt(p['value'])} over {p.get('trainings', 1)} training(s)")
+               for n, pair in (summary.get("extremes") or {}).items() for which, p in pair.items()]
+    return Section("What makes a set teach", [reg["sentence"]], figures=figures, tables=tables)
