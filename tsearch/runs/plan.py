@@ -78,14 +78,18 @@ def plan_sweep(config: Config, source: str = "<config>") -> Plan:
 
 
 def plan_evolve(config: Config) -> Plan:
-    """Baseline, then at most ``population`` new training sets per generation, then the control
-    arm (as many as the search evaluated), then at most one front member per size of each arm
-    and one random best per size_grid size, each re-evaluated. Timed at the middle size."""
+    """Trainings: the baseline, then at most ``population`` new training sets per generation
+    (``seeds_per_set`` trainings each) and one more training per survivor after the first
+    (``resample_survivors``), then the control arm (as many as the search ran), then at most one
+    front member per size of each arm and one random best per size_grid size, each re-evaluated.
+    Timed at the middle size."""
     s = config.search
-    baseline = s.baseline_repeats * len(s.size_grid) if s.strategy != "random" else 0
+    k = s.seeds_per_set
+    baseline = s.baseline_repeats * len(s.size_grid) * k if s.strategy != "random" else 0
     per_generation = (max(1, s.population // len(s.size_grid)) * len(s.size_grid)
                       if s.strategy == "random" else s.population)
-    search = per_generation * s.generations
+    survivors = s.population if s.resample_survivors and s.strategy != "random" else 0
+    search = per_generation * k * s.generations + survivors * (s.generations - 1)
     control = search if s.control != "none" else 0
     fronts = (2 if control else 1) * (s.n_max - s.n_min + 1)
     fresh = s.reevaluate_seeds * (fronts + len(s.size_grid))

@@ -61,7 +61,7 @@ def answer_table(summary: dict) -> Table:
 
     def arm(a):
         return ["-"] * 4 if a is None else [a["size"], fmt(a["mean"]), ci(a["ci"]),
-                                            f"{a['k']} fresh / {fmt(a.get('trainings_in_search'))}"]
+                                            f"{a['k']} fresh / {fmt(a.get('trainings_in_search'))} in search"]
 
     rows = []
     for r in summary["answer"]["curves"]:
@@ -70,9 +70,9 @@ def answer_table(summary: dict) -> Table:
                    [t["sets"], fmt(t["median"]["value"]), f"{ci(t['median']['ci'])} ({t['median']['coverage']:.0%})",
                     fmt(t["p90"]["value"]), f"{ci(t['p90']['ci'])} ({t['p90']['coverage']:.0%})"])
         rows.append([r["size"], *typical, *arm(r["control"]), *arm(r["search"])])
-    return Table(["n", "random sets", "median", "its CI (coverage)", "90th pct", "its CI (coverage)",
-                  "control: set size", "mean", "95% CI", "seeds (fresh / in search)",
-                  "search: set size", "mean", "95% CI", "seeds (fresh / in search)"], rows,
+    return Table(["n", "random sets", "median", "median CI (coverage)", "90th pct", "90th pct CI (coverage)",
+                  "control: set size", "control: fresh mean", "control: 95% CI", "control: seeds",
+                  "search: set size", "search: fresh mean", "search: 95% CI", "search: seeds"], rows,
                  caption="random sets: not selected, so their values are unbiased; the arms' sets: "
                          "judged on fresh seeds only")
 

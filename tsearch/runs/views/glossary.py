@@ -92,12 +92,27 @@ COLUMNS = {
     "Holm p": "Welch p corrected by Holm's step-down method across the compared sizes",
     "wins": "the arm whose fresh mean is higher with Holm p < search.alpha, else neither",
     "best random set, fresh": "the random baseline's best set of this size, fresh-seed mean ± sd",
-    "feature": "a property of the front's training sets (size, white fraction, vertices, centroid "
-               "spread, pairwise Hamming distance)",
+    "feature": "a property of a training set (tsearch.search.features: size, white fraction and its "
+               "sd, vertices, convexity, compactness, distance from the centre, centroid spread, "
+               "pairwise Hamming distance and overlap; 'missing': the indicator of a pairwise "
+               "feature a one-image set lacks)",
+    "coefficient (per sd)": "ridge-regression coefficient of the feature, standardized: the change "
+                            "of the fitness per standard deviation of the feature, the others fixed",
+    "95% bootstrap CI": "percentile interval of that coefficient over sets resampled with replacement",
+    "median": "median fitness of the random sets of this size (each set: mean over its trainings)",
+    "median CI (coverage)": "distribution-free interval of the median from order statistics, with "
+                            "its exact binomial coverage (below 95% when there are too few sets)",
+    "90th pct": "90th percentile of the random sets' fitness at this size",
+    "90th pct CI (coverage)": "order-statistic interval of the 90th percentile, with its coverage",
+    "control: fresh mean": "the control's best set of at most n images: mean over its fresh seeds",
+    "search: fresh mean": "the search's best set of at most n images: mean over its fresh seeds",
+    "control: seeds": "fresh seeds of the control's set / trainings it had in the search",
+    "search: seeds": "fresh seeds of the search's set / trainings it had in the search",
     "search front (mean)": "that property averaged over the search's front",
     "control front (mean)": "that property averaged over the control's front",
     "gen": "generation within its phase (0 = the initial population)",
-    "evaluations": "training sets evaluated in that generation (new to the search)",
+    "evaluations": "trainings run in that generation: a new set's seeds_per_set, one per "
+                   "survivor trained again (search.resample_survivors)",
     "cached": "training sets asked again whose fitness was already known (not re-trained)",
     "failed": "evaluations that failed (errors.jsonl)",
     "best": "the best fitness found so far in the phase",
@@ -107,8 +122,8 @@ COLUMNS = {
                    "(n_max + 1, 0), divided by (n_max + 1 - n_min): 1 = a set of the smallest size "
                    "with metric 1 (tsearch.search.hypervolume)",
     "s": "wall-clock seconds of the generation",
-    "in-search": "prefix: the fitness value of a set as the search measured it (one seed: biased "
-                 "upward for a winner)",
+    "in-search": "prefix: the fitness value of a set as the search measured it (the mean over its "
+                 "trainings in the search: biased upward for a winner)",
     "fresh mean ± sd (seeds)": "the set trained again with fresh seeds: mean ± sd of the metric "
                                "(number of seeds that succeeded); the search value is the best of "
                                "many noisy trials, so biased upward",
