@@ -175,3 +175,52 @@ def test_archive_round_trips_its_pool():
     again = ParetoArchive.from_state(json.loads(json.dumps(archive.state())), {g.hash: g for g in genomes})
     assert again.entries == archive.entries and again.told == archive.told
 
+
+
+# ----------------------------------------------------------------------------- replicates
+@pytest.fixture(scope="module")
+def replicates(tmp_path_factory):
+    root = tmp_path_factory.mktemp("replicates")
+    return root, [search(root, RESAMPLED + [f"run.seed={s}"], name=f"run{s}")[1] for s in (0, 1, 2)]
+
+
+def test_study_pools_replicated_searches_paired_by_run(replicates):
+    from click.testing import CliRunner
+    from scipy import stats
+
+    from tsearch.cli import main
+
+    root, runs = replicates
+    out = CliRunner().invoke(main, ["study", *map(str, runs), "--out", str(root / "pooled")])
+    assert out.exit_code == 0, out.output
+    study = json.loads((root / "pooled" / "study.json").read_text())
+    assert study["runs"] == 3 and study["seeds"] == [0, 1, 2]
+    assert (root / "pooled" / "report.html").is_file() and (root / "pooled" / "study.png").is_file()
+    for row in study["rows"]:
+        per_run = [json.loads((r / "pareto.json").read_text()) for r in runs]
+        search = [next(c for c in p["answer"]["curves"] if c["size"] == row["size"])["search"]["mean"] for p in per_run]
+        control = [next(c for c in p["answer"]["curves"] if c["size"] == row["size"])["control"]["mean"] for p in per_run]
+        assert row["per_run"]["search"] == search and row["search"]["mean"] == pytest.approx(np.mean(search))
+        d = np.subtract(search, control)
+        assert row["test"]["difference"] == pytest.approx(d.mean())
+        assert row["test"]["p"] == pytest.approx(stats.ttest_1samp(d, 0).pvalue)
+        assert row["typical"]["sets"] == 3 * 3  # baseline_repeats x runs
+
+
+@pytest.mark.parametrize("problem", ["one", "unfinished", "not replicates", "same seed"])
+def test_study_refuses_what_is_not_a_replicated_study(replicates, tmp_path, problem):
+    from click.testing import CliRunner
+
+    from tsearch.cli import main
+
+    _, runs = replicates
+    dirs = {"one": runs[:1], "same seed": [runs[0], runs[0]]}.get(problem, runs[:2])
+    if problem in ("unfinished", "not replicates"):
+        overrides = RESAMPLED + ["run.seed=9"] + (["search.population=4"] if problem == "not replicates" else [])
+        _, extra = search(tmp_path, overrides, name="extra")
+        if problem == "unfinished":
+            (extra / "pareto.json").unlink()
+        dirs = [*runs[:2], extra]
+    out = CliRunner().invoke(main, ["study", *map(str, dirs), "--out", str(tmp_path / "pooled")])
+    assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
+    assert not (tmp_path / "pooled").exists()

@@ -1,0 +1,110 @@
+"""``tsearch study RUN_DIR... --out DIR``: replicated searches pooled (tsearch.search.study).
+
+Run R searches of one config with different ``run.seed`` (each a normal evolve folder, killed and
+resumed as any), then pool them:
+
+    for s in 0 1 2; do tsearch evolve --set run.seed=$s --out results/study/run$s; done
+    tsearch study results/study/run0 results/study/run1 results/study/run2 --out results/study/pooled
+
+The folders must be finished (pareto.json) and share their config but for ``run.seed``,
+``run.name`` and the executor; the study folder gets study.json, study.png (the pooled curves)
+and report.html / report.md. It only reads the runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..atomic import write_atomic
+from ..errors import UserError
+from ..search.study import pool, sentences
+from .folder import RunFolder, dumps, first_difference, new_run_dir
+from .views.plots import figure, save
+from .views.report import render_html, render_markdown
+from .views.sections import Figure, Section, Table, fmt
+
+MAY_DIFFER = ("run.seed", "run.name", "executor", "engine")
+
+
+def study(run_dirs: list[str], out: str) -> Path:
+    """Pool the runs into ``out`` (created; must not exist or be empty); returns it."""
+    folders = [open_finished(d) for d in run_dirs]
+    if len(folders) < 2:
+        raise UserError("tsearch study: give at least 2 finished evolve folders (replicates)")
+    check_replicates(folders)
+    summaries = [f.read_json("pareto.json") for f in folders]
+    search = folders[0].config.search
+    result = pool(summaries, search.size_grid, threshold=search.threshold, alpha=search.alpha)
+    result["runs_dirs"] = [str(f.path) for f in folders]
+    result["seeds"] = [f.config.run.seed for f in folders]
+    path = new_run_dir("study", "study", out)
+    write_atomic(path / "study.json", dumps(result))
+    study_plot(path / "study.png", result, search.fitness_metric)
+    sections = study_sections(result, search.fitness_metric)
+    title = f"tsearch study: {len(folders)} replicated searches"
+    write_atomic(path / "report.md", render_markdown(title, sections))
+    write_atomic(path / "report.html", render_html(title, sections, path))
+    return path
+
+
+def open_finished(run_dir: str) -> RunFolder:
+    folder = RunFolder.open(run_dir, "evolve")
+    if not (folder.path / "pareto.json").is_file():
+        raise UserError(f"{folder.path}: not finished (no pareto.json); resume it first")
+    return folder
+
+
+def check_replicates(folders: list[RunFolder]) -> None:
+    """Same config but for MAY_DIFFER; distinct seeds."""
+    first = folders[0]
+    for other in folders[1:]:
+        why = first_difference(first.config, other.config, labels=(f"in {first.path}", f"in {other.path}"),
+                               ignore=MAY_DIFFER)
+        if why:
+            raise UserError(f"tsearch study: not replicates of one config ({why})")
+    seeds = [f.config.run.seed for f in folders]
+    if len(set(seeds)) < len(seeds):
+        raise UserError(f"tsearch study: two folders share run.seed ({seeds}): not independent replicates")
+
+
+def study_plot(path: Path, result: dict, metric: str) -> None:
+    fig, [ax] = figure(1, width=6.0, height=4.0)
+    rows = result["rows"]
+    typical = [r for r in rows if r["typical"]]
+    if typical:
+        ax.plot([r["size"] for r in typical], [r["typical"]["median"]["value"] for r in typical], "s-",
+                color="tab:blue", label="typical random set (median, runs pooled)")
+    for arm, style, color, shift in (("control", "^--", "tab:green", 0.06), ("search", "o-", "tab:red", -0.06)):
+        for r in rows:  # each run's value, faint
+            ax.plot([r["size"] + shift] * len([v for v in r["per_run"][arm] if v is not None]),
+                    [v for v in r["per_run"][arm] if v is not None], ".", color=color, alpha=0.35)
+        pts = [r for r in rows if r[arm] and r[arm]["ci"]]
+        if pts:
+            y = [r[arm]["mean"] for r in pts]
+            ax.errorbar([r["size"] + shift for r in pts], y,
+                        [[m - r[arm]["ci"][0] for r, m in zip(pts, y)], [r[arm]["ci"][1] - m for r, m in zip(pts, y)]],
+                        fmt=style, capsize=3, color=color, label=f"{arm}: mean over runs (95% CI), runs as dots")
+    ax.axhline(result["threshold"], ls=":", color="k", lw=1)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("training-set size n")
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def study_sections(result: dict, metric: str) -> list[Section]:
+    def ci(c):
+        return "-" if not c else f"[{fmt(c[0])}, {fmt(c[1])}]"
+
+    rows = [[r["size"], *(x for arm in ("search", "control") for x in
+                          ((fmt(r[arm]["mean"]), ci(r[arm]["ci"])) if r[arm] else ("-", "-"))),
+             r["typical"] and r["typical"]["median"]["value"],
+             "-" if not r["test"] else f"{fmt(r['test']['difference'])} {ci(r['test']['difference_ci'])}",
+             r["test"] and r["test"]["p"], r["p_holm"], r["winner"]] for r in result["rows"]]
+    table = Table(["n <=", "search: mean over runs", "search: 95% CI", "control: mean over runs",
+                   "control: 95% CI", "typical median", "difference [95% CI]", "p", "Holm p", "wins"],
+                  rows, caption=f"fresh {metric}; runs: {result['runs']} (seeds {result['seeds']})")
+    return [Section("Replicated searches, pooled", sentences(result, metric),
+                    figures=[Figure("study.png", "each arm's best set of at most n images, fresh "
+                                    "seeds, per run (dots) and over runs (95% CI)")], tables=[table]),
+            Section("Runs", [f"`{d}`" for d in result["runs_dirs"]])]
