@@ -267,6 +267,6 @@ def test_unequal_budgets_are_said_first():
                          "control": [member(2, 0.5, [0.3, 0.35], "c")]}, alpha=0.05)
     text = headline(rows, metric="g", k=2, alpha=0.05, budget=30, control_budget=20,
                     smallest={}, threshold=0.5)
-    assert text[0].startswith("BUDGETS DIFFER: the search ran 30 evaluations, the control 20")
+    assert text[0].startswith("BUDGETS DIFFER: the search trained 30 models, the control 20")
     assert not headline(rows, metric="g", k=2, alpha=0.05, budget=30, control_budget=30,
                         smallest={}, threshold=0.5)[0].startswith("BUDGETS")

@@ -126,13 +126,13 @@ def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: flo
                 f"{_size(smallest.get('search'))}."]
     tested = sum(r["p_holm"] is not None for r in rows)
     if control_budget is not None and round(control_budget) != round(budget):
-        lines_first = [f"BUDGETS DIFFER: the search ran {budget:g} evaluations, the control "
+        lines_first = [f"BUDGETS DIFFER: the search trained {budget:g} models, the control "
                        f"{control_budget:g} (a search extended after its control ran): the arms are "
                        "not compared on equal terms."]
     else:
         lines_first = []
-    lines = lines_first + [f"Search against control (a random search of the same {budget:g} evaluations at the same "
-             f"sizes), each arm's best set of at most n images trained again with {k} fresh seeds; "
+    lines = lines_first + [f"Search against control (a random search training the same {budget:g} models at the "
+             f"same sizes), each arm's best set of at most n images trained again with {k} fresh seeds; "
              f"Welch's t test, Holm-corrected over {tested} size(s), alpha = {alpha:g}:"]
     by_verdict = {v: [r for r in rows if r["winner"] == v] for v in ("search", "control", "neither", "untested")}
     if not tested:

@@ -119,8 +119,9 @@ def headline_paragraphs(summary: dict) -> list[str]:
     budget = summary.get("budget")
     if budget:
         sizes = ", ".join(f"{c} at n = {n}" for n, c in budget["sizes"].items())
-        lines.append(f"Equal budget: the search ran {budget['search']} evaluations (cached sets not "
-                     f"counted), the control {budget['control']}: {sizes}.")
+        lines.append(f"Equal budget: the search trained {budget['search']} models (one training of one "
+                     f"set with one seed each; cached sets not counted), the control {budget['control']}: "
+                     f"{sizes}.")
     if summary.get("training"):
         lines.append(training_line(summary["training"]))
     return lines
