@@ -84,3 +84,16 @@ def test_features_of_shapes_by_hand():
     assert f["white"] == pytest.approx((36 + 18) / 200) and f["white_sd"] == pytest.approx(9 / 100)
     one = set_features(images[:1], [square])
     assert one["compactness"] == pytest.approx(np.pi / 4) and one["overlap"] is None
+
+
+def test_landscape_separates_set_variance_from_seed_noise():
+    from tsearch.search.answer import landscape
+
+    rng = np.random.default_rng(3)
+    means = rng.normal(0, 0.3, size=400)  # sets: sd 0.3; seeds: sd 0.1 -> ICC 0.9
+    baseline = list(means + rng.normal(0, 0.1, size=400))
+    resampled = [list(m + rng.normal(0, 0.1, size=4)) for m in means[:100]]
+    land = landscape(baseline, resampled)
+    assert land["seed_sd"] == pytest.approx(0.1, abs=0.01) and land["between_sd"] == pytest.approx(0.3, abs=0.03)
+    assert land["icc"] == pytest.approx(0.9, abs=0.03)
+    assert landscape(baseline, [[0.1]]) is None  # no set trained twice: no seed noise

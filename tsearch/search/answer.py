@@ -103,3 +103,24 @@ def sentences(rows: list[dict], stars: dict, metric: str, threshold: float) -> l
         + ("" if s["largest"] is None else f" (largest value {s['largest']:.3f})")
         for arm, s in stars.items()) + ".")
     return lines
+
+
+def landscape(baseline_values: list[float], trainings: list[list[float]]) -> dict | None:
+    """Is there something to find? The share of the fitness variance that lies between sets.
+
+    The random baseline's values (one training each, unselected) have variance
+    s_B^2 = sigma_between^2 + sigma_seed^2; every set trained more than once (survivors) gives the
+    seed variance, pooled: sigma_seed^2 = sum_j sum_i (v_ji - mean_j)^2 / sum_j (m_j - 1) (the
+    within-set mean square of a one-way random-effects ANOVA; selection picks which sets, not their
+    seed noise). ICC = sigma_between^2 / s_B^2 (0 when negative): near 0, every set teaches alike
+    and a search has nothing to find."""
+    groups = [np.asarray(v, dtype=float) for v in trainings if len(v) >= 2]
+    dof = sum(len(g) - 1 for g in groups)
+    if len(baseline_values) < 3 or dof < 2:
+        return None
+    seed_var = float(sum(((g - g.mean()) ** 2).sum() for g in groups) / dof)
+    total = float(np.var(baseline_values, ddof=1))
+    between = max(0.0, total - seed_var)
+    return {"baseline_sets": len(baseline_values), "resampled_sets": len(groups), "seed_dof": dof,
+            "seed_sd": seed_var ** 0.5, "between_sd": between ** 0.5, "baseline_sd": total ** 0.5,
+            "icc": between / total if total > 0 else None}

@@ -16,6 +16,7 @@
     regression     which features of a set predict its fitness, over every evaluated set of
                    every phase (tsearch.search.regression): cross-validated R^2, top terms
     extremes       per size of size_grid: the best and the worst evaluated set (any phase)
+    landscape      the share of fitness variance between sets (tsearch.search.answer.landscape)
     smallest_size  per arm, the smallest size whose fresh mean reaches the threshold
     training       the training budget (steps or epochs), its schedule, how often the best
                    scored step was the last one
@@ -34,7 +35,7 @@ import numpy as np
 
 from ..config import SearchConfig, TrainConfig
 from ..tasks import train_steps
-from .answer import curves, n_star, sentences
+from .answer import curves, landscape, n_star, sentences
 from .compare import compare_arms, headline, proposal, smallest_fresh
 from .features import FEATURES, mean_features
 from .regression import feature_regression, sentence
@@ -70,6 +71,9 @@ def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
                 (int(n) for n, b in by_size.items() if b["mean"] >= s.threshold), default=None)},
             "training": None if train is None else training_summary(train, state, cfg.fitness_metric),
             "answer": answer, "regression": regression_of(cfg, points, features),
+            "landscape": landscape([p["value"] for p in points["baseline"]],
+                                   [[t["value"] for t in e["trainings"].values() if t["value"] is not None]
+                                    for _, e in state.cache.items()]),
             "extremes": extremes(cfg, points)}
 
 

@@ -49,10 +49,25 @@ def answer_section(run_dir: Path, summary: dict) -> Section | None:
         return None
     answer_plot(run_dir / "answer.png", summary)
     return Section("The answer: " + summary["metric"] + " against the training-set size",
-                   list(summary["answer"]["lines"]),
+                   list(summary["answer"]["lines"]) + landscape_lines(summary.get("landscape")),
                    figures=[Figure("answer.png", "the typical random set, the control's best and the "
                                    "search's best, on fresh seeds, with 95% intervals")],
                    tables=[answer_table(summary)])
+
+
+def landscape_lines(land: dict | None) -> list[str]:
+    if not land:
+        return ["Between-set share of the fitness variance: not estimated (fewer than 3 random sets "
+                "or too few sets trained more than once)."]
+    icc = land["icc"]
+    return [f"Is there something to find? Over the {land['baseline_sets']} random sets, sd "
+            f"{land['baseline_sd']:.3f}; seed noise (sd within the {land['resampled_sets']} sets trained "
+            f"more than once, {land['seed_dof']} df) {land['seed_sd']:.3f}; between sets "
+            f"{land['between_sd']:.3f}: intraclass correlation "
+            + ("n/a" if icc is None else f"{icc:.2f}")
+            + (" (which set a model trains on matters)" if icc is not None and icc >= 0.5 else
+               " (most of the spread is seed noise: little for a search to find)" if icc is not None else "")
+            + "."]
 
 
 def answer_table(summary: dict) -> Table:
