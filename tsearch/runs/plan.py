@@ -27,11 +27,12 @@ from ..config import ORACLE_KINDS, Config, config_to_toml
 from ..tasks import scored_steps, train_steps
 from .grid import expand_grid
 
-# loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn and
-# unet re-measured per worker with two workers busy on the 2-core AVX2 machine of 2026-12-01:
-# cnn from `tsearch bench --workload evolve` (parallel path, 16 evaluations in 108.7 s), unet
-# from experiment 2 (2,000 steps in 138-165 s, 8 x 96 x 50 sampler calls in 23-28 s at 10x10)
-CPU_STEPS_PER_S = {"mlp": 483.0, "cnn": 98.0, "unet": 11.0, "transformer": 75.0, "polygon": 163.0}
+# loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn
+# re-measured per worker with two workers busy on the 2-core AVX2 machine of 2026-12-01
+# (`tsearch bench --workload evolve`, parallel path, 16 evaluations in 108.7 s); unet on the 2-core
+# AVX-512 machine of 2026-12-05 from the packaged evolve run (136 trainings at 10x10, n = 1..3,
+# 2,148 CPU-s: 15.8 s each; the AVX2 machine of experiment 2 was ~3x slower: 11.0 there)
+CPU_STEPS_PER_S = {"mlp": 483.0, "cnn": 98.0, "unet": 30.0, "transformer": 75.0, "polygon": 163.0}
 ORACLE_SECONDS = 1.0
 OVERHEAD_SECONDS = 3.0  # set-up and scoring per evaluation (see the docstring)
 REFERENCE_PIXELS, REFERENCE_BATCH = 64, 64
