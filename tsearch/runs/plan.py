@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..config import ORACLE_KINDS, Config, config_to_toml
 from ..tasks import scored_steps, train_steps
-from .grid import expand_grid
+from .grid import bisect_bases, expand_grid, n_max_of
 
 # loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn and
 # unet re-measured per worker with two workers busy on the 2-core AVX2 machine of 2026-12-01:
@@ -82,8 +82,6 @@ def plan_sweep(config: Config, source: str = "<config>") -> Plan:
 def plan_bisect(config: Config, points) -> Plan:
     """At most: every search gallops to its n_max and bisects the last doubling (the worst
     case of tsearch.runs.bisect; an n* found early or censored costs less)."""
-    from .sweep import bisect_bases, n_max_of  # the driver knows the searches and their bounds
-
     evaluations, seconds = 0, 0.0
     for base in bisect_bases(points):
         sizes = worst_case_probes(n_max_of(base.config))

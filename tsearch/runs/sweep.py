@@ -32,14 +32,12 @@ from ..config import Config, replace_path, smoke_config
 from ..tasks import EvalResult, EvalTask
 from .folder import RunFolder
 from .bisect import NStarSearch
-from .grid import GridPoint, expand_grid, point_id
+from .grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
 from .pipeline import drive, open_executor, resume_executor, with_executor
 from .plan import dry_run_text, plan_sweep
 from .views.analysis import analyse, analysis_summary, group_by, peak
 from .views.report import write_report
 from .views.sweep import load_evaluations
-
-N_KEY = "run.n"
 
 __all__ = ["run_sweep", "dry_run", "expand_grid", "load_evaluations", "write_analysis"]
 
@@ -103,17 +101,6 @@ def bisect_sweep(executor, folder: RunFolder, config: Config, bases: list[GridPo
               desc=f"bisect round {round_}", show_progress=show_progress)
 
 
-def bisect_bases(points: list[GridPoint]) -> list[GridPoint]:
-    """The searches of a bisection sweep: the grid points without run.n (deduplicated)."""
-    out: dict[str, GridPoint] = {}
-    for p in points:
-        overrides = {k: v for k, v in p.overrides.items() if k != N_KEY}
-        key = point_id(overrides)
-        if key not in out:
-            out[key] = GridPoint(len(out), key, overrides, p.config)
-    return list(out.values())
-
-
 def probe_point(base: GridPoint, n: int | None, n_max: int) -> GridPoint | None:
     """The grid point a probe at size n is: the base's overrides plus run.n, in the grid's
     sorted order, so that its task_id is the one a grid sweep would give it."""
@@ -122,18 +109,6 @@ def probe_point(base: GridPoint, n: int | None, n_max: int) -> GridPoint | None:
     overrides = dict(sorted({**base.overrides, N_KEY: n}.items()))
     return GridPoint(base.index * (n_max + 1) + n, point_id(overrides), overrides,
                      replace_path(base.config, N_KEY, n))
-
-
-def metric_of(config: Config) -> str:
-    return config.sweep.metric_by_target.get(config.target.kind, config.sweep.generalization_metric)
-
-
-def n_max_of(config: Config) -> int:
-    """sweep.n_max; for coverage_unseen (single dot, support d) only n < d is meaningful."""
-    n_max = config.sweep.n_max
-    if metric_of(config) == "coverage_unseen":
-        n_max = min(n_max, config.target.side ** 2 - 1)
-    return max(1, n_max)
 
 
 def passed(checkpoints: list[dict], config: Config) -> bool:

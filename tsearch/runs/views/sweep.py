@@ -165,7 +165,7 @@ def scaling_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
     rows = [[label, d, s, ", ".join(f"{k}:{fmt(v)}" for k, v in per_seed.items())]
             for label, by_d in a.n_star.items() for d, (s, per_seed) in by_d.items()]
     section = Section("n*(d)", [f"Threshold {a.threshold}; 'None' = not reached at any n of the grid "
-                                "(censored: left out of the fits)."],
+                                "(left out of the OLS fits below; lower bounds in the censored fits after them)."],
                       tables=[Table(["group", "d", "n* (seed mean)", "n* per seed"], rows)])
     fit_rows = [[label, f.formula, *(f"{v:.3g} [{f.ci[k][0]:.3g}, {f.ci[k][1]:.3g}]"
                                      for k, v in f.params.items()), f.aic, f.weight, f.m]
