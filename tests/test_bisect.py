@@ -110,8 +110,10 @@ def test_verdicts_decide_or_say_why_not():
     assert v.sentence.startswith("power law preferred") and v.fits[0].beta_ci[0] < 1 < v.fits[0].beta_ci[1]
     all_bounds = compare([Point(d, 32, None) for d in (16, 36, 64)])
     assert all_bounds.sentence.startswith("cannot tell") and "n_max" in all_bounds.sentence
-    flat = compare([Point(d, 8, 8) for d in (16, 36, 64)])
-    assert flat.sentence.startswith("cannot tell"), flat.sentence
+    flat = compare([Point(d, 8, 8) for d in (16, 36, 64) for _ in range(2)])
+    assert flat.sentence.startswith("cannot tell: no growth"), flat.sentence
+    three = compare([Point(16, 8, 8), Point(36, 16, 16), Point(64, 32, 32)])
+    assert not three.fits and "3 points for 3 parameters" in three.sentence
 
 
 def test_brackets_from_records_bisection_grid_and_censored():

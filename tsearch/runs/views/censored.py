@@ -188,14 +188,19 @@ def compare(points: Sequence[Point]) -> Verdict:
 
 
 def unfit_reason(points: Sequence[Point]) -> str:
+    """Why no fit is worth making: every point censored, n* reached at one d only, or no more
+    points than the 3 parameters (the ML spread then collapses to S_MIN and the profile
+    interval with it: a verdict on 3 points would look far surer than it is)."""
     measured = [p for p in points if p.kind != "lower"]
-    if len(points) < 3 or len({p.d for p in points}) < 2:
-        return f"{len(points)} point(s) at {len({p.d for p in points})} d (a fit needs 3 points at 2 d or more)"
-    if not measured:
+    if points and not measured:
         top = max(p.lower for p in points)
         return f"n* not reached at any d (every point a lower bound, n* > {top:g}): needs a larger n_max"
     if len({p.d for p in measured}) < 2:
-        return f"n* reached at one d only ({measured[0].d:g}): needs a larger n_max at the other d"
+        where = f" ({measured[0].d:g})" if measured else ""
+        return f"n* reached at one d only{where}: needs a larger n_max at the other d"
+    if len(points) <= 3:
+        return (f"{len(points)} points for 3 parameters (a, exponent, spread): needs more seeds "
+                "or more d")
     return ""
 
 
