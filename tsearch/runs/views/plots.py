@@ -163,7 +163,7 @@ def n_star_plot(path: str | Path, series: dict[str, list[tuple[float, float, flo
         ax.set_yscale("log")
         if ax is axes[0]:
             ax.set_xscale("log")
-            plain_log_ticks(ax, xticks=ds)
+        plain_log_ticks(ax, xticks=ds, yticks=[hi for pts in series.values() for _, _, hi, _ in pts])
         ax.set_xlabel("d")
         ax.set_ylabel("n*(d)")
         ax.set_title(title, fontsize=8)

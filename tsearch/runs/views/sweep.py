@@ -26,13 +26,14 @@ MAX_SAMPLE_POINTS = 16  # sample-grid figures in a report before we keep only th
 def report_sections(folder: RunFolder) -> list[Section]:
     """The sweep's report, from its config and its finished evaluations."""
     run_dir, config, records = folder.path, folder.config, load_evaluations(folder)
-    total = int(np.prod([len(v) for v in config.sweep.grid.values()]))
+    bisect = config.sweep.search == "bisect"
+    total = int(np.prod([len(v) for k, v in config.sweep.grid.items() if not (bisect and k == "run.n")]))
     if not records:
         return [Section("What was observed", [f"No evaluation has finished (0 of {total})."])]
     (run_dir / "figures").mkdir(exist_ok=True)
     a = analyse(records, config)
     groups = group_by(records, a.group_axes)
-    return [Section("What was observed", observations(a, records, total)),
+    return [Section("What was observed", observations(a, records, total, bisect)),
             comparison_section(a, groups),
             scaling_section(run_dir, a, groups),
             curves_section(run_dir, a, groups),
@@ -53,8 +54,10 @@ def _slug(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------- sections
-def observations(a: Analysis, records: Sequence[dict], total: int) -> list[str]:
-    out = [f"{len(records)} of {total} evaluations finished. n*(d) is the smallest training-set "
+def observations(a: Analysis, records: Sequence[dict], total: int, bisect: bool = False) -> list[str]:
+    done = (f"{len(records)} evaluations (bisection probes) finished over {total} searches of n*"
+            if bisect else f"{len(records)} of {total} evaluations finished")
+    out = [f"{done}. n*(d) is the smallest training-set "
            f"size n at which the seed mean of some checkpoint's generalization metric reaches "
            f"{a.threshold} (metric per group: " +
            ", ".join(f"{g}: {m}" for g, m in a.metric_of.items()) + ")" +
