@@ -25,6 +25,7 @@ def dry(*args):
     ("evolve", None, [], "at most 131"),  # 2x3 baseline + 6x5 search + 30 control + 5x(2x5 front sizes + 3 grid sizes)
     ("sweep", "exp1", [], "135"),
     ("sweep", "exp1", ["--smoke"], "16"),
+    ("sweep", "exp1_wide", [], "at most 357"),  # 30 searches: dots 1..d-1, code 1..128 (bisect)
     ("run", "dots_small", [], "1"),
 ])
 def test_dry_run_prints_the_config_and_its_plan(tmp_path, monkeypatch, command, name, extra, evaluations):

@@ -469,6 +469,10 @@ class RunConfig:
         check(1 <= self.n <= MAX_TRAINING_SET, "n", f"must be in [1, {MAX_TRAINING_SET:,}]")
 
 
+SWEEP_SEARCHES = ("grid", "bisect")
+MAX_SWEEP_N = MAX_TRAINING_SET
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     """A Cartesian grid: each key is a dotted config path, each value the list it takes.
@@ -484,8 +488,15 @@ class SweepConfig:
     threshold: float = 0.5
     # per target kind, a metric replacing generalization_metric (dots: {dots = "coverage_unseen"})
     metric_by_target: dict = field(default_factory=dict)
+    # "grid": evaluate every grid point; "bisect": per (grid point without run.n), find n* by
+    # galloping n = 1, 2, 4, ... then bisecting on integers (tsearch.runs.bisect); run.n in
+    # the grid is then ignored and n_max bounds the search (an n* beyond it is censored)
+    search: str = "grid"
+    n_max: int = 64
 
     def __post_init__(self):
+        check(self.search in SWEEP_SEARCHES, "search", f"must be one of {', '.join(SWEEP_SEARCHES)}")
+        check(1 <= self.n_max <= MAX_SWEEP_N, "n_max", f"must be in [1, {MAX_SWEEP_N:,}]")
         for key, values in self.grid.items():
             check(isinstance(values, list) and len(values) > 0, "grid", f"{key!r} needs a non-empty list")
         check(0.0 < self.threshold <= 1.0, "threshold", "must be in (0, 1]")

@@ -19,6 +19,9 @@ class GridPoint:
     config: Config
 
 
+N_KEY = "run.n"
+
+
 # ----------------------------------------------------------------------------- grid
 def expand_grid(config: Config, *, source: str = "<config>") -> list[GridPoint]:
     """Every grid point's config, all validated before any work (one-line ConfigError)."""
@@ -64,3 +67,27 @@ def replace_key(config: Config, key: str, value, *, where: str) -> Config:
         return replace_path(config, key, value)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {str(exc).removeprefix('<override>: ')}") from None
+
+
+# ----------------------------------------------------------------------------- bisection
+def bisect_bases(points: list[GridPoint]) -> list[GridPoint]:
+    """The searches of a bisection sweep: the grid points without run.n (deduplicated)."""
+    out: dict[str, GridPoint] = {}
+    for p in points:
+        overrides = {k: v for k, v in p.overrides.items() if k != N_KEY}
+        key = point_id(overrides)
+        if key not in out:
+            out[key] = GridPoint(len(out), key, overrides, p.config)
+    return list(out.values())
+
+
+def metric_of(config: Config) -> str:
+    return config.sweep.metric_by_target.get(config.target.kind, config.sweep.generalization_metric)
+
+
+def n_max_of(config: Config) -> int:
+    """sweep.n_max; for coverage_unseen (single dot, support d) only n < d is meaningful."""
+    n_max = config.sweep.n_max
+    if metric_of(config) == "coverage_unseen":
+        n_max = min(n_max, config.target.side ** 2 - 1)
+    return max(1, n_max)

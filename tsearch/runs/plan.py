@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..config import ORACLE_KINDS, Config, config_to_toml
 from ..tasks import scored_steps, train_steps
-from .grid import expand_grid
+from .grid import bisect_bases, expand_grid, n_max_of
 
 # loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn
 # re-measured per worker with two workers busy on the 2-core AVX2 machine of 2026-12-01
@@ -74,8 +74,32 @@ def plan_run(config: Config) -> Plan:
 
 def plan_sweep(config: Config, source: str = "<config>") -> Plan:
     points = expand_grid(config, source=source)
+    if config.sweep.search == "bisect":
+        return plan_bisect(config, points)
     return Plan(len(points), False, sum(seconds_per_evaluation(p.config) for p in points),
                 workers(config))
+
+
+def plan_bisect(config: Config, points) -> Plan:
+    """At most: every search gallops to its n_max and bisects the last doubling (the worst
+    case of tsearch.runs.bisect; an n* found early or censored costs less)."""
+    evaluations, seconds = 0, 0.0
+    for base in bisect_bases(points):
+        sizes = worst_case_probes(n_max_of(base.config))
+        evaluations += len(sizes)
+        seconds += sum(seconds_per_evaluation(base.config, n) for n in sizes)
+    return Plan(evaluations, True, seconds, workers(config))
+
+
+def worst_case_probes(n_max: int) -> list[int]:
+    """The sizes a search up to n_max may probe at most: 1, 2, 4, ... n_max, then the
+    bisection of (n_max / 2, n_max], counted at its midpoint."""
+    gallop = [1]
+    while gallop[-1] < n_max:
+        gallop.append(min(n_max, 2 * gallop[-1]))
+    lo = gallop[-2] if len(gallop) > 1 else 0
+    bisect = max(0, (n_max - lo - 1).bit_length())
+    return gallop + [(lo + n_max) // 2] * bisect
 
 
 def plan_evolve(config: Config) -> Plan:

@@ -14,20 +14,28 @@ evaluation. Run folder (besides run.json / config.json):
     report.html / .md   the sweep's report (tsearch.runs.views.sweep)
 
 ``--resume DIR`` evaluates only the grid points whose task_id is not in evaluations.jsonl.
+
+With ``sweep.search = "bisect"`` the grid without ``run.n`` names the searches (one per
+target, d and seed) and n is found by tsearch.runs.bisect: each round asks every unfinished
+search for its next size, evaluates those probes in parallel, tells each its outcome. A probe
+is an ordinary evaluation (same record, same task_id as the grid point it would be), so
+``--resume`` replays the recorded probes and repeats none.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
-from ..config import Config, smoke_config
+from ..config import Config, replace_path, smoke_config
 from ..tasks import EvalResult, EvalTask
 from .folder import RunFolder
-from .grid import GridPoint, expand_grid
+from .bisect import NStarSearch
+from .grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
 from .pipeline import drive, open_executor, resume_executor, with_executor
 from .plan import dry_run_text, plan_sweep
-from .views.analysis import analyse, analysis_summary, group_by
+from .views.analysis import analyse, analysis_summary, group_by, peak
 from .views.report import write_report
 from .views.sweep import load_evaluations
 
@@ -47,19 +55,65 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
     else:
         config = smoke_config(config, source=source) if smoke else config
         config = with_executor(config, executor_kind, address)
-    points = expand_grid(config, source=source)  # validates everything before any folder exists
+    points = sweep_points(config, source)  # validates everything before any folder exists
     with open_executor(config) as executor:
         if folder is None:
             folder = RunFolder.create("sweep", config.run.name or Path(source).stem, config, out,
                                       smoke=smoke, n_points=len(points))
-        done = {r.get("task_id") for r in folder.records("evaluations.jsonl")}
-        todo = {p.task_id: p for p in points if p.task_id not in done}
-        drive(executor, [task_of(p) for p in todo.values()],
-              lambda result: record(folder, todo[result.task_id], result),
-              desc="sweep", show_progress=show_progress)
+        if config.sweep.search == "bisect":
+            bisect_sweep(executor, folder, config, points, show_progress)
+        else:
+            done = {r.get("task_id") for r in folder.records("evaluations.jsonl")}
+            todo = {p.task_id: p for p in points if p.task_id not in done}
+            drive(executor, [task_of(p) for p in todo.values()],
+                  lambda result: record(folder, todo[result.task_id], result),
+                  desc="sweep", show_progress=show_progress)
     write_analysis(folder.path)
     write_report(folder.path)
     return folder.path
+
+
+def bisect_sweep(executor, folder: RunFolder, config: Config, bases: list[GridPoint],
+                 show_progress: bool | str) -> None:
+    """The loop of a bisection sweep: rounds of probes until every search is over."""
+    searches = {b.task_id: (b, NStarSearch(n_max_of(b.config))) for b in bases}
+    for r in folder.records("evaluations.jsonl"):  # resume: replay what was measured
+        key = point_id({k: v for k, v in r["overrides"].items() if k != N_KEY})
+        if key in searches:
+            searches[key][1].tell(r["n_train"], passed(r["checkpoints"], searches[key][0].config))
+    stalled: set[str] = set()
+    for round_ in itertools.count(1):
+        probes = {p.task_id: (key, p) for key, (b, s) in searches.items() if key not in stalled
+                  for p in [probe_point(b, s.next_probe(), config.sweep.n_max)] if p is not None}
+        if not probes:
+            return
+
+        def told(result: EvalResult) -> None:
+            key, point = probes[result.task_id]
+            record(folder, point, result)
+            if not result.ok:
+                stalled.add(key)  # a failing evaluation would fail again: --resume retries it
+                return
+            checkpoints = [{"step": st.step, **st.metrics} for st in result.scored]
+            searches[key][1].tell(point.config.run.n, passed(checkpoints, point.config))
+
+        drive(executor, [task_of(p) for _, p in probes.values()], told,
+              desc=f"bisect round {round_}", show_progress=show_progress)
+
+
+def probe_point(base: GridPoint, n: int | None, n_max: int) -> GridPoint | None:
+    """The grid point a probe at size n is: the base's overrides plus run.n, in the grid's
+    sorted order, so that its task_id is the one a grid sweep would give it."""
+    if n is None:
+        return None
+    overrides = dict(sorted({**base.overrides, N_KEY: n}.items()))
+    return GridPoint(base.index * (n_max + 1) + n, point_id(overrides), overrides,
+                     replace_path(base.config, N_KEY, n))
+
+
+def passed(checkpoints: list[dict], config: Config) -> bool:
+    """Some checkpoint's generalization metric reached the threshold."""
+    return (peak({"checkpoints": checkpoints}, metric_of(config)) or 0.0) >= config.sweep.threshold
 
 
 def dry_run(config: Config, *, source: str = "<config>", smoke: bool = False,
@@ -70,6 +124,12 @@ def dry_run(config: Config, *, source: str = "<config>", smoke: bool = False,
         config = smoke_config(config, source=source)
     config = with_executor(config, executor_kind, address)
     return dry_run_text("sweep", config, plan_sweep(config, source))
+
+
+def sweep_points(config: Config, source: str) -> list[GridPoint]:
+    """The grid's points; a bisection's searches (the grid without run.n)."""
+    points = expand_grid(config, source=source)
+    return bisect_bases(points) if config.sweep.search == "bisect" else points
 
 
 def resumed(resume: str | Path, given: Config | None) -> tuple[RunFolder, Config]:

@@ -12,8 +12,10 @@ Symbols (experiment 1 of SEED.md):
 Both by ordinary least squares on log n* over the (d, per-seed n*) pairs; 95% intervals from
 the OLS covariance with Student-t quantiles; AIC = m ln(RSS/m) + 2k with k = 3 (two
 coefficients and the residual variance), Akaike weights w_i ∝ exp(-ΔAIC_i / 2)
-(Burnham & Anderson 2002). Timescales: tau_mem = a + b n by the same OLS (Bonnaire et al.
-2025 report tau_mem ∝ n).
+(Burnham & Anderson 2002). Beside them, the censored maximum-likelihood fits of
+tsearch.runs.views.censored on every seed's bracket (lo, hi] of n* (exact for a bisection,
+an interval for a grid, a lower bound where n* was not reached): these decide.
+Timescales: tau_mem = a + b n by the same OLS (Bonnaire et al. 2025 report tau_mem ∝ n).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from ...tasks import best_record
 from ..grid import label
+from .censored import Point, Verdict, compare
 from .timescales import DEFINITIONS, epochs, tau_gen, tau_mem
 
 SEED, N, SIDE = "run.seed", "run.n", "target.side"
@@ -146,6 +149,31 @@ def n_star(by_n: dict[int, list[dict]], metric: str, threshold: float) -> tuple[
     return mean_star, per_seed
 
 
+def seed_brackets(records: Sequence[dict], metric: str, threshold: float) -> dict:
+    """{seed: (lo, hi)}: n* in (lo, hi], lo the largest size below hi that failed (0: none),
+    hi the smallest that passed; (largest size tried, None) when none passed (censored)."""
+    out = {}
+    for seed in sorted({r["seed"] for r in records}):
+        passed = {r["n_train"]: (peak(r, metric) or 0.0) >= threshold for r in records if r["seed"] == seed}
+        hi = min((n for n, ok in passed.items() if ok), default=None)
+        below = [n for n, ok in passed.items() if not ok and (hi is None or n < hi)]
+        out[seed] = (max(below, default=0), hi)
+    return out
+
+
+def bracket_points(by_d: dict[int, dict]) -> list[Point]:
+    """The fit's points: exact where the bracket is one integer wide (a bisection's answer),
+    an interval where wider (a grid's), a lower bound where not reached."""
+    points = []
+    for d, brackets in by_d.items():
+        for lo, hi in brackets.values():
+            if hi is None:
+                points.append(Point(d, lo, None))
+            else:
+                points.append(Point(d, hi, hi) if hi - lo <= 1 else Point(d, lo, hi))
+    return points
+
+
 def mean_curve(records: Sequence[dict]) -> list[dict]:
     """Seed mean of every metric per step; ``intervals`` = [min, max] over seeds."""
     steps = sorted({c["step"] for r in records for c in r["checkpoints"]})
@@ -190,6 +218,9 @@ class Analysis:
     timescales: dict[str, dict] = field(default_factory=dict)  # label -> {n: (tau_gen, tau_mem)}, fit
     tau_fits: dict[str, Fit | None] = field(default_factory=dict)
     batch_size: int | None = None  # of every point (None: the grid varies it), for epochs
+    # label -> d -> seed -> (lo, hi): n* in (lo, hi]; hi None: not reached, n* > lo (censored)
+    brackets: dict[str, dict[int, dict]] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # censored ML fits (views.censored)
 
 
 def analyse(records: Sequence[dict], config) -> Analysis:
@@ -209,6 +240,9 @@ def analyse(records: Sequence[dict], config) -> Analysis:
         pairs = [(d, s) for d, (_, per_seed) in result.n_star[label].items()
                  for s in per_seed.values() if s is not None]
         result.fits[label] = scaling_fits(*zip(*pairs)) if pairs else None
+        result.brackets[label] = {d: seed_brackets(_meaningful(rs, metric, d), metric, config.sweep.threshold)
+                                  for d, rs in sorted(by_d.items())}
+        result.verdicts[label] = compare(bracket_points(result.brackets[label]))
         result.timescales[label], result.tau_fits[label] = _timescales(members)
     return result
 
@@ -298,6 +332,10 @@ def analysis_summary(a: Analysis, groups: dict) -> dict:
         "n_star": {g: [{"d": d, "n_star": s, "per_seed": ps} for d, (s, ps) in by_d.items()]
                    for g, by_d in a.n_star.items()},
         "scaling_fits": {g: [fit_dict(f) for f in fits] if fits else None for g, fits in a.fits.items()},
+        "n_star_brackets": {g: [{"d": d, "seed": seed, "lo": lo, "hi": hi, "censored": hi is None}
+                                for d, by_seed in by_d.items() for seed, (lo, hi) in by_seed.items()]
+                            for g, by_d in a.brackets.items()},
+        "censored_fits": {g: v.as_dict() for g, v in a.verdicts.items()},
         "timescales": {g: [{"d": d, "n": n, "tau_gen": tg, "tau_mem": tm,
                             "tau_gen_epochs": in_epochs(tg, a.batch_size, n),
                             "tau_mem_epochs": in_epochs(tm, a.batch_size, n)}

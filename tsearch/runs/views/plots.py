@@ -134,6 +134,47 @@ def scaling_plot(path: str | Path, series: dict[str, tuple[Sequence, Sequence]],
     save(fig, path)
 
 
+def n_star_plot(path: str | Path, series: dict[str, list[tuple[float, float, float, bool]]],
+                fits: dict[str, dict[str, Callable]]) -> None:
+    """n*(d) per label on log-log (left) and semi-log (right) axes: a power law is straight on
+    the first, an exponential on the second. series: label -> [(d, lo, hi, censored)]; a point
+    sits at hi with the bracket (lo, hi] as its error bar; a censored one (n* > lo) is an
+    upward triangle at lo. fits: label -> {name: f(d) = n*}."""
+    fig, axes = figure(2, width=4.6, height=3.6)
+    ds = [d for pts in series.values() for d, *_ in pts]
+    for ax, title in zip(axes, ("log-log: a power law is straight", "semi-log: an exponential is straight")):
+        for label, pts in series.items():
+            found = [(d, lo, hi) for d, lo, hi, cens in pts if not cens]
+            cens = [(d, lo) for d, lo, _, c in pts if c]
+            color = None
+            if found:
+                d, lo, hi = map(np.asarray, zip(*found))
+                bar = ax.errorbar(d, hi, yerr=[hi - np.maximum(lo, 0.5), 0 * hi],  # log y: no 0
+                                  fmt="o", capsize=3, label=f"{label}: n* (bracket)")
+                color = bar[0].get_color()
+            if cens:
+                d, lo = map(np.asarray, zip(*cens))
+                line, = ax.plot(d, lo, "^", color=color, mfc="none", label=f"{label}: n* > n_max")
+                color = line.get_color()
+            if ds:
+                grid = np.linspace(min(ds), max(ds), 60)
+                for (name, f), style in zip(fits.get(label, {}).items(), ("-", "--")):
+                    ax.plot(grid, f(grid), style, color=color, label=f"{label}: {name}")
+        ax.set_yscale("log")
+        if ax is axes[0]:
+            ax.set_xscale("log")
+        plain_log_ticks(ax, xticks=ds, yticks=[hi for pts in series.values() for _, _, hi, _ in pts])
+        ax.set_xlabel("d")
+        ax.set_ylabel("n*(d)")
+        ax.set_title(title, fontsize=8)
+    if not ds:
+        no_data(axes[0], "no n* searched")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        axes[1].legend(handles, labels, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    save(fig, path)
+
+
 def plain_log_ticks(ax, *, xticks=(), yticks=()) -> None:
     """Log axes labelled with the data's own values (16, 25, 36), not 2x10^1."""
     from matplotlib.ticker import NullFormatter, ScalarFormatter

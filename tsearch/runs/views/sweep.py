@@ -26,13 +26,14 @@ MAX_SAMPLE_POINTS = 16  # sample-grid figures in a report before we keep only th
 def report_sections(folder: RunFolder) -> list[Section]:
     """The sweep's report, from its config and its finished evaluations."""
     run_dir, config, records = folder.path, folder.config, load_evaluations(folder)
-    total = int(np.prod([len(v) for v in config.sweep.grid.values()]))
+    bisect = config.sweep.search == "bisect"
+    total = int(np.prod([len(v) for k, v in config.sweep.grid.items() if not (bisect and k == "run.n")]))
     if not records:
         return [Section("What was observed", [f"No evaluation has finished (0 of {total})."])]
     (run_dir / "figures").mkdir(exist_ok=True)
     a = analyse(records, config)
     groups = group_by(records, a.group_axes)
-    return [Section("What was observed", observations(a, records, total)),
+    return [Section("What was observed", observations(a, records, total, bisect)),
             comparison_section(a, groups),
             scaling_section(run_dir, a, groups),
             curves_section(run_dir, a, groups),
@@ -53,8 +54,10 @@ def _slug(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------- sections
-def observations(a: Analysis, records: Sequence[dict], total: int) -> list[str]:
-    out = [f"{len(records)} of {total} evaluations finished. n*(d) is the smallest training-set "
+def observations(a: Analysis, records: Sequence[dict], total: int, bisect: bool = False) -> list[str]:
+    done = (f"{len(records)} evaluations (bisection probes) finished over {total} searches of n*"
+            if bisect else f"{len(records)} of {total} evaluations finished")
+    out = [f"{done}. n*(d) is the smallest training-set "
            f"size n at which the seed mean of some checkpoint's generalization metric reaches "
            f"{a.threshold} (metric per group: " +
            ", ".join(f"{g}: {m}" for g, m in a.metric_of.items()) + ")" +
@@ -67,6 +70,9 @@ def observations(a: Analysis, records: Sequence[dict], total: int) -> list[str]:
         fits = a.fits.get(label)
         reached = {s for _, (_, per_seed) in by_d.items() for s in per_seed.values() if s is not None}
         reached_d = [d for d, (_, per_seed) in by_d.items() if any(v is not None for v in per_seed.values())]
+        verdict = a.verdicts.get(label)
+        if verdict is not None:
+            out.append(f"{label}: censored fit of every seed's n*: {verdict.sentence}.")
         if fits:
             out.append(fit_sentence(label, fits))
         elif len(reached) == 1 and len(reached_d) > 1:
@@ -162,7 +168,7 @@ def scaling_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
     rows = [[label, d, s, ", ".join(f"{k}:{fmt(v)}" for k, v in per_seed.items())]
             for label, by_d in a.n_star.items() for d, (s, per_seed) in by_d.items()]
     section = Section("n*(d)", [f"Threshold {a.threshold}; 'None' = not reached at any n of the grid "
-                                "(censored: left out of the fits)."],
+                                "(left out of the OLS fits below; lower bounds in the censored fits after them)."],
                       tables=[Table(["group", "d", "n* (seed mean)", "n* per seed"], rows)])
     fit_rows = [[label, f.formula, *(f"{v:.3g} [{f.ci[k][0]:.3g}, {f.ci[k][1]:.3g}]"
                                      for k, v in f.params.items()), f.aic, f.weight, f.m]
@@ -180,8 +186,42 @@ def scaling_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
         section.figures.append(Figure("figures/n_star.png", "per-seed n*(d) (points) with the "
                                       "power-law (solid) and exponential (dashed) fits where "
                                       "there are enough points, log axes"))
+    censored_part(run_dir, a, section)
     section.figures += heatmap_figures(run_dir, a, groups)
     return section
+
+
+def censored_part(run_dir: Path, a: Analysis, section: Section) -> None:
+    """Every seed's bracket of n*, the censored ML fits (they count lower bounds) and their
+    figure on log-log and semi-log axes (tsearch.runs.views.censored)."""
+    rows = [[label, d, seed, lo, "not reached" if hi is None else hi,
+             f"n* > {lo}" if hi is None else (f"{hi}" if hi - lo <= 1 else f"({lo}, {hi}]")]
+            for label, by_d in a.brackets.items() for d, by_seed in by_d.items()
+            for seed, (lo, hi) in by_seed.items()]
+    if not rows:
+        return
+    section.tables.append(Table(["group", "d", "seed", "largest failing n", "smallest passing n", "n*"], rows))
+    fit_rows = [[label, f.formula, f"{f.beta:.3g} [{f.beta_ci[0]:.3g}, {f.beta_ci[1]:.3g}]",
+                 f"{f.sigma:.3g}", f.aic, f.weight, f.points, f.censored]
+                for label, v in a.verdicts.items() for f in v.fits]
+    section.paragraphs.append("Censored maximum-likelihood fits (log n* normal about the law; a seed "
+                              "that never reached the threshold counts as n* > the largest n tried; "
+                              "95% profile-likelihood intervals): " +
+                              " ".join(f"{label}: {v.sentence}." for label, v in a.verdicts.items()))
+    if fit_rows:
+        section.tables.append(Table(["group", "model", "exponent b or c [95% profile CI]", "sigma (log n*)",
+                                     "AIC", "Akaike weight", "points", "censored"], fit_rows))
+    series = {label: [(d, lo, hi if hi is not None else lo, hi is None)
+                      for d, by_seed in by_d.items() for lo, hi in by_seed.values()]
+              for label, by_d in a.brackets.items()}
+    fits = {label: {f.name: (lambda x, f=f: np.exp(f.mu(x)))
+                    for f in sorted(v.fits, key=lambda f: f.name != "power law")}
+            for label, v in a.verdicts.items()}
+    plots.n_star_plot(run_dir / "figures" / "n_star_brackets.png", series, fits)
+    section.figures.append(Figure("figures/n_star_brackets.png", "every seed's n*(d) with its "
+                                  "bracket (error bar); triangles: not reached (lower bounds); "
+                                  "censored ML fits, power law solid, exponential dashed; log-log "
+                                  "left, semi-log right"))
 
 
 def heatmap_figures(run_dir: Path, a: Analysis, groups: dict) -> list[Figure]:
