@@ -89,10 +89,9 @@ def _take_over_if_stale(fd: int, folder: str | Path) -> None:
         raise UserError(f"{folder} was locked by {describe(previous)} and that lock is free here, but a "
                         f"process on another host cannot be checked from {socket.gethostname()}; if it "
                         f"is gone, remove {Path(folder) / LOCK_FILE} (docs/cluster.md)")
-    from .folder import warn  # folder imports this module: at call time only
-
     gone = "that process is gone" if not alive(previous.get("pid")) else "no process holds its lock"
-    warn(f"{folder}: took over the lock left by {describe(previous)}: {gone}")
+    print(f"tsearch: warning: {folder}: took over the lock left by {describe(previous)}: {gone}",
+          file=sys.stderr, flush=True)
 
 
 def release(folder: str | Path) -> None:
