@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from ..errors import UserError
 RECORD = "evaluations.jsonl"
 MARK = "record.json"
 _CURRENT: dict[Path, tuple[int, str]] = {}  # resolved record path -> (lines, digest) of this writer
+_TIMES: dict[Path, list[float]] = {}  # resolved record path -> when this writer appended its last lines
+RATE_WINDOW = 50  # appends whose times record.json keeps: the folder's own rate (tsearch status)
 
 
 def chain(digest: str, line: bytes) -> str:
@@ -94,18 +97,22 @@ def appended(folder: Path, line: str) -> None:
     if key in _CURRENT:
         lines, digest = _CURRENT[key]
         _CURRENT[key] = (lines + 1, chain(digest, line.encode()))
+    _TIMES[key] = [*_TIMES.get(key, []), time.time()][-RATE_WINDOW:]
     write_mark(folder, claim(folder))
 
 
 def write_mark(folder: Path, mark: dict) -> None:
+    """record.json: the claim, and the times of this writer's last appends (epoch seconds)."""
     key = (folder / RECORD).resolve()
     _CURRENT[key] = (mark["lines"], mark["sha256"])
-    write_atomic(folder / MARK, json.dumps({RECORD: mark}, sort_keys=True) + "\n")
+    times = [round(t, 3) for t in _TIMES.get(key, [])]
+    write_atomic(folder / MARK, json.dumps({RECORD: mark, "appended_at": times}, sort_keys=True) + "\n")
 
 
 def forget(folder: Path) -> None:
     """Drop this process's claim (read again from the file on the next append)."""
     _CURRENT.pop((folder / RECORD).resolve(), None)
+    _TIMES.pop((folder / RECORD).resolve(), None)
 
 
 # ----------------------------------------------------------------------------- readers
