@@ -387,7 +387,7 @@ class RunFolder:
             lock.hold(path)
             return cls._start_unstarted(path, kind)
         folder = cls.open(path, kind)
-        lock.hold(folder.path)  # one writer: a second one stops here, before any change
+        lock.hold(folder.path, quiet=True)  # one writer: a second one stops here, before any change
         removed = atomic.clean_stale_temporaries(folder.path)
         if removed:
             warn(f"{folder.path}: removed {len(removed)} temporary file(s) of an interrupted write")
@@ -396,6 +396,7 @@ class RunFolder:
         folder.repaired = repair and integrity.repair(folder.path, warn)
         if not folder.repaired:
             integrity.check(folder.path, resume=f"tsearch {kind} --resume {folder.path}")
+        lock.announce()  # a dead writer's lock taken over: said once the folder is accepted
         ACTIVE[:] = [folder.path]
         return folder
 

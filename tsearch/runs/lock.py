@@ -29,24 +29,28 @@ import json
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 
 from ..errors import UserError
 
 LOCK_FILE = "tsearch.lock"
 _HELD: dict[Path, int] = {}  # resolved folder -> the open fd holding its flock
+_PENDING: list[str] = []  # takeover lines not said yet (hold(quiet=True))
 
 
-def hold(folder: str | Path, command: list[str] | None = None) -> None:
+def hold(folder: str | Path, command: list[str] | None = None, *, quiet: bool = False) -> None:
     """Take ``folder``'s lock for this process (a no-op if it already holds it); a one-line
-    UserError naming the holder if another process has it."""
+    UserError naming the holder if another process has it. ``quiet``: the line saying that a
+    dead holder's lock was taken over waits for :func:`announce` (a resume says it once its
+    checks pass, so that a refusal stays one line)."""
     key = Path(folder).resolve()
     if key in _HELD:
         return
     fd = _locked(key / LOCK_FILE, folder)
     try:
-        _take_over_if_stale(fd, folder)
-        _write(fd, {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(command or sys.argv),
+        _take_over_if_stale(fd, folder, quiet)
+        _write(fd, {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(command or _command()),
                     "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds")})
     except BaseException:
         os.close(fd)
@@ -65,7 +69,7 @@ def _locked(path: Path, folder: str | Path) -> int:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            previous = _read(fd)
+            previous = _current_holder(fd)
             os.close(fd)
             raise UserError(f"{folder} is in use by {describe(previous)}") from None
         except BaseException:
@@ -80,7 +84,25 @@ def _locked(path: Path, folder: str | Path) -> int:
         os.close(fd)
 
 
-def _take_over_if_stale(fd: int, folder: str | Path) -> None:
+def _current_holder(fd: int, wait: float = 2.0) -> dict | None:
+    """The record of the process holding the flock: it writes it just after taking the lock,
+    so a record still naming a dead process (or none) is read again for up to ``wait`` s."""
+    deadline = time.monotonic() + wait
+    while True:
+        record = _read(fd)
+        live = record and (record.get("host") != socket.gethostname() or alive(record.get("pid")))
+        if live or time.monotonic() > deadline:
+            return record
+        time.sleep(0.05)
+
+
+def _command() -> list[str]:
+    """argv as typed: ``python -m tsearch`` (and ``python -c`` calling the CLI) show as tsearch."""
+    program = Path(sys.argv[0]).name if sys.argv else "tsearch"
+    return ["tsearch" if program in ("__main__.py", "-c", "") else program, *sys.argv[1:]]
+
+
+def _take_over_if_stale(fd: int, folder: str | Path, quiet: bool) -> None:
     """The flock is ours; a holder still named in the file died without clearing it."""
     previous = _read(fd)
     if not previous:
@@ -90,8 +112,15 @@ def _take_over_if_stale(fd: int, folder: str | Path) -> None:
                         f"process on another host cannot be checked from {socket.gethostname()}; if it "
                         f"is gone, remove {Path(folder) / LOCK_FILE} (docs/cluster.md)")
     gone = "that process is gone" if not alive(previous.get("pid")) else "no process holds its lock"
-    print(f"tsearch: warning: {folder}: took over the lock left by {describe(previous)}: {gone}",
-          file=sys.stderr, flush=True)
+    _PENDING.append(f"tsearch: warning: {folder}: took over the lock left by {describe(previous)}: {gone}")
+    if not quiet:
+        announce()
+
+
+def announce() -> None:
+    """Say the takeovers held back by ``hold(quiet=True)``."""
+    while _PENDING:
+        print(_PENDING.pop(0), file=sys.stderr, flush=True)
 
 
 def release(folder: str | Path) -> None:
@@ -193,6 +222,6 @@ def _read(fd: int) -> dict | None:
 
 def _write(fd: int, record: dict) -> None:
     data = (json.dumps(record, sort_keys=True) + "\n").encode()
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, data, 0)
+    os.pwrite(fd, data.ljust(max(len(data), os.fstat(fd).st_size)), 0)  # never empty meanwhile
+    os.ftruncate(fd, len(data))
     os.fsync(fd)
