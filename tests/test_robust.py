@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tsearch.config import config_from_dict
+from tsearch.runs import lock
 from tsearch.runs.folder import config_hash, dumps, identity_hash, new_run_dir
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -291,7 +292,10 @@ def test_a_start_killed_before_run_json_blocks_neither_resume_nor_out(sweep_refe
     again = tmp_path / "again"
     again.mkdir()
     (again / "config.json").write_text("{}")
-    assert new_run_dir("sweep", "x", again) == again and not any(again.iterdir())
+    assert new_run_dir("sweep", "x", again) == again  # locked for this process: only its lock file
+    assert [p.name for p in again.iterdir()] == [lock.LOCK_FILE]
+    lock.release(again)
+    assert not any(again.iterdir())
     (again / "mine.txt").write_text("a user's file")  # a folder with anything else stays refused
     with pytest.raises(Exception, match="already exists and is not empty"):
         new_run_dir("sweep", "x", again)
