@@ -162,24 +162,23 @@ def releasing(fn):
 
 
 def holder(folder: str | Path) -> dict | None:
-    """Who holds the folder's lock now (pid, host, command, started), or None: for readers,
-    which never take it. A lock file left by a dead process on this host is None."""
-    path = Path(folder) / LOCK_FILE
+    """Who holds the folder's lock now (pid, host, command, started), or None: for readers.
+    It reads the lock file only, never flocks it (even a shared flock taken for a moment
+    would refuse a writer starting then): a record naming a process gone from this host is
+    None; one naming another host is shown as it is (it cannot be checked from here)."""
     if Path(folder).resolve() in _HELD:
         return _read(_HELD[Path(folder).resolve()])
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(Path(folder) / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _read(fd) or {}
-        fcntl.flock(fd, fcntl.LOCK_UN)  # free: held by nobody (a record left is a dead holder's)
-        return None
+        record = _read(fd)
     finally:
         os.close(fd)
+    if not record or (record.get("host") == socket.gethostname() and not alive(record.get("pid"))):
+        return None
+    return record
 
 
 def describe(record: dict | None) -> str:
