@@ -48,10 +48,10 @@ from ..search.state import SearchState, fitness_entry
 from ..search.summary import reevaluated_genomes
 from ..targets import build_target
 from ..tasks import EvalTask, best_record
+from . import integrity, lock
 from .evolve_state import (complete, fresh_state, load_state, plan_control, resumed_config, seeding,
                            total_generations)
 from .evolve_steps import check_config, default_config_path, evaluation_task, log_entry, write_outputs
-from . import integrity, lock
 from .folder import EVALUATIONS, RunFolder, identity_hash, result_record, to_jsonable
 from .pipeline import open_executor, resume_executor, results, with_executor
 from .plan import dry_run_text, plan_evolve
