@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tiny import keep_lines
 from tsearch.cli import main
 
 CONFIG = """
@@ -238,7 +239,7 @@ def test_kill_during_reevaluation_then_resume_is_exact(reference, tmp_path):
     shutil.copytree(source, run_dir)
     (run_dir / "pareto.json").unlink()
     lines = (run_dir / "evaluations.jsonl").read_text().splitlines(keepends=True)
-    (run_dir / "evaluations.jsonl").write_text("".join(lines[:-FRESH - 1]))
+    keep_lines(run_dir, len(lines) - FRESH - 1)
     finish(evolve("--resume", run_dir))
     assert outcome(run_dir) == expected
     assert fresh_lines(run_dir) == fresh_lines(source)  # recomputed once, not appended twice

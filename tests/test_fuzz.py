@@ -209,7 +209,34 @@ def flag_cases() -> list[Case]:
         Case("bench-bad-choice", "bench", ["--device", "tpu"]),
         Case("bench-bad-count", "bench", ["--tasks", "0"]),
     ]
+    # a dotted --set into a scalar, a seed beyond int64: in --dry-run and in a real run alike
+    for command in ("run", "sweep", "evolve"):
+        cfg = to_toml(BASES[command])
+        for dry in ([], ["--dry-run"]):
+            tag = "-dry-run" if dry else ""
+            cases += [
+                Case(f"set-into-a-scalar-{command}{tag}", command, ["{cfg}", "--set", "train.lr.x=1", *dry], cfg),
+                Case(f"seed-too-large-{command}{tag}", command,
+                     ["{cfg}", "--set", "run.seed=100000000000000000000000", *dry], cfg),
+                Case(f"seed-negative-{command}{tag}", command, ["{cfg}", "--set", "run.seed=-1", *dry], cfg),
+            ]
+    # export and report on a folder that holds only run.json and config.json: nothing recorded
+    started = started_folder()
+    cases += [Case(f"{command}-nothing-recorded", command, ["{dir}/r"], None, started)
+              for command in ("export", "report")]
+    cases.append(Case("status-not-a-run-folder", "status", ["{dir}/empty"], None, {"empty": "dir"}))
     return cases
+
+
+def started_folder() -> dict:
+    """A run folder killed before its first evaluation: run.json and config.json only."""
+    from tsearch.config import config_from_dict, config_to_dict
+    from tsearch.runs.folder import config_hash
+
+    config = config_from_dict(tomllib.loads(to_toml(RUN)))
+    resolved = config_to_dict(config)
+    meta = {"kind": "run", "config_sha256": config_hash(config), "config": resolved}
+    return {"r/run.json": json.dumps(meta).encode(), "r/config.json": json.dumps(resolved).encode()}
 
 
 def forged_images(rng: random.Random) -> list[Case]:
@@ -247,6 +274,7 @@ def forged_images(rng: random.Random) -> list[Case]:
         "garbage.npz": bytes(rng.randrange(256) for _ in range(200)),
         "empty.npz": b"",
         "truncated-zip.npz": npz({"images.npy": npy((1, 4, 4), tail=b"\0" * 64)})[:-30],
+        "complex.npy": npy((1, 4, 4), "<c8", tail=b"\0" * 128),
     }
     text = to_toml(RUN)
     return [Case(f"images-{name}", "validate", ["{cfg}", f"{{dir}}/{name}"], text, {name: raw})

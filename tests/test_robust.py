@@ -25,10 +25,12 @@ from pathlib import Path
 import pytest
 
 from tsearch.config import config_from_dict
+from tsearch.runs import lock
 from tsearch.runs.folder import config_hash, dumps, identity_hash, new_run_dir
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_fuzz import EVOLVE, SWEEP, to_toml  # noqa: E402  (the fuzz test's tiny valid configs)
+from tiny import keep_lines  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS = re.compile(r"^(run|sweep|evolve|reevaluate|control): .* \| ")
@@ -168,7 +170,7 @@ def test_a_symlinked_samples_folder_is_refused_and_nothing_outside_touched(
     shutil.move(run / "samples", outside)
     (outside / "precious.npz").write_bytes(b"not yours")
     (run / "samples").symlink_to(outside)
-    (run / "evaluations.jsonl").write_text("".join((run / "evaluations.jsonl").read_text().splitlines(True)[:-1]))
+    keep_lines(run, len((run / "evaluations.jsonl").read_text().splitlines()) - 1)
     before = snapshot(outside)
     out = tsearch(kind, "--resume", run, "--quiet")
     assert out.returncode == 2
@@ -181,7 +183,7 @@ def test_a_symlinked_samples_folder_is_refused_and_nothing_outside_touched(
 def test_a_sweep_with_an_edited_config_json_is_refused_naming_the_key(sweep_reference, tmp_path):
     """Before: 10 points at 20 steps and 6 at 40 mixed silently, exit 0."""
     run = copy_of(sweep_reference, tmp_path)
-    (run / "evaluations.jsonl").write_text("".join((run / "evaluations.jsonl").read_text().splitlines(True)[:3]))
+    keep_lines(run, 3)
     rewrite_config(run, lambda c: c["train"].update(steps=8), consistent=False)
     out = tsearch("sweep", "--resume", run, "--quiet")
     assert out.returncode == 2
@@ -251,7 +253,7 @@ def test_all_checkpoints_deleted_says_what_is_reused_and_empties_nothing(evolve_
 def test_a_stored_ray_address_is_never_dialled_by_a_plain_resume(sweep_reference, tmp_path):
     """Before: a plain --resume connected to the Ray address stored in config.json."""
     run = copy_of(sweep_reference, tmp_path)
-    (run / "evaluations.jsonl").write_text("".join((run / "evaluations.jsonl").read_text().splitlines(True)[:5]))
+    keep_lines(run, 5)
     with socket.socket() as cluster:  # a "hostile cluster": counts who connects
         cluster.bind(("127.0.0.1", 0))
         cluster.listen()
@@ -291,7 +293,10 @@ def test_a_start_killed_before_run_json_blocks_neither_resume_nor_out(sweep_refe
     again = tmp_path / "again"
     again.mkdir()
     (again / "config.json").write_text("{}")
-    assert new_run_dir("sweep", "x", again) == again and not any(again.iterdir())
+    assert new_run_dir("sweep", "x", again) == again  # locked for this process: only its lock file
+    assert [p.name for p in again.iterdir()] == [lock.LOCK_FILE]
+    lock.release(again)
+    assert not any(again.iterdir())
     (again / "mine.txt").write_text("a user's file")  # a folder with anything else stays refused
     with pytest.raises(Exception, match="already exists and is not empty"):
         new_run_dir("sweep", "x", again)

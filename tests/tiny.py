@@ -26,3 +26,21 @@ n_samples = 16
 n_bootstrap = {n_bootstrap}
 reference_samples = 32
 """
+
+
+def keep_lines(folder, lines: int) -> None:
+    """What a run killed after ``lines`` evaluations leaves: evaluations.jsonl cut back to its
+    first ``lines`` lines and record.json claiming exactly those (the writer's claim follows
+    each line; a record shorter than its claim is a cut record, refused: tsearch.runs.integrity)."""
+    import json
+    from pathlib import Path
+
+    from tsearch.runs import integrity
+
+    path = Path(folder) / "evaluations.jsonl"
+    kept = path.read_text().splitlines(keepends=True)[:lines]
+    path.write_text("".join(kept))
+    scan = integrity.scan(path)
+    mark = json.loads((Path(folder) / integrity.MARK).read_text())
+    mark[integrity.RECORD] = {"lines": scan.count, "sha256": scan.digests[-1]}
+    (Path(folder) / integrity.MARK).write_text(json.dumps(mark))

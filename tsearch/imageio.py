@@ -111,6 +111,8 @@ def _binarize(x: np.ndarray, path: Path) -> np.ndarray:
         raise UserError(f"{path}: images of shape {x.shape}; expected (N, H, W) with N, H, W >= 1")
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise UserError(f"{path}: images of dtype {x.dtype}; expected numbers")
+    if np.issubdtype(x.dtype, np.complexfloating):  # astype would drop the imaginary part
+        raise UserError(f"{path}: images of dtype {x.dtype}; expected real numbers")
     x = x.astype(np.float64)
     if not np.isfinite(x).all():
         raise UserError(f"{path}: images contain NaN or infinite values")

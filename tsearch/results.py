@@ -49,6 +49,7 @@ import numpy as np
 from .atomic import write_atomic
 from .errors import UserError
 from .runs.folder import EVALUATIONS, RunFolder
+from .runs.integrity import require_records
 
 FORMATS = ("csv", "parquet", "jsonl")
 EXTRA = 'pip install "tsearch[results]"'
@@ -60,10 +61,11 @@ NOT_METRICS = {"step", "intervals", "loss", "extra"}
 # ----------------------------------------------------------------------------- rows
 def rows(run_dir: str | Path) -> list[dict]:
     """The folder's rows (see the module docstring), in evaluation order then step order."""
-    folder = RunFolder.open(run_dir)
+    folder = RunFolder.read(run_dir)  # a record cut short is refused, never read as a smaller run
     kind = folder.meta.get("kind")
     if kind not in READERS:
         raise UserError(f"{folder.path}: run.json has kind {kind!r}; expected run, sweep or evolve")
+    require_records(folder.path, kind)
     return [{**head, **_scored_columns(scored), "n_params": n_params}
             for head, steps, n_params in READERS[kind](folder)
             for scored in steps]

@@ -34,6 +34,7 @@ COMMANDS = {
     "validate": "validate",
     "score": "score",
     "export": "export",
+    "status": "status",
     "configs": "configs",
     "bench": "bench",
     "study": "study",
@@ -47,6 +48,7 @@ HELP = {
     "validate": "Check images (an .npz or a folder of PNGs) against a config's target.",
     "score": "Score samples against a training set, or re-score a run folder's saved samples.",
     "export": "Write a run folder's results as a table (CSV, Parquet or JSON lines).",
+    "status": "Where a run folder stands: phase, evaluations done, best so far, lock holder, ETA.",
     "configs": "List the configs shipped with tsearch, print one, or copy one to edit.",
     "bench": "Benchmark the batched engine against the one-model-at-a-time loop.",
 }

@@ -21,10 +21,15 @@ from . import config_argument, executor_options, user_errors
               help="Continue the search in this folder from its newest valid checkpoint.")
 @click.option("--dry-run", is_flag=True,
               help="Print the resolved config (TOML), the number of evaluations and a rough time; run nothing.")
+@click.option("--repair", is_flag=True,
+              help="With --resume: a record cut short (full disk, interrupted copy) goes back to the newest "
+                   "state it covers and the missing evaluations are computed again.")
 @executor_options
 @click.option("--quiet", is_flag=True, help="No progress bar: one log line per generation instead.")
 @user_errors
-def command(config_path, overrides, out, resume, dry_run, executor_kind, address, quiet):
+def command(config_path, overrides, out, resume, dry_run, repair, executor_kind, address, quiet):
+    if repair and resume is None:
+        raise UserError("--repair goes with --resume DIR")
     if dry_run:
         if resume is not None:
             raise UserError("--dry-run and --resume are exclusive")
@@ -32,5 +37,5 @@ def command(config_path, overrides, out, resume, dry_run, executor_kind, address
                                   address=address), nl=False)
         return
     run_dir = evolve(config_argument(config_path), overrides, out=out, resume=resume, executor_kind=executor_kind,
-                     address=address, show_progress="lines" if quiet else True)
+                     address=address, show_progress="lines" if quiet else True, repair=repair)
     click.echo(str(run_dir))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..runs.folder import RunFolder
+from ..runs.integrity import require_records
 from ..runs.views.report import write_report
 from . import user_errors
 
@@ -12,5 +14,7 @@ from . import user_errors
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path())
 @user_errors
 def command(run_dir):
+    folder = RunFolder.open(run_dir)
+    require_records(folder.path, folder.meta.get("kind"))
     html, md = write_report(run_dir)
     click.echo(f"{html}\n{md}")

@@ -23,16 +23,21 @@ from . import config_argument, executor_options, user_errors
 @click.option("--dry-run", is_flag=True,
               help="Print the resolved config (TOML), the number of evaluations and a rough time; run nothing.")
 @click.option("--smoke", is_flag=True, help="Apply the config's [sweep.smoke] overrides (a ~1 minute run).")
+@click.option("--repair", is_flag=True,
+              help="With --resume: a record cut short (full disk, interrupted copy) goes back to the newest "
+                   "state it covers and the missing evaluations are computed again.")
 @executor_options
 @click.option("--quiet", is_flag=True, help="No progress bar: one log line per finished evaluation instead.")
 @user_errors
-def command(config_path, overrides, out, resume, dry_run, smoke, executor_kind, address, quiet):
+def command(config_path, overrides, out, resume, dry_run, repair, smoke, executor_kind, address, quiet):
     if config_path is None and resume is None:
         raise UserError("give a CONFIG, or --resume DIR")
     if resume is not None and out is not None:
         raise UserError("--out and --resume are exclusive (a resumed sweep writes into its folder)")
     config_path = config_argument(config_path)
     config = load_config(config_path, overrides) if config_path is not None else None
+    if repair and resume is None:
+        raise UserError("--repair goes with --resume DIR")
     if dry_run:
         if config is None:
             raise UserError("--dry-run needs a CONFIG")
@@ -41,5 +46,5 @@ def command(config_path, overrides, out, resume, dry_run, smoke, executor_kind, 
         return
     run_dir = run_sweep(config, source=str(config_path or "<resume>"), out=out, resume=resume,
                         smoke=smoke, show_progress="lines" if quiet else True, executor_kind=executor_kind,
-                        address=address)
+                        address=address, repair=repair)
     click.echo(str(run_dir))

@@ -128,8 +128,10 @@ def _set_dotted(data: dict, parts: list[str], value: Any, where: str, dotted: st
             for k in list(node):
                 if k not in names:
                     del node[k]
-    for part in rest[:-1]:
+    for depth, part in enumerate(rest[:-1], start=2):
         node = node.setdefault(part, {})
+        if not isinstance(node, dict):  # --set train.lr.x=1: lr is a number, not a table
+            raise ConfigError(f"{where}: {'.'.join(parts[:depth])} is not a table")
     node[rest[-1]] = value
 
 

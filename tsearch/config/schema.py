@@ -72,6 +72,7 @@ MAX_TRAINING_SET = 1_000_000  # run.n, search sizes
 MAX_GRID_POINTS = 1_000_000  # a sweep's evaluations
 MAX_WIDTH = 8192  # a network's widths, channels, embedding dims (an 8192-wide MLP layer: 256 MiB)
 MAX_DEPTH = 256  # a network's blocks or layers
+MAX_SEED = 2**63 - 1  # seeds are stored as int64 (packed samples) and fed to numpy and torch
 MAX_COUNT = 100_000  # generations, population, chunk sizes, checkpoints kept, repeats
 MAX_THREADS = 1024
 MIN_NETWORK_SIDE = 4  # smallest side every network is tested at; the polygon encoder pools to 4 x 4
@@ -130,6 +131,7 @@ class LinearCodeConfig:
         check(2 <= self.side <= 64, "side", "must be in [2, 64]")
         check(0.0 < self.rate <= 1.0, "rate", "must be in (0, 1]")
         check(round(self.rate * self.side**2) >= 1, "rate", "gives m = 0 message bits")
+        check_range(self.code_seed, 0, MAX_SEED, "code_seed")
 
 
 @TARGETS.register("tsearch.targets.bernoulli:BernoulliTarget")
@@ -437,6 +439,7 @@ class MetricsConfig:
         check(0 < self.confidence < 1, "confidence", "must be in (0, 1)")
         check(0 <= self.near_copy_hamming, "near_copy_hamming", "must be >= 0")
         check_range(self.pr_neighbours, 1, MAX_COUNT, "pr_neighbours")
+        check_range(self.reference_seed, 0, MAX_SEED, "reference_seed")
         check_range(self.pr_reference_size, self.pr_neighbours + 1, MAX_TRAINING_SET, "pr_reference_size")
         check_range(self.chance_blobs, 0, MAX_COUNT, "chance_blobs")
 
@@ -467,6 +470,7 @@ class RunConfig:
 
     def __post_init__(self):
         check(1 <= self.n <= MAX_TRAINING_SET, "n", f"must be in [1, {MAX_TRAINING_SET:,}]")
+        check_range(self.seed, 0, MAX_SEED, "seed")
 
 
 SWEEP_SEARCHES = ("grid", "bisect")

@@ -48,6 +48,7 @@ from ..search.state import SearchState, fitness_entry
 from ..search.summary import reevaluated_genomes
 from ..targets import build_target
 from ..tasks import EvalTask, fitness_record
+from . import integrity, lock
 from .evolve_state import (complete, fresh_state, load_state, plan_control, resumed_config, seeding,
                            total_generations)
 from ..search.resample import missing, ran_this_generation, wanted_trainings
@@ -62,9 +63,10 @@ from .views.report import write_report
 __all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
 
 
+@lock.releasing
 def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str | None = None,
            resume: str | None = None, executor_kind: str | None = None, address: str | None = None,
-           show_progress: bool | str = True) -> Path:
+           show_progress: bool | str = True, repair: bool = False) -> Path:
     """Run a search; returns its folder. ``config``: a Config, a TOML file (with ``--set``
     ``overrides``) or None (the packaged evolve config; with ``resume``, the run's own). Every
     user error is raised before a folder is created or touched.
@@ -76,9 +78,10 @@ def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str 
     if resume is not None:
         if out is not None:
             raise UserError("--out and --resume are exclusive (a resumed search writes into its folder)")
-        folder = RunFolder.resume(resume, "evolve")
+        folder = RunFolder.resume(resume, "evolve", repair=repair)
         config = resumed_config(folder, config, overrides)
-        if config.search.generations == folder.config.search.generations and complete(folder):
+        if config.search.generations == folder.config.search.generations and complete(folder) \
+                and not folder.repaired:
             print(f"tsearch: {folder.path}: complete ({total_generations(config)} generations and the "
                   "re-evaluation); nothing to add (extend it with --set search.generations=N)",
                   file=sys.stderr)
@@ -133,7 +136,9 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
             state.logbook.append(entry)
             if entry["step"] not in logged:  # a killed run may have logged it before its checkpoint
                 folder.append("logbook.jsonl", entry)
-            store.save(len(state.logbook), state.payload(), state.genomes(),
+            # the checkpoint says how much of the record it was built from (runs/integrity.py)
+            store.save(len(state.logbook), {**state.payload(), "record": integrity.claim(folder.path)},
+                       state.genomes(),
                        config_hash=identity_hash(config), config=config_to_dict(config))
             display.generation(entry)
     fresh = reevaluate(state, config, folder, executor, display)

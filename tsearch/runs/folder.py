@@ -34,6 +34,7 @@ from ..atomic import FolderError, safe_path, write_atomic
 from ..config import Config, ConfigError, config_from_dict, config_to_dict, config_to_toml
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
+from . import integrity, lock
 from .grids import save_grid
 
 RESULTS_DIR = Path("results")
@@ -121,14 +122,18 @@ def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
     """Create ``out`` (must not exist or be empty) or the next ``results/NNNNN-kind-name``."""
     if out is not None:
         path = Path(out)
-        if path.is_dir() and not path.is_symlink() and unstarted(path):
-            clear_unstarted(path)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise UserError(f"{path}: already exists and is not empty (use --resume to continue a run)")
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"{path}: cannot create ({exc.strerror})") from None
+        for attempt in range(2):  # checked again once locked: another writer may have started
+            if path.is_dir() and not path.is_symlink() and unstarted(path):
+                if attempt:
+                    clear_unstarted(path)
+            elif path.exists() and (not path.is_dir() or any(p.name != lock.LOCK_FILE for p in path.iterdir())):
+                raise UserError(f"{path}: already exists and is not empty (use --resume to continue a run)")
+            if attempt == 0:
+                try:
+                    path.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise UserError(f"{path}: cannot create ({exc.strerror})") from None
+                lock.hold(path)
         return path
     RESULTS_DIR.mkdir(exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or kind
@@ -137,18 +142,19 @@ def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
         path = RESULTS_DIR / f"{max(numbers, default=-1) + 1:05d}-{kind}-{slug}"
         try:
             path.mkdir()
+            lock.hold(path)
             return path
         except FileExistsError:  # another process took this number: take the next
             continue
 
 
 # What a start killed before run.json (written last: it commits the folder) can leave behind
-UNSTARTED = {"config.json"}
+UNSTARTED = {"config.json", lock.LOCK_FILE}
 
 
 def unstarted(path: Path) -> bool:
     """A folder whose start was killed before run.json: only config.json and temporaries."""
-    names = [p.name for p in path.iterdir()]
+    names = [p.name for p in path.iterdir() if p.name != lock.LOCK_FILE]
     return bool(names) and "run.json" not in names and all(
         n in UNSTARTED or atomic.TEMPORARY.match(n) for n in names)
 
@@ -156,7 +162,7 @@ def unstarted(path: Path) -> bool:
 def clear_unstarted(path: Path) -> None:
     warn(f"{path}: an earlier start was killed before writing run.json; starting afresh in it")
     for child in path.iterdir():
-        if child.is_file() and not child.is_symlink():
+        if child.is_file() and not child.is_symlink() and child.name != lock.LOCK_FILE:
             child.unlink()
 
 
@@ -349,6 +355,7 @@ class RunFolder:
     path: Path
     meta: dict  # run.json
     config: Config  # config.json
+    repaired: bool = False  # resumed with --repair (tsearch.runs.integrity.repair)
 
     @classmethod
     def create(cls, kind: str, name: str, config: Config, out: str | Path | None = None,
@@ -365,19 +372,36 @@ class RunFolder:
         return cls(*open_run(run_dir, kind))
 
     @classmethod
-    def resume(cls, run_dir: str | Path, kind: str) -> "RunFolder":
-        """A folder to continue: closed (no symlink inside), its temporaries of a killed write
-        removed, config.json the run's own (check_identity). A folder whose start was killed
-        before run.json is started from its config.json."""
+    def read(cls, run_dir: str | Path, kind: str | None = None) -> "RunFolder":
+        """An existing run folder to read (export, report, status): its record must hold all
+        that its states were built from (tsearch.runs.integrity), else a one-line UserError."""
+        folder = cls.open(run_dir, kind)
+        integrity.check(folder.path)
+        return folder
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, kind: str, *, repair: bool = False) -> "RunFolder":
+        """A folder to continue: locked (one writer), closed (no symlink inside), its
+        temporaries of a killed write removed, config.json the run's own (check_identity), its
+        record all that its states were built from (tsearch.runs.integrity; ``repair``: go
+        back to the newest state the record covers instead of refusing). A folder whose start
+        was killed before run.json is started from its config.json."""
         path = Path(run_dir)
         if path.is_dir() and not path.is_symlink() and not (path / "run.json").exists() \
                 and (path / "config.json").is_file() and unstarted(path):
+            lock.hold(path)
             return cls._start_unstarted(path, kind)
         folder = cls.open(path, kind)
+        lock.hold(folder.path, quiet=True)  # one writer: a second one stops here, before any change
         removed = atomic.clean_stale_temporaries(folder.path)
         if removed:
             warn(f"{folder.path}: removed {len(removed)} temporary file(s) of an interrupted write")
         check_identity(folder.path, folder.meta, folder.config)
+        integrity.forget(folder.path)
+        folder.repaired = repair and integrity.repair(folder.path, warn)
+        if not folder.repaired:
+            integrity.check(folder.path, resume=f"tsearch {kind} --resume {folder.path}")
+        lock.announce()  # a dead writer's lock taken over: said once the folder is accepted
         ACTIVE[:] = [folder.path]
         return folder
 
@@ -447,6 +471,8 @@ class RunFolder:
     # -- append-only records
     def append(self, name: str, record: Any) -> None:
         append_jsonl(self.inside(name), record, root=self.path)
+        if name == EVALUATIONS:  # what the record holds now (tsearch.runs.integrity)
+            integrity.appended(self.path, dumps(record))
 
     def records(self, name: str, key: Callable[[dict], Any] | None = None) -> list[dict]:
         """The complete lines of a record; with ``key``, the first line of each key (a line

@@ -109,6 +109,13 @@ def plan_evolve(config: Config) -> Plan:
     front member per size of each arm and one random best per size_grid size, each re-evaluated.
     Timed at the middle size."""
     s = config.search
+    n = sum(evolve_phases(config).values())
+    return Plan(n, True, n * seconds_per_evaluation(config, (s.n_min + s.n_max + 1) // 2), workers(config))
+
+
+def evolve_phases(config: Config) -> dict[str, int]:
+    """At most how many trainings each phase of a search runs (see plan_evolve)."""
+    s = config.search
     k = s.seeds_per_set
     baseline = s.baseline_repeats * len(s.size_grid) * k if s.strategy != "random" else 0
     per_generation = (max(1, s.population // len(s.size_grid)) * len(s.size_grid)
@@ -118,8 +125,7 @@ def plan_evolve(config: Config) -> Plan:
     control = search if s.control != "none" else 0
     fronts = (2 if control else 1) * (s.n_max - s.n_min + 1)
     fresh = s.reevaluate_seeds * (fronts + len(s.size_grid))
-    n = baseline + search + control + fresh
-    return Plan(n, True, n * seconds_per_evaluation(config, (s.n_min + s.n_max + 1) // 2), workers(config))
+    return {"baseline": baseline, "search": search, "control": control, "reevaluate": fresh}
 
 
 def dry_run_text(kind: str, config: Config, plan: Plan) -> str:

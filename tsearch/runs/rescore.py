@@ -46,7 +46,7 @@ def score_files(config: Config, train_path: str | Path, samples_path: str | Path
 
 def rescore_folder(run_dir: str | Path) -> Iterator[dict]:
     """One metrics.jsonl-like record per kept scored step (``file``: the samples file)."""
-    folder = RunFolder.open(run_dir)
+    folder = RunFolder.read(run_dir)
     files = list(sample_files(folder))
     if not files:
         raise UserError(f"{folder.path}: no saved samples (samples/*steps.npz) to re-score")

@@ -19,12 +19,14 @@ import numpy as np
 
 from ..config import Config
 from ..tasks import EvalResult, EvalTask, best_record
+from . import lock
 from .folder import RunFolder, pack_samples, scored_record
 from .pipeline import drive, open_executor
 from .views.report import write_report
 from .views.timescales import timescales
 
 
+@lock.releasing
 def run_single(config: Config, *, out: str | Path | None = None, show_progress: bool | str = True) -> Path:
     """Evaluate the training set of size ``config.run.n`` drawn with ``config.run.seed``;
     returns the run folder (created only now: the config was validated by the caller)."""

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ..config import Config, replace_path, smoke_config
 from ..tasks import EvalResult, EvalTask
+from . import lock
 from .folder import RunFolder
 from .bisect import NStarSearch
 from .grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
@@ -42,14 +43,15 @@ from .views.sweep import load_evaluations
 __all__ = ["run_sweep", "dry_run", "expand_grid", "load_evaluations", "write_analysis"]
 
 
+@lock.releasing
 def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Path | None = None,
               resume: str | Path | None = None, smoke: bool = False, show_progress: bool | str = True,
-              executor_kind: str | None = None, address: str | None = None) -> Path:
+              executor_kind: str | None = None, address: str | None = None, repair: bool = False) -> Path:
     """Evaluate every grid point not yet in evaluations.jsonl, then write analysis.json and
     the report. ``config`` may be None with ``resume``: the folder's config rules."""
     folder = None
     if resume is not None:
-        folder, config = resumed(resume, config)
+        folder, config = resumed(resume, config, repair=repair)
         source = str(folder.path / "config.json")
         config = resume_executor(config, executor_kind, address)
     else:
@@ -132,9 +134,9 @@ def sweep_points(config: Config, source: str) -> list[GridPoint]:
     return bisect_bases(points) if config.sweep.search == "bisect" else points
 
 
-def resumed(resume: str | Path, given: Config | None) -> tuple[RunFolder, Config]:
+def resumed(resume: str | Path, given: Config | None, *, repair: bool = False) -> tuple[RunFolder, Config]:
     """The sweep folder to resume and its config; a given CONFIG must agree with it."""
-    folder = RunFolder.resume(resume, "sweep")
+    folder = RunFolder.resume(resume, "sweep", repair=repair)
     if given is not None:
         folder.check_resumable(smoke_config(given) if folder.meta.get("smoke") else given)
     return folder, folder.config

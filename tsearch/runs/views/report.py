@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from ...errors import UserError
+from .. import integrity, lock
 from ..folder import RunFolder, write_atomic
 from . import evolve, run, sweep
 from .glossary import glossary_section
@@ -25,9 +26,13 @@ SECTIONS = {"run": run.report_sections, "sweep": sweep.report_sections,
             "evolve": evolve.report_sections}
 
 
+@lock.releasing
 def write_report(run_dir: str | Path) -> tuple[Path, Path]:
-    """Write report.html and report.md in ``run_dir``; returns their paths."""
+    """Write report.html and report.md in ``run_dir``; returns their paths. It writes into
+    the folder, so it holds the folder's lock (a driver writing its report already does)."""
     folder = RunFolder.open(run_dir)
+    lock.hold(folder.path)
+    integrity.check(folder.path)
     path, meta = folder.path, folder.meta
     sections_of = SECTIONS.get(meta.get("kind"))
     if sections_of is None:

@@ -1,0 +1,236 @@
+"""A record that cannot be cut silently: how much of evaluations.jsonl each state was built from.
+
+A run folder's record (``evaluations.jsonl``) is append-only; a full disk, a copy cut by a job's
+time limit or a sync tool can still leave it shorter than it was, and a short record read back
+looks like a smaller, finished run. So every state built from the record says how much of it
+it was built from, as a *claim* ``{"lines": N, "sha256": D}``: N complete lines and the running
+digest D of those lines (``D_i = sha256(D_{i-1} + "\\n" + line_i)``, ``D_0 = ""``):
+
+    record.json                      the writer's claim after every appended line (the final
+                                     state of a finished run included), written atomically
+    checkpoints/ckpt-N.json          evolve: each checkpoint's payload carries its claim
+                                     under "record" (tsearch.runs.evolve)
+
+:func:`problem` compares the record with every claim: fewer lines than a claim, or a digest that
+differs, is a one-line refusal naming how many evaluations are missing (resume, export, report,
+status). A torn *last* line written after the newest claim is not a problem: the next append
+trims it (tsearch.atomic.repair_tail). :func:`repair` (``--resume DIR --repair``) goes back to
+the newest state the remaining record covers and drops the claims it does not: every evaluation
+is determined by the run seed and the set, so the run then ends as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..atomic import write_atomic
+from ..errors import UserError
+
+RECORD = "evaluations.jsonl"
+MARK = "record.json"
+_CURRENT: dict[Path, tuple[int, str]] = {}  # resolved record path -> (lines, digest) of this writer
+_TIMES: dict[Path, list[float]] = {}  # resolved record path -> when this writer appended its last lines
+RATE_WINDOW = 50  # appends whose times record.json keeps: the folder's own rate (tsearch status)
+
+
+def chain(digest: str, line: bytes) -> str:
+    return hashlib.sha256(digest.encode() + b"\n" + line).hexdigest()
+
+
+@dataclass
+class Scan:
+    """The record as it is: its complete lines and the digest of every prefix."""
+
+    lines: list[bytes]
+    digests: list[str]  # digests[i]: of the first i lines
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+
+def scan(path: Path) -> Scan:
+    """Complete lines (and a last line that is a whole record without its newline: the next
+    append completes it); a torn tail is left out, as readers leave it out."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raw = b""
+    lines = raw.split(b"\n")
+    tail = lines.pop()
+    if tail.strip() and _whole(tail):
+        lines.append(tail)
+    lines = [line for line in lines if line.strip()]
+    digests = [""]
+    for line in lines:
+        digests.append(chain(digests[-1], line))
+    return Scan(lines, digests)
+
+
+def _whole(raw: bytes) -> bool:
+    try:
+        return isinstance(json.loads(raw.decode()), dict)
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+# ----------------------------------------------------------------------------- the writer
+def claim(folder: Path) -> dict:
+    """This writer's claim on the folder's record now (read from the file the first time)."""
+    key = (folder / RECORD).resolve()
+    if key not in _CURRENT:
+        s = scan(folder / RECORD)
+        _CURRENT[key] = (s.count, s.digests[-1])
+    lines, digest = _CURRENT[key]
+    return {"lines": lines, "sha256": digest}
+
+
+def appended(folder: Path, line: str) -> None:
+    """One line was appended to the record: advance the claim and write record.json. The
+    first append of a process reads the whole file back (the append may have trimmed a torn
+    tail), later ones chain."""
+    key = (folder / RECORD).resolve()
+    if key in _CURRENT:
+        lines, digest = _CURRENT[key]
+        _CURRENT[key] = (lines + 1, chain(digest, line.encode()))
+    _TIMES[key] = [*_TIMES.get(key, []), time.time()][-RATE_WINDOW:]
+    write_mark(folder, claim(folder))
+
+
+def write_mark(folder: Path, mark: dict) -> None:
+    """record.json: the claim, and the times of this writer's last appends (epoch seconds)."""
+    key = (folder / RECORD).resolve()
+    _CURRENT[key] = (mark["lines"], mark["sha256"])
+    times = [round(t, 3) for t in _TIMES.get(key, [])]
+    write_atomic(folder / MARK, json.dumps({RECORD: mark, "appended_at": times}, sort_keys=True) + "\n")
+
+
+def forget(folder: Path) -> None:
+    """Drop this process's claim (read again from the file on the next append)."""
+    _CURRENT.pop((folder / RECORD).resolve(), None)
+    _TIMES.pop((folder / RECORD).resolve(), None)
+
+
+# ----------------------------------------------------------------------------- readers
+def claims(folder: Path) -> list[tuple[str, dict]]:
+    """(where, claim) of every state built from the record: record.json, then each checkpoint."""
+    found = []
+    mark = _read_json(folder / MARK)
+    if isinstance(mark, dict) and _valid(mark.get(RECORD)):
+        found.append(("its last checkpoint", mark[RECORD]))
+    for step, doc in checkpoint_claims(folder):
+        found.append((f"checkpoint {step}", doc))
+    return found
+
+
+def checkpoint_claims(folder: Path) -> list[tuple[int, dict]]:
+    """(step, claim) of every readable checkpoint, newest first (corrupt ones: the loader
+    passes over them and says so)."""
+    out = []
+    for path in sorted((folder / "checkpoints").glob("ckpt-*.json"), reverse=True):
+        try:
+            digest, body = path.read_text().split("\n", 2)[:2]
+            if hashlib.sha256(body.encode()).hexdigest() != digest:
+                continue
+            doc = json.loads(body)
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        record = doc.get("payload", {}).get("record") if isinstance(doc, dict) else None
+        if isinstance(doc.get("step"), int) and _valid(record):
+            out.append((doc["step"], record))
+    return out
+
+
+def _valid(mark) -> bool:
+    return (isinstance(mark, dict) and isinstance(mark.get("lines"), int) and mark["lines"] >= 0
+            and isinstance(mark.get("sha256"), str))
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def problem(folder: Path) -> str | None:
+    """One line if the record is shorter than, or differs from, what a state was built from;
+    None if it holds everything every claim says. record.json is read before the record, so a
+    writer appending meanwhile cannot make a sound record look cut."""
+    found = sorted(claims(folder), key=lambda c: -c[1]["lines"])
+    if not found:
+        return None
+    s = scan(folder / RECORD)
+    path = folder / RECORD
+    for where, c in found:
+        if c["lines"] > s.count:
+            return (f"{path} holds {s.count} of the {c['lines']} evaluations {where} was built from "
+                    f"(cut after line {s.count})")
+        if s.digests[c["lines"]] != c["sha256"]:
+            return (f"{path}: its first {c['lines']} lines are not those {where} was built from "
+                    "(edited or replaced)")
+    return None
+
+
+def check(folder: Path, *, resume: str | None = None) -> None:
+    """Refuse a record that is not what its states were built from (one line); ``resume``:
+    the command whose ``--repair`` recomputes what is missing."""
+    why = problem(folder)
+    if why is not None:
+        hint = f"; `{resume} --repair` recomputes what is missing" if resume else ""
+        raise UserError(why + hint)
+
+
+# ----------------------------------------------------------------------------- --repair
+def repair(folder: Path, warn) -> bool:
+    """Go back to the newest state the remaining record covers: the complete lines stay when
+    the record was only cut (a cut changes no line it keeps); when a line was changed, the
+    record is cut back to the newest claim it still matches (the rest kept aside in
+    ``evaluations.jsonl.repaired-N``). Checkpoints built from more than what stays are
+    removed; record.json then claims what stays. True if anything was repaired."""
+    why = problem(folder)
+    if why is None:
+        return False
+    path = folder / RECORD
+    s = scan(path)
+    keep = s.count
+    edited = any(c["lines"] <= s.count and s.digests[c["lines"]] != c["sha256"] for _, c in claims(folder))
+    if edited:
+        keep = max([c["lines"] for _, c in claims(folder)
+                    if c["lines"] <= s.count and s.digests[c["lines"]] == c["sha256"]], default=0)
+        _cut_back(path, s, keep)
+    removed = []
+    for step, c in checkpoint_claims(folder):
+        if c["lines"] > keep or s.digests[c["lines"]] != c["sha256"]:
+            for suffix in ("json", "npz"):
+                (folder / "checkpoints" / f"ckpt-{step:06d}.{suffix}").unlink(missing_ok=True)
+            removed.append(step)
+    left = [step for step, _ in checkpoint_claims(folder)]
+    write_mark(folder, {"lines": keep, "sha256": s.digests[keep]})
+    forget(folder)
+    start = f"checkpoint {max(left)}" if left else "the start (reusing the evaluations it holds)"
+    warn(f"repairing {folder}: {why}; going back to {start}"
+         + (f", {len(removed)} later checkpoint(s) removed" if removed else "")
+         + "; the missing evaluations are computed again")
+    return True
+
+
+def _cut_back(path: Path, s: Scan, keep: int) -> None:
+    n = 1
+    while path.with_name(f"{path.name}.repaired-{n}").exists():
+        n += 1
+    write_atomic(path.with_name(f"{path.name}.repaired-{n}"), path.read_bytes())
+    write_atomic(path, b"".join(line + b"\n" for line in s.lines[:keep]))
+
+
+def require_records(folder: Path, kind: str | None) -> None:
+    """export and report need something recorded: a folder holding only run.json and
+    config.json (a run killed before its first evaluation) is one line, not an empty table."""
+    names = ("metrics.jsonl", "error.json") if kind == "run" else (RECORD, "errors.jsonl")
+    if not any((folder / n).is_file() and (folder / n).stat().st_size for n in names):
+        raise UserError(f"{folder}: no evaluation recorded yet (no {' or '.join(names)}); "
+                        "nothing to show until its run has finished one")

@@ -1,0 +1,226 @@
+"""One writer per run folder: an OS file lock held for the life of the writing command.
+
+Every command that writes into a run folder (``run``, ``sweep``, ``evolve`` and their
+``--resume``, ``report``, ``score DIR``) calls :func:`hold` before its first write. The lock is
+``DIR/tsearch.lock``: ``fcntl.flock`` on it (the kernel releases it when the process ends,
+however it ends, SIGKILL included) plus one JSON line inside naming the holder (pid, host,
+command, start time), so that a second writer can say who has the folder:
+
+    tsearch: error: DIR is in use by pid 1234 on HOST since 12:01 (tsearch evolve --resume DIR)
+
+A lock file whose holder died (the flock is free, the file still names it) is taken over with
+one line saying so when the holder ran on this host and its pid is gone. A holder named on
+another host cannot be checked from here: that case is refused with what to do (on a shared
+filesystem the flock is only as good as the server's lock support: docs/cluster.md).
+Readers (``export``, ``status``, ``results.load``) never take the lock; :func:`holder` tells
+them who holds it.
+
+Within one process the lock is re-entrant (a driver that writes its report holds it once);
+drivers called from Python release what they took when they return (:func:`releasing`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as _dt
+import fcntl
+import functools
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from ..errors import UserError
+
+LOCK_FILE = "tsearch.lock"
+_HELD: dict[Path, int] = {}  # resolved folder -> the open fd holding its flock
+_PENDING: list[str] = []  # takeover lines not said yet (hold(quiet=True))
+
+
+def hold(folder: str | Path, command: list[str] | None = None, *, quiet: bool = False) -> None:
+    """Take ``folder``'s lock for this process (a no-op if it already holds it); a one-line
+    UserError naming the holder if another process has it. ``quiet``: the line saying that a
+    dead holder's lock was taken over waits for :func:`announce` (a resume says it once its
+    checks pass, so that a refusal stays one line)."""
+    key = Path(folder).resolve()
+    if key in _HELD:
+        return
+    fd = _locked(key / LOCK_FILE, folder)
+    try:
+        _take_over_if_stale(fd, folder, quiet)
+        _write(fd, {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(command or _command()),
+                    "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds")})
+    except BaseException:
+        os.close(fd)
+        raise
+    _HELD[key] = fd
+
+
+def _locked(path: Path, folder: str | Path) -> int:
+    """An fd of ``path`` holding its flock. The holder removes the file when it lets go, so a
+    lock taken on a file that was removed meanwhile is let go and taken again on the new one."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise UserError(f"{path}: cannot open the run folder's lock file ({exc.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            previous = _current_holder(fd)
+            os.close(fd)
+            raise UserError(f"{folder} is in use by {describe(previous)}") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+def _current_holder(fd: int, wait: float = 2.0) -> dict | None:
+    """The record of the process holding the flock: it writes it just after taking the lock,
+    so a record still naming a dead process (or none) is read again for up to ``wait`` s."""
+    deadline = time.monotonic() + wait
+    while True:
+        record = _read(fd)
+        live = record and (record.get("host") != socket.gethostname() or alive(record.get("pid")))
+        if live or time.monotonic() > deadline:
+            return record
+        time.sleep(0.05)
+
+
+def _command() -> list[str]:
+    """argv as typed: ``python -m tsearch`` (and ``python -c`` calling the CLI) show as tsearch."""
+    program = Path(sys.argv[0]).name if sys.argv else "tsearch"
+    return ["tsearch" if program in ("__main__.py", "-c", "") else program, *sys.argv[1:]]
+
+
+def _take_over_if_stale(fd: int, folder: str | Path, quiet: bool) -> None:
+    """The flock is ours; a holder still named in the file died without clearing it."""
+    previous = _read(fd)
+    if not previous:
+        return
+    if previous.get("host") != socket.gethostname():
+        raise UserError(f"{folder} was locked by {describe(previous)} and that lock is free here, but a "
+                        f"process on another host cannot be checked from {socket.gethostname()}; if it "
+                        f"is gone, remove {Path(folder) / LOCK_FILE} (docs/cluster.md)")
+    gone = "that process is gone" if not alive(previous.get("pid")) else "no process holds its lock"
+    _PENDING.append(f"tsearch: warning: {folder}: took over the lock left by {describe(previous)}: {gone}")
+    if not quiet:
+        announce()
+
+
+def announce() -> None:
+    """Say the takeovers held back by ``hold(quiet=True)``."""
+    while _PENDING:
+        print(_PENDING.pop(0), file=sys.stderr, flush=True)
+
+
+def release(folder: str | Path) -> None:
+    """Remove the lock file, then let the folder go (closing the fd releases the flock; a
+    process that opened the old file meanwhile sees it removed and opens a new one)."""
+    key = Path(folder).resolve()
+    fd = _HELD.pop(key, None)
+    if fd is None:
+        return
+    try:
+        os.unlink(key / LOCK_FILE)
+    except OSError:
+        pass
+    os.close(fd)
+
+
+def release_all() -> None:
+    for key in list(_HELD):
+        release(key)
+
+
+atexit.register(release_all)
+
+
+def releasing(fn):
+    """Decorator for a driver: the locks it took are released when it returns or raises (a
+    Python caller may run several drivers, or a resume of the same folder, in one process)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        before = set(_HELD)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            for key in set(_HELD) - before:
+                release(key)
+
+    return wrapper
+
+
+def holder(folder: str | Path) -> dict | None:
+    """Who holds the folder's lock now (pid, host, command, started), or None: for readers.
+    It reads the lock file only, never flocks it (even a shared flock taken for a moment
+    would refuse a writer starting then): a record naming a process gone from this host is
+    None; one naming another host is shown as it is (it cannot be checked from here)."""
+    if Path(folder).resolve() in _HELD:
+        return _read(_HELD[Path(folder).resolve()])
+    try:
+        fd = os.open(Path(folder) / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        record = _read(fd)
+    finally:
+        os.close(fd)
+    if not record or (record.get("host") == socket.gethostname() and not alive(record.get("pid"))):
+        return None
+    return record
+
+
+def describe(record: dict | None) -> str:
+    """'pid 1234 on HOST since 12:01 (tsearch evolve --resume DIR)'."""
+    if not record:
+        return "another process (its lock file names none)"
+    started = str(record.get("started", "?"))
+    try:
+        when = _dt.datetime.fromisoformat(started)
+        started = when.strftime("%H:%M") if when.date() == _dt.date.today() else when.strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        pass
+    return f"pid {record.get('pid', '?')} on {record.get('host', '?')} since {started} ({record.get('command', '?')})"
+
+
+def alive(pid) -> bool:
+    """Whether a process with this pid exists on this host."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read(fd: int) -> dict | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        raw = b""
+        while chunk := os.read(fd, 65536):
+            raw += chunk
+        record = json.loads(raw.decode()) if raw.strip() else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {"pid": "?", "host": "?", "command": "an unreadable lock file"}
+    return record if isinstance(record, dict) else None
+
+
+def _write(fd: int, record: dict) -> None:
+    data = (json.dumps(record, sort_keys=True) + "\n").encode()
+    os.pwrite(fd, data.ljust(max(len(data), os.fstat(fd).st_size)), 0)  # never empty meanwhile
+    os.ftruncate(fd, len(data))
+    os.fsync(fd)
