@@ -44,7 +44,7 @@ RUNS_ALLOWED = {
     "views": {"base", "views"},
     "drivers": {"base", "views", "drivers"},
 }
-RUNS_DRIVERS = {"run", "sweep", "evolve", "evolve_steps"}
+RUNS_DRIVERS = {"run", "sweep", "evolve", "evolve_steps", "study"}
 
 
 def module_name(path: Path) -> str:
