@@ -82,6 +82,7 @@ def outcome(run_dir: Path) -> dict:
                for line in (run_dir / "logbook.jsonl").read_text().splitlines()]
     for state in payload["strategies"].values():
         state.pop("rng")  # compared through the populations it produced
+    payload.pop("record", None)  # the record's digest: its lines hold wall-clock timings
     return {"checkpoint": last.name, "payload": payload, "logbook": logbook,
             "pareto": json.loads((run_dir / "pareto.json").read_text())}
 
