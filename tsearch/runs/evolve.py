@@ -47,7 +47,7 @@ from ..search.fidelity import successive_halving
 from ..search.state import SearchState, fitness_entry
 from ..search.summary import reevaluated_genomes
 from ..targets import build_target
-from ..tasks import EvalTask, best_record
+from ..tasks import EvalTask, fitness_record
 from .evolve_state import (complete, fresh_state, load_state, plan_control, resumed_config, seeding,
                            total_generations)
 from .evolve_steps import check_config, default_config_path, evaluation_task, log_entry, write_outputs
@@ -226,6 +226,6 @@ def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, 
 def fresh_value(line: dict, metric: str) -> float | None:
     """The fitness of one evaluation line; None when no scored step has a finite value
     (pareto.json is strict JSON)."""
-    best = best_record(to_jsonable(line["checkpoints"]), metric)
-    return None if best is None else float(best[metric])
+    best = fitness_record(to_jsonable(line), metric)
+    return None if best is None or best.get(metric) is None else float(best[metric])
 

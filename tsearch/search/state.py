@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import Config, SearchConfig, config_to_dict
-from ..tasks import best_record
+from ..tasks import fitness_record
 from .cache import FitnessCache
 from .control import build_control, control_from_state
 from .genomes import Genome
@@ -41,7 +41,7 @@ def eval_hash(config: Config) -> str:
 
 def fitness_entry(line: dict, metric: str) -> dict:
     """The cache entry of one evaluations.jsonl line (``step``, ``size``, ``checkpoints``)."""
-    best = best_record(line["checkpoints"], metric)
+    best = fitness_record(line, metric)
     return {"size": line["size"], "step": line["step"],
             "value": None if best is None else best[metric],
             "best_step": None if best is None else best["step"],
