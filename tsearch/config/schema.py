@@ -416,7 +416,8 @@ class SamplerConfig:
         check(1 <= self.langevin_steps <= MAX_SAMPLER_STEPS, "langevin_steps",
               f"must be in [1, {MAX_SAMPLER_STEPS:,}]")
         check(self.snr > 0, "snr", "must be > 0")
-        check(self.n_select >= 0, "n_select", "must be >= 0 (0 = off)")
+        check(0 <= self.n_select <= self.n_samples, "n_select", f"must be in [0, n_samples = "
+              f"{self.n_samples:,}] (0 = off; the selection stage is the cheap one)")
         check_goal_metric(self.select_metric, "select_metric")
 
 
