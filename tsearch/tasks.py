@@ -153,9 +153,15 @@ class EvalResult:
     device: str = "cpu"
     form: str = ""  # "vmap" | "loop" | "oracle"
     chunk_size: int = 1  # tasks trained together with this one (timings are shared by them)
-    stopped_at: int | None = None  # scored step after which training stopped (memorized)
+    stopped_at: int | None = None  # scored step after which training stopped (memorized, past peak)
     skipped_steps: tuple[int, ...] = ()  # scored steps not run because of that stop
+    # two-stage scoring (sampler.n_select > 0): the chosen step scored again with n_samples
+    # fresh samples; ``scored`` then holds the n_select selection stage
+    selected: ScoredStep | None = None
 
     def best(self, metric: str = "g") -> ScoredStep | None:
+        """The reported scored step: ``selected`` when present, else the best of ``scored``."""
+        if self.selected is not None:
+            return self.selected
         i = best_index([(s.step, s.metrics) for s in self.scored], metric)
         return None if i is None else self.scored[i]

@@ -369,6 +369,10 @@ class TrainConfig:
     # (0 = never: run and sweep keep the whole curve; evolve turns it on)
     stop_when_copy: float = 0.0
     stop_patience: int = 2
+    # stop training once the selection metric (sampler.select_metric) has not exceeded its best
+    # for stop_after_peak consecutive scored steps after that best: the generalization window
+    # has passed (0 = off)
+    stop_after_peak: int = 0
 
     def __post_init__(self):
         check(0 <= self.epochs <= MAX_EPOCHS, "epochs", f"must be in [0, {MAX_EPOCHS:,}] (0 = use steps)")
@@ -387,6 +391,7 @@ class TrainConfig:
         check_range(self.first_checkpoint, 1, MAX_TRAIN_STEPS, "first_checkpoint")
         check(0 <= self.stop_when_copy <= 1, "stop_when_copy", "must be in (0, 1], or 0 (off)")
         check_range(self.stop_patience, 1, MAX_COUNT, "stop_patience")
+        check_range(self.stop_after_peak, 0, MAX_COUNT, "stop_after_peak")
 
 
 @dataclass(frozen=True)
@@ -399,6 +404,12 @@ class SamplerConfig:
     # follows a predictor step; alone, 0.5 tracked a Gaussian's variance within 5 % (0.16: 15-40 %)
     snr: float = 0.5
     solver: Literal["euler", "heun"] = "heun"  # probability_flow: ODE integrator
+    # two-stage scoring (0 = off: every scored step gets n_samples). > 0: every scored step is
+    # sampled with n_select samples to choose the best step by select_metric; the model as it
+    # was at that step is then sampled again with n_samples fresh samples, the reported value
+    # (not the maximum of several noisy estimates)
+    n_select: int = 0
+    select_metric: str = "g"
 
     def __post_init__(self):
         check_name(SAMPLERS, self.kind, "kind")
@@ -407,6 +418,9 @@ class SamplerConfig:
         check(1 <= self.langevin_steps <= MAX_SAMPLER_STEPS, "langevin_steps",
               f"must be in [1, {MAX_SAMPLER_STEPS:,}]")
         check(self.snr > 0, "snr", "must be > 0")
+        check(0 <= self.n_select <= self.n_samples, "n_select", f"must be in [0, n_samples = "
+              f"{self.n_samples:,}] (0 = off; the selection stage is the cheap one)")
+        check_goal_metric(self.select_metric, "select_metric")
 
 
 SAMPLERS.add("reverse_sde", SamplerConfig, "tsearch.diffusion.samplers:ReverseSDESampler",
@@ -698,6 +712,7 @@ def check_across_tables(config: Config) -> None:
              "precision": ("precision_recall", config.metrics.precision_recall),
              "recall": ("precision_recall", config.metrics.precision_recall)}
     goals = {"search.fitness_metric": config.search.fitness_metric,
+             "sampler.select_metric": config.sampler.select_metric,
              "sweep.generalization_metric": config.sweep.generalization_metric,
              **{f"sweep.metric_by_target.{k}": v for k, v in config.sweep.metric_by_target.items()}}
     for key, metric in goals.items():

@@ -4,7 +4,13 @@ train together (vmap) or alone (loop, a chunk of 1), sample and score at every c
 Failures stay inside the chunk: a model whose loss turns non-finite is dropped from the stack
 (its optimizer moments with it) and reported ``ok=False``; the others train on unchanged.
 A model that has memorized (``train.stop_when_copy``, engine/train.py) leaves the stack the
-same way, ``ok`` with ``stopped_at`` and ``skipped_steps`` set.
+same way, ``ok`` with ``stopped_at`` and ``skipped_steps`` set, and so does one whose selection
+metric has passed its peak (``train.stop_after_peak``).
+
+Two-stage scoring (``sampler.n_select`` > 0): every scored step is sampled with ``n_select``
+samples; a copy of a model's weights is kept whenever its selection metric reaches a new best,
+and after training that copy is sampled with ``n_samples`` fresh samples (their own generator
+stream, "select_sample") and scored: ``result.selected``, the reported value.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from .device import MemoryMeter
 from .score import sample_generators, sample_models, score_step, validities
 from .stacked import SingleNet, StackedNet
 from .tasks import EvalResult, EvalTask, ScoredStep
-from .train import CHECK_EVERY, TrainData, Trainer, memorized, seeded_model
+from .train import CHECK_EVERY, TrainData, Trainer, memorized, past_peak, seeded_model
 
 
 @dataclass(eq=False)  # compared by identity
@@ -34,6 +40,8 @@ class Job:
     train: np.ndarray  # (n, H, W) float32 in {-1, +1}
     novel_mass: float
     result: EvalResult
+    best_net: object = None  # two-stage scoring: the weights at the best selection step so far
+    best_step: int | None = None
 
     def fail(self, reason: str) -> None:
         self.result.ok, self.result.error = False, reason
@@ -88,10 +96,12 @@ def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
         samples = _sample(trainer, alive, step, process, sampler, make_score_fn, plan)
         meter.poll()
         scored = _score(alive, samples, losses, step, plan, progress)
-        going_on = [j for j in scored if not _stop_if_memorized(j, step, progress)]
+        _keep_best_weights(trainer, alive, scored)
+        going_on = [j for j in scored if not _stop_if_done(j, step, progress)]
         if 0 < len(going_on) < len(alive):  # non-finite samples or memorized: those leave the stack
             trainer.keep([i for i, j in enumerate(alive) if j in going_on])
         alive = going_on
+    _score_selected([j for j in jobs if j.result.ok], process, sampler, make_score_fn, plan)
     for job in jobs:
         job.result.peak_memory_mb = meter.peak_mb()
         job.result.chunk_size = len(jobs)
@@ -126,11 +136,13 @@ def _drop_failed(trainer: Trainer, alive: list[Job], step: int, n: int, progress
     return [alive[i] for i in keep]
 
 
-def _stop_if_memorized(job: Job, step: int, progress: Progress) -> bool:
-    """Stop ``job`` after this scored step if it has memorized and steps remain; records the
-    scored steps it will not run."""
+def _stop_if_done(job: Job, step: int, progress: Progress) -> bool:
+    """Stop ``job`` after this scored step if it has memorized or passed its selection peak and
+    steps remain; records the scored steps it will not run."""
     later = tuple(s for s in sorted(job.task.scored_steps) if s > step)
-    if not later or not memorized(job.result.scored, job.task.train):
+    task = job.task
+    if not later or not (memorized(job.result.scored, task.train)
+                         or past_peak(job.result.scored, task.train, task.sampler.select_metric)):
         return False
     job.result.stopped_at, job.result.skipped_steps = step, later
     progress(later[-1] - step)  # the steps it will not run
@@ -143,11 +155,47 @@ def _sample(trainer: Trainer, alive: list[Job], step: int, process, sampler, mak
     t0 = time.perf_counter()
     task = alive[0].task
     samples = sample_models(trainer.net, process=process, sampler=sampler,
-                            make_score_fn=make_score_fn, n_samples=task.sampler.n_samples,
+                            make_score_fn=make_score_fn,
+                            n_samples=task.sampler.n_select or task.sampler.n_samples,
                             generators=sample_generators([j.task.seed for j in alive], step, plan.device),
                             side=alive[0].target.side, per_call=plan.per_call)
     _share_time(alive, "sample_s", t0)
     return samples
+
+
+def _keep_best_weights(trainer: Trainer, alive: list[Job], scored: list[Job]) -> None:
+    """Two-stage scoring: copy the weights of each scored job whose selection metric just
+    reached a new best (the rule of tsearch.tasks.best_index: earliest step on ties)."""
+    from ..tasks import best_index
+
+    for i, job in enumerate(alive):
+        if job not in scored or not job.task.sampler.n_select:
+            continue
+        points = [(s.step, s.metrics) for s in job.result.scored]
+        best = best_index(points, job.task.sampler.select_metric)
+        if best is not None and points[best][0] != job.best_step:
+            job.best_net, job.best_step = trainer.net.snapshot(i), points[best][0]
+
+
+def _score_selected(jobs: list[Job], process, sampler, make_score_fn, plan: Plan) -> None:
+    """Sample each job's kept weights with ``n_samples`` fresh samples and score them."""
+    for job in jobs:
+        if job.best_net is None:
+            continue
+        task, t0 = job.task, time.perf_counter()
+        gen = [seeding.torch_generator(task.seed, "select_sample", job.best_step, device=plan.device)]
+        raw = sample_models(job.best_net, process=process, sampler=sampler,
+                            make_score_fn=make_score_fn, n_samples=task.sampler.n_samples,
+                            generators=gen, side=job.target.side, per_call=1)[0]
+        job.best_net = None  # free it
+        job.add_time("sample_s", time.perf_counter() - t0)
+        if not torch.isfinite(raw).all():
+            job.fail(f"samples of the chosen step {job.best_step} became non-finite")
+            continue
+        t0 = time.perf_counter()
+        [validity] = validities([job.target], [raw.cpu().numpy()], plan.metric_threads)
+        job.result.selected = score_samples(job, raw, validity, job.best_step, None)
+        job.add_time("metrics_s", time.perf_counter() - t0)
 
 
 def _retire(job: Job, reason: str, step: int, progress: Progress) -> None:

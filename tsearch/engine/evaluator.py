@@ -135,6 +135,7 @@ def _reset(jobs: list[Job]) -> None:
     for job in jobs:
         job.result.ok, job.result.error = True, None
         job.result.stopped_at, job.result.skipped_steps = None, ()
+        job.result.selected, job.best_net, job.best_step = None, None, None
         job.result.scored.clear()
         job.result.timings = {"prepare_s": job.result.timings.get("prepare_s", 0.0)}
 

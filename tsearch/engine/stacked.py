@@ -83,6 +83,14 @@ class StackedNet(_Net):
         view.buffers = {k: v[index] for k, v in self.buffers.items()}
         return view
 
+    def snapshot(self, i: int) -> "StackedNet":
+        """A copy of model ``i`` alone (P = 1) that later training does not change: the weights
+        of a chosen step, sampled again after training (two-stage scoring)."""
+        view = copy.copy(self)
+        view.params = {k: v.detach()[i:i + 1].clone() for k, v in self.params.items()}
+        view.buffers = {k: v[i:i + 1].clone() for k, v in self.buffers.items()}
+        return view
+
     def keep(self, idx: Sequence[int], optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
         """Drop the models not in ``idx`` (failed ones); returns the optimizer of the survivors
         with their moments carried over, so their training continues exactly."""
@@ -151,6 +159,10 @@ class SingleNet(_Net):
 
     def select(self, idx: Sequence[int]) -> "SingleNet":
         return self
+
+    def snapshot(self, i: int) -> "SingleNet":
+        """A copy of the model that later training does not change (eager: sampled once)."""
+        return SingleNet(model=copy.deepcopy(self.model), bf16=self.bf16)
 
 
 def make_optimizer(params: list[torch.Tensor], train: TrainConfig) -> torch.optim.Optimizer:

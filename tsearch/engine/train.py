@@ -53,6 +53,18 @@ def memorized(scored: Sequence[ScoredStep], train: TrainConfig) -> bool:
             and all(c.metrics.get("copy", float("nan")) >= train.stop_when_copy for c in last))
 
 
+def past_peak(scored: Sequence[ScoredStep], train: TrainConfig, metric: str) -> bool:
+    """``metric`` has not exceeded its best for ``train.stop_after_peak`` consecutive scored
+    steps after that best (tsearch.tasks.best_index): the generalization window has passed.
+    Never when stop_after_peak is 0 or no step has a finite value."""
+    from ..tasks import best_index
+
+    if train.stop_after_peak <= 0:
+        return False
+    best = best_index([(s.step, s.metrics) for s in scored], metric)
+    return best is not None and len(scored) - 1 - best >= train.stop_after_peak
+
+
 @dataclass
 class TrainData:
     images: torch.Tensor  # (P, n_max, H, W), each set padded by repeating its first image

@@ -242,5 +242,5 @@ def fresh_value(line: dict, metric: str) -> float | None:
     """The fitness of one evaluation line; None when no scored step has a finite value
     (pareto.json is strict JSON)."""
     best = fitness_record(to_jsonable(line), metric)
-    return None if best is None else float(best[metric])
+    return None if best is None or best.get(metric) is None else float(best[metric])
 

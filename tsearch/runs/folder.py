@@ -310,7 +310,9 @@ def result_record(result: EvalResult) -> dict:
             "peak_memory_mb": result.peak_memory_mb, "device": result.device, "form": result.form,
             "chunk_size": result.chunk_size,
             # stop at memorization (train.stop_when_copy): the scored steps never run
-            "stopped_at": result.stopped_at, "skipped_steps": list(result.skipped_steps)}
+            "stopped_at": result.stopped_at, "skipped_steps": list(result.skipped_steps),
+            # two-stage scoring (sampler.n_select): the chosen step, fresh full samples
+            **({"selected": scored_record(result.selected)} if result.selected is not None else {})}
 
 
 # ----------------------------------------------------------------------------- samples

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...tasks import best_record
+from ...tasks import fitness_record
 from ..grid import label
 from .censored import Point, Verdict, compare
 from .timescales import DEFINITIONS, epochs, tau_gen, tau_mem
@@ -305,7 +305,7 @@ def comparison_rows(a: Analysis, groups: dict) -> list[list]:
         label = label_of(a.group_axes, key)
         metric = a.metric_of[label]
         for (d, n), rs in sorted(group_by_fields(members, ("d", "n_train")).items()):
-            best = [best_record(r["checkpoints"]) or r["checkpoints"][-1] for r in rs]
+            best = [fitness_record(r) or r["checkpoints"][-1] for r in rs]
             last = [r["checkpoints"][-1] for r in rs]
             rows.append([d, n, label, len(rs), steps_of(seed_mean([c["step"] for c in best])),
                          *(seed_mean([c.get(m) for c in best]) for m in AT_BEST),

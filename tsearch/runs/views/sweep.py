@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ...tasks import best_record
+from ...tasks import fitness_record
 from ..folder import RunFolder
 from ..grids import save_grid
 from . import plots
@@ -147,7 +147,7 @@ def pixel_statistics_section(a: Analysis, groups: dict) -> list[Section]:
     for key, members in groups.items():
         label = label_of(a.group_axes, key)
         for (d, n), rs in sorted(group_by_fields(members, ("d", "n_train")).items()):
-            best = [(best_record(r["checkpoints"]) or r["checkpoints"][-1]).get("extra") or {} for r in rs]
+            best = [(fitness_record(r) or r["checkpoints"][-1]).get("extra") or {} for r in rs]
             last = [r["checkpoints"][-1].get("extra") or {} for r in rs]
             if not all(stat in e for e in best + last for stat in PIXEL_STATS):
                 continue
