@@ -158,3 +158,21 @@ def test_an_images_search_resumes_bit_identically_after_a_kill(images_run, tmp_p
     search(tmp_path, IMAGES, name="killed", resume=True)
     assert without_timings(lines(tmp_path / "killed")) == without_timings(lines(reference))
     assert (tmp_path / "killed" / "pareto.json").read_text() == (reference / "pareto.json").read_text()
+
+
+def test_compare_genomes_pairs_the_searches_and_each_with_its_control():
+    from tsearch.search.compare import compare_genomes
+
+    def member(size, value, fresh, valid):
+        return {"hash": f"{size}{value}", "size": size, "value": value,
+                "fresh": {"values": fresh}, "features": {"valid": valid}}
+
+    runs = {"images": {"front": [member(1, 0.9, [0.8, 0.7, 0.9], 0.0)],
+                       "control_front": [member(1, 0.5, [0.2, 0.3, 0.25], 1.0)]},
+            "polygons": {"front": [member(1, 0.6, [0.4, 0.5, 0.45], 1.0)],
+                         "control_front": [member(1, 0.5, [0.3, 0.35, 0.3], 1.0)]}}
+    (row,) = compare_genomes(runs)
+    assert row["n"] == 1 and row["images/search"]["valid"] == 0.0
+    assert row["images - polygons"]["difference"] == pytest.approx(0.8 - 0.45)
+    assert row["images: search - control"]["difference"] == pytest.approx(0.8 - 0.25)
+    assert row["polygons/control"]["mean"] == pytest.approx(0.95 / 3)
