@@ -151,4 +151,5 @@ GOAL_METRICS = Names("metric", ("g", "g_rel", "novel", "distinct_novel", "valid"
 
 # The mutation operators of tsearch/search/operators.py (OPERATORS there; a test keeps them equal),
 # the keys of [search] operator_weights.
-OPERATORS = Names("operator", ("perturb", "add_vertex", "remove_vertex", "replace", "delete", "insert"))
+OPERATORS = Names("operator", ("perturb", "add_vertex", "remove_vertex", "replace", "delete", "insert",
+                               "flip", "dilate", "erode", "shift", "stroke", "shape"))

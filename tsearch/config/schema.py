@@ -536,7 +536,9 @@ class SweepConfig:
 # relative weights of the mutation operators (tsearch.search.operators); a table given in a
 # config overrides these entry by entry
 OPERATOR_WEIGHTS = {"perturb": 3.0, "add_vertex": 1.0, "remove_vertex": 1.0, "replace": 1.0,
-                    "delete": 1.0, "insert": 1.0}
+                    "delete": 1.0, "insert": 1.0,
+                    # an images genome's (search.genome = "images"; replace, delete, insert shared)
+                    "flip": 2.0, "dilate": 1.0, "erode": 1.0, "shift": 1.0, "stroke": 1.0, "shape": 1.0}
 assert tuple(OPERATOR_WEIGHTS) == OPERATORS.names, "a default weight per registered operator"
 
 
@@ -587,6 +589,14 @@ class SearchConfig:
     seeds_per_set: int = 1
     resample_survivors: bool = False
     max_seeds_per_set: int = 8
+    # what a training set is: "polygons" = target parameters rendered by the target (always in
+    # its support); "images" = free binary images of the target's side, started from the same
+    # target samples, which the image operators may take out of the support (flip_rate: the
+    # flip operator's per-pixel probability; splice_prob: the share of crossovers that splice
+    # two images along a line rather than exchange whole images)
+    genome: Literal["polygons", "images"] = "polygons"
+    flip_rate: float = 0.02
+    splice_prob: float = 0.5
 
     def __post_init__(self):
         check_range(self.generations, 1, MAX_COUNT, "generations")
@@ -610,6 +620,8 @@ class SearchConfig:
         check(all(0 < f < 1 for f in self.rungs) and list(self.rungs) == sorted(set(self.rungs)),
               "rungs", "fractions of train.steps in (0, 1), increasing (the full budget comes last)")
         check(0 < self.promote <= 1, "promote", "must be in (0, 1]")
+        check(0 < self.flip_rate <= 0.5, "flip_rate", "must be in (0, 0.5]")
+        check(0 <= self.splice_prob <= 1, "splice_prob", "must be in [0, 1]")
         for name, weight in self.operator_weights.items():
             check_name(OPERATORS, name, "operator_weights")
             check(isinstance(weight, (int, float)) and not isinstance(weight, bool)

@@ -53,7 +53,7 @@ from .evolve_state import (complete, fresh_state, load_state, plan_control, resu
                            total_generations)
 from ..search.resample import missing, ran_this_generation, wanted_trainings
 from .evolve_steps import (check_config, default_config_path, evaluation_task, log_entry, training_id,
-                           write_outputs)
+                           training_set, write_outputs)
 from .folder import EVALUATIONS, RunFolder, identity_hash, result_record, steps_stem, to_jsonable
 from .pipeline import open_executor, resume_executor, results, with_executor
 from .plan import dry_run_text, plan_evolve
@@ -224,7 +224,7 @@ def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, 
         if line.get("phase") == "reevaluate" and line["task_id"] in jobs:
             genome, i = jobs.pop(line["task_id"])
             values[genome.hash][i] = fresh_value(line, metric)
-    tasks = [EvalTask.from_config(config, task_id=task_id, train_params=g.elements,
+    tasks = [EvalTask.from_config(config, task_id=task_id, **training_set(g),
                                   seed=seeding().derive_seed(config.run.seed, "reevaluate", g.hash, i))
              for task_id, (g, i) in jobs.items()]
     display.reevaluating(len(tasks))

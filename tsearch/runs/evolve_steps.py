@@ -66,13 +66,20 @@ def evaluation_task(config: Config, genome: Genome, fraction: float, seed_index:
     seed = training_seed(config.run.seed, genome.hash, seed_index)
     task_id = training_id(genome, seed_index, fraction)
     if fraction == 1:
-        return EvalTask.from_config(config, task_id=task_id, seed=seed,
-                                    train_params=genome.elements, keep_samples=True)
-    task = EvalTask.from_config(config, task_id=task_id, seed=seed, train_params=genome.elements)
+        return EvalTask.from_config(config, task_id=task_id, seed=seed, keep_samples=True,
+                                    **training_set(genome))
+    task = EvalTask.from_config(config, task_id=task_id, seed=seed, **training_set(genome))
     budget = rung_steps(max(task.scored_steps), fraction)  # of the set's own budget (epochs: per size)
     train = config.train if config.train.epochs else dataclasses.replace(config.train, steps=budget)
     return dataclasses.replace(task, train=train,
                                scored_steps=tuple(s for s in task.scored_steps if s < budget) + (budget,))
+
+
+def training_set(genome: Genome) -> dict:
+    """The EvalTask field of a genome: free images as they are (±1), target parameters to render."""
+    if genome.is_images:
+        return {"train_images": genome.render(None)}
+    return {"train_params": genome.elements}
 
 
 def size_bounds(search) -> tuple[int, int]:
@@ -113,7 +120,8 @@ def write_outputs(folder: RunFolder, config: Config, target, state,
     they are what ``tsearch score DIR`` re-scores."""
     fronts = front_genomes(state)
     told = {g.hash: g for s in state.strategies.values() for g in s.archive.told + fronts}
-    features = {h: set_features(g.render(target), g.elements) for h, g in told.items()}
+    features = {h: {**set_features(g.render(target), g.elements), "valid": valid_share(target, g)}
+                for h, g in told.items()}
     summary = summarize(config.search, state, fresh, features, config.train)
     folder.write_json("pareto.json", summary)
     for genome in fronts:
@@ -126,6 +134,14 @@ def write_outputs(folder: RunFolder, config: Config, target, state,
     for path in folder.inside("samples").glob("*.npz"):
         if path.stem not in keep and not path.stem.endswith("_steps"):  # *_steps: every scored step, kept for re-scoring
             folder.delete(f"samples/{path.name}")
+
+
+def valid_share(target, genome: Genome) -> float | None:
+    """The share of a set's images that are in the target's support (tsearch validate's rule):
+    1 for polygons by construction; for free images, what the search kept of the support."""
+    if not genome.size:
+        return None
+    return float(np.mean(target.is_valid(genome.render(target)).valid))
 
 
 def front_genomes(state) -> list[Genome]:

@@ -174,3 +174,41 @@ def _sizes(rows: list[dict]) -> str:
 
 def _size(n: int | None) -> str:
     return "none reached" if n is None else f"n = {n}"
+
+
+def compare_genomes(runs: dict[str, dict], *, confidence: float = 0.95) -> list[dict]:
+    """Genome kinds against each other (``search.genome``): ``runs`` maps a kind to its run's
+    pareto.json, runs of one regime and budget. Per size n of any front, each kind's search
+    proposal and its own control's (the arm's rule above), judged on fresh seeds: interval,
+    share of valid images of the proposed set (``features.valid``), and Welch's test of each
+    pair of searches and of each search against its control. Untested (no Holm): a few sizes,
+    read as a description."""
+    kinds = list(runs)
+    fronts = {kind: {"search": doc.get("front") or [], "control": doc.get("control_front") or []}
+              for kind, doc in runs.items()}
+    sizes = sorted({p["size"] for f in fronts.values() for arm in ARMS for p in f[arm]})
+    rows = []
+    for n in sizes:
+        row = {"n": n}
+        for kind, doc in runs.items():
+            for arm in ARMS:
+                member = proposal(fronts[kind][arm], n)
+                entry = arm_row(member, confidence)
+                if entry is not None:
+                    entry["valid"] = (member.get("features") or {}).get("valid")
+                row[f"{kind}/{arm}"] = entry
+            row[f"{kind}: search - control"] = _welch_of(fronts[kind]["search"], fronts[kind]["control"],
+                                                         n, confidence)
+        for i, a in enumerate(kinds):
+            for b in kinds[i + 1:]:
+                row[f"{a} - {b}"] = _welch_of(fronts[a]["search"], fronts[b]["search"], n, confidence)
+        rows.append(row)
+    return rows
+
+
+def _welch_of(front_a: list[dict], front_b: list[dict], n: int, confidence: float) -> dict | None:
+    """Welch's test of two fronts' proposals at n, on their fresh values."""
+    a, b = proposal(front_a, n), proposal(front_b, n)
+    if a is None or b is None:
+        return None
+    return welch(ok_values(a.get("fresh")), ok_values(b.get("fresh")), confidence)

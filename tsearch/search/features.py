@@ -14,6 +14,10 @@ by ``make_valid``):
     spread       sqrt(mean_i |c_i - mean_j c_j|^2) / s    (how far apart the shapes sit; 0 for n = 1)
     hamming      mean over pairs i < j of |w_i xor w_j| / s^2   (None for one image)
     overlap      mean over pairs i < j of |w_i and w_j| / |w_i or w_j|  (Jaccard; None for one image)
+
+and, added by the driver (it needs the target): ``valid``, the share of the set's images that
+are in the target's support (tsearch validate's rule; 1 for a polygons genome, what an images
+genome kept of the support otherwise). It is reported, not regressed on (constant for polygons).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 
 FEATURES = ("size", "white", "white_sd", "vertices", "convexity", "compactness", "centre", "spread",
             "hamming", "overlap")
+REPORTED = FEATURES + ("valid",)  # the means reported per arm (tsearch.search.summary)
 
 
 def set_features(images: np.ndarray, elements) -> dict:
@@ -31,16 +36,17 @@ def set_features(images: np.ndarray, elements) -> dict:
     white = np.asarray(images) > 0
     n, side = len(white), white.shape[-1]
     areas = white.reshape(n, -1).mean(axis=1)
-    centroids = np.array([np.argwhere(w).mean(axis=0) if w.any() else np.full(2, np.nan) for w in white])
-    centred = centroids - np.nanmean(centroids, axis=0)
+    # of the non-empty images (a free image may be blank: centre and spread are then None)
+    centroids = np.array([np.argwhere(w).mean(axis=0) for w in white if w.any()]).reshape(-1, 2)
+    centred = centroids - centroids.mean(axis=0) if len(centroids) else centroids
     pairs = list(combinations(range(n), 2))
     shapes = _polygons(elements)
     return {"size": n, "white": float(areas.mean()), "white_sd": float(areas.std()),
             "vertices": float(np.mean([len(e) for e in elements])) if shapes and n else None,
             "convexity": _mean([p.area / p.convex_hull.area for p in shapes if p.convex_hull.area > 0]),
             "compactness": _mean([4 * np.pi * p.area / p.length ** 2 for p in shapes if p.length > 0]),
-            "centre": float(np.nanmean(np.linalg.norm(centroids - (side - 1) / 2, axis=1)) / side),
-            "spread": float(np.sqrt(np.nanmean((centred ** 2).sum(axis=1))) / side),
+            "centre": _mean(list(np.linalg.norm(centroids - (side - 1) / 2, axis=1) / side)),
+            "spread": (float(np.sqrt((centred ** 2).sum(axis=1).mean())) / side) if len(centred) else None,
             "hamming": _mean([np.mean(white[i] != white[j]) for i, j in pairs]),
             "overlap": _mean([(white[i] & white[j]).sum() / max(1, (white[i] | white[j]).sum())
                               for i, j in pairs])}
@@ -63,7 +69,7 @@ def _mean(values: list) -> float | None:
 def mean_features(rows: list[dict]) -> dict:
     """Each feature's mean over training sets (None where no set has it)."""
     out = {}
-    for name in FEATURES:
+    for name in REPORTED:
         values = [r[name] for r in rows if r.get(name) is not None]
         out[name] = float(np.mean(values)) if values else None
     return out

@@ -6,24 +6,36 @@ by a pixel), ``add_vertex`` (split an edge), ``remove_vertex``. Set operators ch
 ``replace`` (an element by a fresh target sample), ``delete``, ``insert`` (a fresh sample or a
 perturbed copy of an element). Crossover exchanges elements between two training sets.
 
+Images genome (``search.genome = "images"``, free binary images): ``flip`` (DEAP's mutFlipBit,
+per-pixel ``flip_rate``), ``dilate`` / ``erode`` (scipy.ndimage, a random 3x3 element),
+``shift`` (1-2 pixels), ``stroke`` (draw or erase a line), ``shape`` (draw or erase a small
+polygon), ``replace`` (an image by a fresh target sample), ``delete``, ``insert``; crossover
+exchanges images between sets or, with ``splice_prob``, splices two images along a line.
+
 Every operator draws from the numpy Generator it is given and returns a genome that is valid
-(each element's image passes ``target.is_valid``), has a size in [n_min, n_max] and, unless
+(polygons: each element's image passes ``target.is_valid``; images: binary, of the side), has a size in [n_min, n_max] and, unless
 duplicates are allowed, no two equal images. A change that cannot be made valid within
 ``TRIES`` draws leaves the genome unchanged (the search then simply re-uses a cached fitness).
 """
 
 from __future__ import annotations
 
+import contextlib
+import random
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from deap import base
+from deap import base, tools
+from scipy import ndimage
 
-from .genomes import Genome, element_keys, random_genome, sample_elements
+from .genomes import Genome, element_keys, is_image, random_genome, sample_elements
 
 TRIES = 8
-OPERATORS = ("perturb", "add_vertex", "remove_vertex", "replace", "delete", "insert")
+POLYGON_OPERATORS = ("perturb", "add_vertex", "remove_vertex", "replace", "delete", "insert")
+# the operators of an images genome: each can leave the target's support (and come back)
+IMAGE_OPERATORS = ("flip", "dilate", "erode", "shift", "stroke", "shape", "replace", "delete", "insert")
+OPERATORS = POLYGON_OPERATORS + tuple(n for n in IMAGE_OPERATORS if n not in POLYGON_OPERATORS)
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,9 @@ class Rules:
     n_max: int
     allow_duplicates: bool = False
     sigma: float = 0.05
+    images: bool = False  # search.genome = "images": free binary images, any image accepted
+    flip_rate: float = 0.02  # the flip operator's per-pixel probability
+    splice_prob: float = 0.5  # crossover of images genomes: splice two images (else swap images)
 
     @property
     def max_vertices(self) -> int:
@@ -44,7 +59,12 @@ class Rules:
         return element_keys(self.target, list(elements))
 
     def accepts(self, element: np.ndarray, taken: set[bytes]) -> bool:
-        """Is ``element`` in the target's support, and new when duplicates are not allowed?"""
+        """Is ``element`` in the target's support (any binary image of the target's side, for
+        an images genome), and new when duplicates are not allowed?"""
+        if self.images:
+            side = self.target.side
+            return (is_image(element) and element.shape == (side, side)
+                    and (self.allow_duplicates or np.packbits(element).tobytes() not in taken))
         image = np.asarray(self.target.render([element]))
         if not bool(self.target.is_valid(image).valid[0]):
             return False
@@ -89,10 +109,87 @@ def remove_vertex(element: np.ndarray, rng: np.random.Generator, rules: Rules) -
     return np.delete(element, rng.integers(len(element)), axis=0)
 
 
+# ----------------------------------------------------------------------------- image operators
+def flip(image: np.ndarray, rng: np.random.Generator, rules: Rules) -> np.ndarray:
+    """DEAP's mutFlipBit with per-pixel probability ``flip_rate``, at least one pixel flipped."""
+    bits = image.reshape(-1).tolist()
+    with _numpy_random(rng):  # DEAP draws from the random module: seeded from the search's rng
+        (bits,) = tools.mutFlipBit(bits, indpb=rules.flip_rate)
+    out = np.array(bits, dtype=bool).reshape(image.shape)
+    if np.array_equal(out, image):
+        out.reshape(-1)[rng.integers(out.size)] ^= True
+    return out
+
+
+def dilate(image: np.ndarray, rng: np.random.Generator, rules: Rules) -> np.ndarray:
+    return ndimage.binary_dilation(image, structure=_structure(rng))
+
+
+def erode(image: np.ndarray, rng: np.random.Generator, rules: Rules) -> np.ndarray:
+    return ndimage.binary_erosion(image, structure=_structure(rng))
+
+
+def _structure(rng) -> np.ndarray:
+    """A 4- or 8-connected 3x3 element, or one line of three pixels (grows or thins one way)."""
+    kind = rng.integers(4)
+    if kind < 2:
+        return ndimage.generate_binary_structure(2, 1 + int(kind))
+    line = np.zeros((3, 3), bool)
+    line[1, :] = True
+    return line if kind == 2 else line.T
+
+
+def shift(image: np.ndarray, rng: np.random.Generator, rules: Rules) -> np.ndarray:
+    """Translate by one to two pixels along each axis (not both zero); what leaves the frame is lost."""
+    while True:
+        dy, dx = (int(d) for d in rng.integers(-2, 3, 2))
+        if dy or dx:
+            return ndimage.shift(image, (dy, dx), order=0, cval=False, prefilter=False)
+
+
+def stroke(image: np.ndarray, rng: np.random.Generator, rules: Rules) -> np.ndarray:
+    """Draw (or, half the time, erase) a 1-pixel straight stroke between two random pixels."""
+    h, w = image.shape
+    (y0, x0), (y1, x1) = rng.integers(0, (h, w), (2, 2))
+    k = max(abs(y1 - y0), abs(x1 - x0)) + 1
+    ys, xs = (np.rint(np.linspace(a, b, k)).astype(int) for a, b in ((y0, y1), (x0, x1)))
+    out = image.copy()
+    out[ys, xs] = rng.random() < 0.5
+    return out
+
+
+def shape(image: np.ndarray, rng: np.random.Generator, rules: Rules) -> np.ndarray:
+    """Draw (or, half the time, erase) a small polygon: a target sample shrunk to a third of
+    the side and placed at random, so that one image may hold several shapes or a hole."""
+    vertices = np.asarray(rules.target.sample_params(1, rng)[0], dtype=float)
+    vertices = (vertices - vertices.min(axis=0)) / 3 + rng.random(2) * (2 / 3)
+    mask = np.asarray(rules.target.render([vertices]))[0] > 0
+    out = image.copy()
+    out[mask] = rng.random() < 0.5
+    return out
+
+
+@contextlib.contextmanager
+def _numpy_random(rng: np.random.Generator):
+    """Run a DEAP operator (which draws from ``random``) on a stream seeded from ``rng``, and
+    restore the global state after: the search stays a function of its own generator."""
+    saved = random.getstate()
+    random.seed(int(rng.integers(2 ** 63)))
+    try:
+        yield
+    finally:
+        random.setstate(saved)
+
+
+IMAGE_ELEMENT_OPERATORS = {name: (op, lambda e, rules: is_image(e)) for name, op in
+                           (("flip", flip), ("dilate", dilate), ("erode", erode), ("shift", shift),
+                            ("stroke", stroke), ("shape", shape))}
+
 ELEMENT_OPERATORS = {
     "perturb": (perturb, lambda e, rules: e.size > 0),
     "add_vertex": (add_vertex, lambda e, rules: _is_polygon(e) and len(e) < rules.max_vertices),
     "remove_vertex": (remove_vertex, lambda e, rules: _is_polygon(e) and len(e) > 3),
+    **IMAGE_ELEMENT_OPERATORS,
 }
 
 
@@ -114,7 +211,7 @@ def _replace(genome: Genome, rng, rules: Rules) -> Genome:
     i = rng.integers(genome.size)
     others = list(genome.elements[:i] + genome.elements[i + 1:])
     fresh = sample_elements(rules.target, 1, rng, allow_duplicates=rules.allow_duplicates,
-                            taken=rules.keys(others))
+                            taken=rules.keys(others), images=rules.images)
     return Genome(others + fresh)
 
 
@@ -128,12 +225,13 @@ def _insert(genome: Genome, rng, rules: Rules) -> Genome:
     taken = set(rules.keys(genome.elements))
     if genome.size and rng.random() < 0.5:
         source = genome.elements[rng.integers(genome.size)]
+        change = flip if rules.images else perturb
         for _ in range(TRIES):
-            element = perturb(source, rng, rules)
+            element = change(source, rng, rules)
             if rules.accepts(element, taken):
                 return Genome(list(genome.elements) + [element])
     fresh = sample_elements(rules.target, 1, rng, allow_duplicates=rules.allow_duplicates,
-                            taken=taken)
+                            taken=taken, images=rules.images)
     return Genome(list(genome.elements) + fresh)
 
 
@@ -151,7 +249,8 @@ def mutate(genome: Genome, *, rng: np.random.Generator, rules: Rules,
            weights: dict[str, float]) -> Genome:
     """Apply one operator, drawn with probability proportional to its weight among those
     that apply to this genome (no vertex to remove, size at a bound, ...)."""
-    names = [n for n in OPERATORS if weights.get(n, 0) > 0 and _applicable(n, genome, rules)]
+    kind = IMAGE_OPERATORS if rules.images else POLYGON_OPERATORS
+    names = [n for n in kind if weights.get(n, 0) > 0 and _applicable(n, genome, rules)]
     if not names:
         return genome
     p = np.array([weights[n] for n in names], dtype=float)
@@ -165,7 +264,10 @@ def crossover(a: Genome, b: Genome, *, rng: np.random.Generator, rules: Rules) -
     """One-point crossover of two shuffled sets: children a[:i] + b[j:] and b[:j] + a[i:], the
     cuts drawn uniformly among those keeping both sizes in [n_min, n_max] (with equal sizes and
     n_min = n_max this exchanges i elements each way). A child that loses duplicates below
-    n_min is replaced by its parent."""
+    n_min is replaced by its parent. Images genomes: with probability ``splice_prob`` the
+    children are the parents with one image each spliced along a random line instead."""
+    if rules.images and rng.random() < rules.splice_prob:
+        return splice(a, b, rng=rng, rules=rules)
     pa, pb = rng.permutation(a.size), rng.permutation(b.size)
     cuts = [(i, j) for i in range(a.size + 1) for j in range(b.size + 1)
             if rules.n_min <= i + b.size - j <= rules.n_max
@@ -173,6 +275,20 @@ def crossover(a: Genome, b: Genome, *, rng: np.random.Generator, rules: Rules) -
     i, j = cuts[rng.integers(len(cuts))]
     first = [a.elements[k] for k in pa[:i]] + [b.elements[k] for k in pb[j:]]
     second = [b.elements[k] for k in pb[:j]] + [a.elements[k] for k in pa[i:]]
+    return _child(first, a, rules), _child(second, b, rules)
+
+
+def splice(a: Genome, b: Genome, *, rng: np.random.Generator, rules: Rules) -> tuple[Genome, Genome]:
+    """Cut image a_i and image b_j along one random straight line and exchange a side: a_i
+    keeps its pixels on one side and takes b_j's on the other, b_j the converse."""
+    i, j = int(rng.integers(a.size)), int(rng.integers(b.size))
+    x, y = a.elements[i], b.elements[j]
+    h, w = x.shape
+    angle, centre = rng.uniform(0, np.pi), rng.uniform(0, 1, 2) * (h - 1, w - 1)
+    rows, cols = np.mgrid[:h, :w]
+    side = (rows - centre[0]) * np.cos(angle) + (cols - centre[1]) * np.sin(angle) > 0
+    first = list(a.elements[:i] + a.elements[i + 1:]) + [np.where(side, x, y)]
+    second = list(b.elements[:j] + b.elements[j + 1:]) + [np.where(side, y, x)]
     return _child(first, a, rules), _child(second, b, rules)
 
 
@@ -189,5 +305,5 @@ def build_toolbox(rules: Rules, rng: np.random.Generator, weights: dict[str, flo
     toolbox.register("mate", crossover, rng=rng, rules=rules)
     toolbox.register("mutate", mutate, rng=rng, rules=rules, weights=weights)
     toolbox.register("sample", lambda size: random_genome(
-        rules.target, size, rng, allow_duplicates=rules.allow_duplicates))
+        rules.target, size, rng, allow_duplicates=rules.allow_duplicates, images=rules.images))
     return toolbox

@@ -41,7 +41,8 @@ class Strategy:
 
     def make_rules(self) -> Rules:
         return Rules(target=self.target, n_min=self.cfg.n_min, n_max=self.cfg.n_max,
-                     allow_duplicates=self.cfg.allow_duplicates, sigma=self.cfg.vertex_sigma)
+                     allow_duplicates=self.cfg.allow_duplicates, sigma=self.cfg.vertex_sigma,
+                     **image_rules(self.cfg))
 
     @property
     def done(self) -> bool:
@@ -149,7 +150,7 @@ class SingleStrategy(Strategy):
     def make_rules(self) -> Rules:
         n = self.cfg.size  # n_min = n_max: no operator changes the size
         return Rules(target=self.target, n_min=n, n_max=n, allow_duplicates=self.cfg.allow_duplicates,
-                     sigma=self.cfg.vertex_sigma)
+                     sigma=self.cfg.vertex_sigma, **image_rules(self.cfg))
 
     def initial(self):
         return [self.toolbox.sample(self.cfg.size) for _ in range(self.cfg.population)]
@@ -209,6 +210,11 @@ def strategy_from_state(state: dict, *, cfg: SearchConfig, target: Any,
                               **state["params"])
     strategy.restore(state, genomes)
     return strategy
+
+
+def image_rules(cfg: SearchConfig) -> dict:
+    """The Rules fields of the genome kind (search.genome)."""
+    return {"images": cfg.genome == "images", "flip_rate": cfg.flip_rate, "splice_prob": cfg.splice_prob}
 
 
 def _score(value: float | None) -> float:

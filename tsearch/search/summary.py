@@ -56,6 +56,7 @@ def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
     rows = compare_arms(fronts, alpha=s.alpha) if control and s.reevaluate_seeds else []
     smallest = {arm: smallest_fresh(fronts[arm], s.threshold) for arm in fronts}
     return {"metric": s.fitness_metric, "threshold": s.threshold, "strategy": s.strategy,
+            "genome": s.genome,
             "reevaluate_seeds": s.reevaluate_seeds, "control": s.control if control else "none",
             "alpha": s.alpha, "budget": budget,
             "front": fronts["search"], "control_front": fronts["control"],

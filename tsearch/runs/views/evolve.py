@@ -165,15 +165,18 @@ def found_paragraphs(summary: dict) -> list[str]:
     return ["The training sets on each arm's front and the samples of their best scored step; the "
             "table compares the fronts' mean features: size, white fraction of the images, vertices "
             "per polygon, spread of the shapes' centroids (fraction of the side), mean pairwise "
-            "Hamming distance between the images (tsearch.search.features)."]
+            "Hamming distance between the images, and valid images: the share of the set's images "
+            "in the target's support (below 1 only for an images genome, search.genome) "
+            "(tsearch.search.features)."]
 
 
 def found_table(summary: dict) -> Table:
     found = summary["found"]
     arms = [arm for arm in ("search", "control") if arm in found]  # pareto.json's keys are sorted
-    names = ("size", "white", "vertices", "spread", "hamming")
+    names = ("size", "white", "vertices", "spread", "hamming", "valid")
+    label = {"valid": "valid images (share)"}
     return Table(["feature", *(f"{arm} front (mean)" for arm in arms)],
-                 [[name, *(found[arm][name] for arm in arms)] for name in names])
+                 [[label.get(name, name), *(found[arm].get(name) for arm in arms)] for name in names])
 
 
 def observations(summary: dict, logbook: list[dict]) -> list[str]:
