@@ -16,7 +16,7 @@ from tsearch.runs.bisect import NStarSearch, predicted_probes
 from tsearch.runs.plan import worst_case_probes
 from tsearch.runs.views.analysis import bracket_points, seed_brackets
 from tsearch.runs.views.censored import Point, compare, fit_censored, loglik
-from tiny import tiny_toml
+from tiny import keep_lines, tiny_toml
 
 
 def search(n_star: int, n_max: int, start: dict | None = None) -> tuple[NStarSearch, list[int]]:
@@ -166,7 +166,7 @@ def test_bisect_sweep_resumes_after_a_kill_at_every_probe(tmp_path, monkeypatch)
     for k in range(1, len(lines) + 1):  # killed after k probes (k = 0: the full run itself)
         cut = tmp_path / f"cut{k}"
         shutil.copytree(tmp_path / "full", cut)
-        (cut / "evaluations.jsonl").write_text("\n".join(lines[:k]) + "\n")
+        keep_lines(cut, k)  # a kill after k probes: the record and its claim cut back together
         run = CliRunner().invoke(main, ["sweep", "--resume", str(cut), "--quiet"])
         assert run.exit_code == 0, run.output
         got = [json.loads(line)["n_train"] for line in (cut / "evaluations.jsonl").read_text().splitlines()]
