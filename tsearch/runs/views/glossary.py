@@ -71,6 +71,12 @@ COLUMNS = {
     "n*(d)": "smallest n at which the seed mean of the metric reaches the threshold",
     "n* (seed mean)": "smallest n at which the seed mean of the metric reaches the threshold",
     "n* per seed": "seed:n* for each seed ('-': not reached)",
+    "n*": "bisection (sweep.search = bisect): the smallest n whose probe reached the threshold, "
+          "the bracket being one integer wide; '> n_max' when no probe did (a lower bound)",
+    "seed": "the training-set seed of a search (run.seed)",
+    "smallest passing n": "bisection: the smallest probed n that reached the threshold (upper end of "
+                          "the bracket of n*)",
+    "largest failing n": "bisection: the largest probed n that did not reach it (lower end of the bracket)",
     "_best": "suffix: the value at each seed's best scored step, averaged over seeds",
     "_last": "suffix: the value at each seed's last scored step, averaged over seeds",
     "phase": "baseline (random training sets drawn from the target), search (the strategy), "
