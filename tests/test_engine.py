@@ -27,14 +27,7 @@ TINY = Config(target=DotsConfig(side=4), model=MLPConfig(width=32, depth=1, time
               metrics=MetricsConfig(n_bootstrap=50, reference_samples=256))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: on a loaded 2-core machine, 2 intra-op threads ran them 10-100x slower
-    (docs/benchmarks.md). Restored after this module."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def tiny_task(i: int, config: Config = TINY, **kw) -> EvalTask:

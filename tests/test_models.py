@@ -27,13 +27,7 @@ SMALL = {  # small variants for the slower checks: same code paths, fewer FLOPs
 KINDS = list(SMALL)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tests are many tiny ops: one thread avoids oversubscription on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def seeded(seed: int) -> torch.Generator:

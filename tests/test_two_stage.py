@@ -24,12 +24,7 @@ TWO_STAGE = dataclasses.replace(BASE, sampler=dataclasses.replace(BASE.sampler, 
 PEAK = dataclasses.replace(BASE, train=dataclasses.replace(BASE.train, stop_after_peak=1))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def task(i: int, config: Config) -> EvalTask:
