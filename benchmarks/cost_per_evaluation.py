@@ -1,24 +1,37 @@
-"""Seconds per evaluation of a candidate scoring (two-stage sampling, stopping after the peak,
-precision) against the reference cost, and whether the fitness landscape stays intact.
+"""Seconds per evaluation of scoring paths (training budget, two-stage sampling, stopping after
+the peak, bf16) against a reference cost, and whether the fitness landscape stays intact.
 
     python benchmarks/cost_per_evaluation.py [--sets 6] [--seeds 3] [--n 2]
-        [--candidate KEY=VALUE ...] [--reference KEY=VALUE ...] [--metric g]
+        [--path NAME=CONFIG ...] [--set NAME:KEY=VALUE ...] [--metric g]
 
-Reference: ``tsearch configs exp2`` with train.steps=400, train.n_checkpoints=6,
-train.first_checkpoint=25, train.stop_when_copy=0.95, train.stop_patience=2,
-metrics.n_bootstrap=0. Candidate: the reference plus the ``--candidate`` overrides (default:
-sampler.n_select=16, train.stop_after_peak=2). Both evaluate the same ``--sets`` random
-n-image training sets (drawn from the target with their own seeds) x ``--seeds`` task seeds,
-one process, one torch thread, reference first, each path from cold process caches.
+The reference every ratio is taken against, then each ``--path NAME=CONFIG`` (a packaged
+config or TOML file; default: ``evolve=evolve``, the packaged evolve config as it is), each
+with its ``--set NAME:KEY=VALUE`` overrides (``--no-reference``: the first path is the
+reference):
 
-Prints one JSON line per path (seconds per evaluation, training steps run) and a summary:
-cost ratio (candidate / reference seconds per evaluation; the goal is <= 1/3), the Spearman
-correlation of the set means (goal >= 0.7), and the between-set share of variance of the
-candidate's values (goal >= 0.5: sets, not seeds, decide the fitness).
+    reference  exp2 with train.steps=400, train.n_checkpoints=6, train.first_checkpoint=25,
+               train.stop_when_copy=0.95, train.stop_patience=2, metrics.n_bootstrap=0
+
+Every path evaluates the same ``--sets`` random n-image training sets (drawn from the target with
+their own seeds) x ``--seeds`` task seeds, one evaluation at a time, one process, one torch
+thread, each path from cold process caches. A training is the same on every path with the same
+budget and precision (its generator derives from the task seed; sampling has its own streams),
+so paths compare paired.
+
+Prints one JSON line per path (wall and CPU seconds per evaluation, the wall split, training steps run, the
+reported values) and one per path against the reference: the cost ratio, in wall and in CPU
+seconds (the process has one thread, so on a machine shared with other jobs the CPU seconds
+are the steadier measure; goal for the packaged evolve at n = 2: <= 1/3), the Spearman correlation of the set means (goal >= 0.7), the
+between-set share of variance (goal >= 0.5: sets, not seeds, decide the fitness), and, where
+the path chooses its step on a small batch (sampler.n_select) and the reference scores every
+step in full with the same scored steps, how often both pick the same step and what choosing
+on the small batch costs in the reference's own values.
 
 Check that it runs, at a tiny size:
-    python benchmarks/cost_per_evaluation.py --sets 3 --seeds 2 --reference train.steps=60 \\
-        --reference sampler.n_samples=16 --reference sampler.n_steps=10 --candidate sampler.n_select=8
+    python benchmarks/cost_per_evaluation.py --sets 2 --seeds 1 --set reference:train.steps=60 \\
+        --set reference:sampler.n_samples=16 --set reference:sampler.n_steps=10 \\
+        --path small=exp2 --set small:train.steps=60 --set small:sampler.n_samples=16 \\
+        --set small:sampler.n_steps=10 --set small:sampler.n_select=8
 """
 
 from __future__ import annotations
@@ -38,7 +51,6 @@ from tsearch.engine.score import clear_process_caches, shared_target
 
 REFERENCE = ["train.steps=400", "train.n_checkpoints=6", "train.first_checkpoint=25",
              "train.stop_when_copy=0.95", "train.stop_patience=2", "metrics.n_bootstrap=0"]
-CANDIDATE = ["sampler.n_select=16", "train.stop_after_peak=2"]
 
 
 def training_sets(config, n: int, count: int) -> list[np.ndarray]:
@@ -51,15 +63,20 @@ def measure(name: str, config, sets: list[np.ndarray], seeds: int, metric: str) 
     clear_process_caches()
     tasks = [EvalTask.from_config(config, task_id=f"s{i}_{k}", seed=k, train_images=images)
              for i, images in enumerate(sets) for k in range(seeds)]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     results = [evaluate([t], config.engine)[0] for t in tasks]
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     values = np.array([np.nan if r.best(metric) is None else r.best(metric).metrics[metric]
                        for r in results], dtype=float).reshape(len(sets), seeds)
-    steps = sum(max(s.step for s in r.scored) if r.scored else 0 for r in results)
+    split = {key: round(sum(r.timings.get(key, 0.0) for r in results) / len(tasks), 3)
+             for key in ("train_s", "sample_s", "metrics_s")}
     return {"path": name, "evaluations": len(tasks), "s_per_evaluation": wall / len(tasks),
-            "training_steps": steps, "failed": sum(not r.ok for r in results),
-            "values": values.round(4).tolist()}
+            "cpu_s_per_evaluation": cpu / len(tasks), **split,
+            "training_steps": sum(max((s.step for s in r.scored), default=0) for r in results),
+            "stopped": sum(r.stopped_at is not None for r in results),
+            "failed": sum(not r.ok for r in results), "values": values.round(4).tolist(),
+            "chosen": [None if r.best(metric) is None else r.best(metric).step for r in results],
+            "per_step": [{s.step: s.metrics.get(metric) for s in r.scored} for r in results]}
 
 
 def between_share(values: np.ndarray) -> float:
@@ -68,33 +85,77 @@ def between_share(values: np.ndarray) -> float:
     return float(np.nanvar(np.nanmean(values, axis=1)) / total) if total > 0 else float("nan")
 
 
+def step_agreement(path: dict, reference: dict) -> dict:
+    """Where the reference scored every step in full: does the path choose the reference's best
+    step, and how much of the reference's best value is lost at the path's chosen step?"""
+    same, lost = [], []
+    for chosen, ref_steps, ref_chosen in zip(path["chosen"], reference["per_step"], reference["chosen"]):
+        if chosen is None or ref_chosen is None or chosen not in ref_steps:
+            continue
+        same.append(chosen == ref_chosen)
+        lost.append(ref_steps[ref_chosen] - ref_steps[chosen])
+    if not same:
+        return {}
+    return {"same_step": f"{sum(same)}/{len(same)}", "reference_value_lost_mean": round(float(np.mean(lost)), 4),
+            "reference_value_lost_max": round(float(np.max(lost)), 4)}
+
+
+def compare(path: dict, reference: dict) -> dict:
+    rv, pv = np.array(reference["values"]), np.array(path["values"])
+    rho = spearmanr(np.nanmean(rv, axis=1), np.nanmean(pv, axis=1)).statistic
+    return {"path": path["path"], "against": reference["path"],
+            "cost_ratio": round(path["s_per_evaluation"] / reference["s_per_evaluation"], 3),
+            "cpu_cost_ratio": round(path["cpu_s_per_evaluation"] / reference["cpu_s_per_evaluation"], 3),
+            "training_steps_ratio": round(path["training_steps"] / max(reference["training_steps"], 1), 3),
+            "spearman_set_means": round(float(rho), 3),
+            "between_set_share": round(between_share(pv), 3),
+            "between_set_share_reference": round(between_share(rv), 3),
+            "mean_difference": round(float(np.nanmean(pv - rv)), 4),
+            **step_agreement(path, reference)}
+
+
+def parse_paths(specs: list[str] | None, sets: list[str],
+                reference: bool = True) -> dict[str, tuple[str, list[str]]]:
+    """The reference path, then each NAME=CONFIG (default: evolve), each with its --set items."""
+    paths = {"reference": ("exp2", REFERENCE)} if reference else {}
+    for spec in specs or ["evolve=evolve"]:
+        name, _, config = spec.partition("=")
+        if not name or not config or name == "reference":
+            raise SystemExit(f"--path {spec}: expected NAME=CONFIG with NAME other than reference")
+        paths[name] = (config, [])
+    for item in sets:
+        name, _, override = item.partition(":")
+        if name not in paths:
+            raise SystemExit(f"--set {item}: no path named {name!r} (paths: {', '.join(paths)})")
+        paths[name] = (paths[name][0], [*paths[name][1], override])
+    return paths
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=int, default=6)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--n", type=int, default=2)
     parser.add_argument("--metric", default="g")
-    parser.add_argument("--reference", action="append", default=[])
-    parser.add_argument("--candidate", action="append", default=None)
+    parser.add_argument("--path", action="append", help="NAME=CONFIG (repeatable; reference first)")
+    parser.add_argument("--set", dest="sets_", action="append", default=[], help="NAME:KEY=VALUE")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the reference path: the first --path is compared against")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    base = [*REFERENCE, "engine.threads=1", "engine.metric_threads=1", f"run.n={args.n}",
-            f"sampler.select_metric={args.metric}", *args.reference]
-    reference = load_config(configs.resolve("exp2"), base)
-    candidate = load_config(configs.resolve("exp2"), [*base, *(args.candidate or CANDIDATE)])
-    sets = training_sets(reference, args.n, args.sets)
-    ref = measure("reference", reference, sets, args.seeds, args.metric)
-    new = measure("candidate", candidate, sets, args.seeds, args.metric)
-    for record in (ref, new):
-        print(json.dumps(record))
-    rv, nv = np.array(ref["values"]), np.array(new["values"])
-    rho = spearmanr(np.nanmean(rv, axis=1), np.nanmean(nv, axis=1)).statistic
-    print(json.dumps({"cost_ratio": round(new["s_per_evaluation"] / ref["s_per_evaluation"], 3),
-                      "steps_saved": 1 - new["training_steps"] / max(ref["training_steps"], 1),
-                      "spearman_set_means": round(float(rho), 3),
-                      "between_set_share_reference": round(between_share(rv), 3),
-                      "between_set_share_candidate": round(between_share(nv), 3),
-                      "mean_difference": round(float(np.nanmean(nv - rv)), 4)}))
+    common = ["engine.threads=1", "engine.metric_threads=1", f"run.n={args.n}",
+              f"sampler.select_metric={args.metric}"]
+    paths = parse_paths(args.path, args.sets_, reference=not args.no_reference)
+    built = {name: load_config(configs.resolve(config), [*common, *overrides])
+             for name, (config, overrides) in paths.items()}
+    sets = training_sets(next(iter(built.values())), args.n, args.sets)
+    records = []
+    for name, config in built.items():
+        records.append(measure(name, config, sets, args.seeds, args.metric))
+        print(json.dumps({**records[-1], "overrides": paths[name][1], "config": paths[name][0]}),
+              flush=True)
+    for record in records[1:]:
+        print(json.dumps(compare(record, records[0])), flush=True)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ from . import user_errors
               help="Form of the batched path.")
 @click.option("--chunk-size", type=click.IntRange(min=0), default=0, show_default=True,
               help="Tasks trained together (0: from device memory).")
-@click.option("--bf16", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
+@click.option("--bf16", type=click.Choice(["auto", "on", "off", "cuda", "native"]), default="auto",
+              show_default=True, help="bf16 autocast (engine.bf16).")
 @click.option("--compile", "compile_", type=click.Choice(["auto", "on", "off"]), default="auto",
               show_default=True)
 @click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,

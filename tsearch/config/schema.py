@@ -463,7 +463,10 @@ class EngineConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     form: Literal["auto", "vmap", "loop"] = "auto"
     chunk_size: int = 0  # tasks trained together; 0 = chosen from device memory
-    bf16: Literal["auto", "on", "off"] = "auto"
+    # bf16 autocast: on | off | cuda (CUDA only) | native (CUDA, and a CPU with AVX-512 BF16 or
+    # AMX for the model kinds measured faster there: tsearch.engine.device). auto: native on
+    # such a CPU, else cuda; a run folder records the resolved value, so a resume takes its path.
+    bf16: Literal["auto", "on", "off", "cuda", "native"] = "auto"
     compile: Literal["auto", "on", "off"] = "auto"
     metric_threads: int = 2  # CPU threads for polygon validity
     threads: int = 0  # torch intra-op threads of the process (0 = auto: 1 on CPU)

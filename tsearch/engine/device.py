@@ -56,10 +56,39 @@ def cuda_device_count() -> int:
     return torch.cuda.device_count()
 
 
-def use_bf16(engine: EngineConfig, device: torch.device) -> bool:
-    # auto: on for CUDA, where bf16 autocast + compile took the issue's H200 measurement from
-    # ~3,500 to ~8,000 model-steps/s; off on CPU, where bf16 matmuls are emulated and slower.
-    return engine.bf16 == "on" or (engine.bf16 == "auto" and device.type == "cuda")
+# bf16 autocast on a CPU that computes it natively (AVX-512 BF16, AMX), measured per model kind
+# with benchmarks/bf16_cpu.py (exp2's target, n = 2, 200 steps, 96 samples x 50 steps, one
+# thread; AMD EPYC with AVX-512 BF16 and AMX, 2026-12-05): seconds of an evaluation against fp32
+# UNet (32, 64) 0.76 (training 0.77, sampling 0.63), CNN 16 x 4 1.00, polygon 1.05, MLP 1.14,
+# transformer 1.14. Only the UNet wins, and its values agree with fp32 within seed noise
+# (docs/benchmarks.md); everywhere else bf16 on a CPU is off unless asked for ("on").
+CPU_BF16_KINDS = frozenset({"unet"})
+
+
+def cpu_bf16_native() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX tiles), as oneDNN sees it;
+    on an AVX2-only CPU bf16 is emulated and slower than fp32."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def pinned_bf16(setting: str) -> str:
+    """``auto`` made this machine's fact, so that a run records which path it takes and its
+    resume takes the same one on any machine: ``native`` where this CPU computes bf16 natively,
+    else ``cuda``."""
+    if setting != "auto":
+        return setting
+    return "native" if cpu_bf16_native() else "cuda"
+
+
+def use_bf16(engine: EngineConfig, device: torch.device, model_kind: str) -> bool:
+    """bf16 autocast for a model of ``model_kind`` on ``device``. on/off: always/never; cuda:
+    on CUDA only (where bf16 autocast + compile took an H200 from ~3,500 to ~8,000 model-steps/s);
+    native: on CUDA, and on the CPU for the kinds measured faster there (CPU_BF16_KINDS)."""
+    setting = pinned_bf16(engine.bf16)
+    if setting in ("on", "off"):
+        return setting == "on"
+    return device.type == "cuda" or (setting == "native" and device.type == "cpu"
+                                     and model_kind in CPU_BF16_KINDS)
 
 
 def use_compile(engine: EngineConfig, device: torch.device) -> bool:

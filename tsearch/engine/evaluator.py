@@ -156,8 +156,8 @@ def plan_group(group: list[Job], engine: EngineConfig, device: torch.device) -> 
     if form == "loop":
         chunk, per_call = 1, 1
     return Plan(device=device, form=form, chunk_size=chunk, per_call=min(per_call, chunk),
-                bf16=use_bf16(engine, device), compile=use_compile(engine, device),
-                metric_threads=engine.metric_threads)
+                bf16=use_bf16(engine, device, task.model.kind),
+                compile=use_compile(engine, device), metric_threads=engine.metric_threads)
 
 
 def choose_form(engine: EngineConfig, device: torch.device, group: list[Job], chunk: int) -> str:
@@ -170,7 +170,8 @@ def choose_form(engine: EngineConfig, device: torch.device, group: list[Job], ch
     if device.type == "cpu":
         return cpu_form(group[0].task.model.kind, group[0].target.side)
     from .calibrate import calibrated_form
-    return calibrated_form(group[:chunk], device, bf16=use_bf16(engine, device),
+    return calibrated_form(group[:chunk], device,
+                           bf16=use_bf16(engine, device, group[0].task.model.kind),
                            compile=use_compile(engine, device))
 
 

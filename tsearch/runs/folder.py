@@ -422,8 +422,12 @@ class RunFolder:
 
     def check_resumable(self, given: Config) -> None:
         """The one resume rule: ``given`` must be the run's config, except where it runs
-        (the [executor] table); the first difference is named."""
+        (the [executor] table); the first difference is named. A given ``engine.bf16 = auto``
+        means the precision the run pinned when it started."""
         given = dataclasses.replace(given, executor=self.config.executor)
+        if given.engine.bf16 == "auto":
+            given = dataclasses.replace(given, engine=dataclasses.replace(
+                given.engine, bf16=self.config.engine.bf16))
         if (why := first_difference(self.config, given)) is not None:
             raise UserError(f"{self.path}: belongs to a different config ({why}); "
                             "resume without CONFIG and --set, or with the run's own")

@@ -20,11 +20,21 @@ from .progress import progress
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:
-    """``--executor`` / ``--address`` (an address alone means Ray)."""
+    """``--executor`` / ``--address`` (an address alone means Ray), and ``engine.bf16 = auto``
+    pinned to this machine (tsearch.engine.device.pinned_bf16), so the run's record says which
+    precision it runs in and a resume keeps it."""
+    config = pinned_precision(config)
     if address is not None:
         config = replace_path(config, "executor.address", address)
         kind = kind or "ray"
     return replace_path(config, "executor.kind", kind) if kind else config
+
+
+def pinned_precision(config: Config) -> Config:
+    if config.engine.bf16 != "auto":
+        return config
+    from ..engine.device import pinned_bf16  # loads torch
+    return replace_path(config, "engine.bf16", pinned_bf16("auto"))
 
 
 def resume_executor(config: Config, kind: str | None, address: str | None) -> Config:

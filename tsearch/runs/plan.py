@@ -64,7 +64,10 @@ def seconds_per_evaluation(config: Config, n: int | None = None) -> float:
     rate = CPU_STEPS_PER_S.get(kind, min(CPU_STEPS_PER_S.values()))
     pixels = config.target.side ** 2 / REFERENCE_PIXELS
     train = train_steps(config.train, n) * pixels * (config.train.batch_size / REFERENCE_BATCH) / rate
-    calls = len(scored_steps(config, n)) * config.sampler.n_samples * config.sampler.n_steps
+    sampler = config.sampler  # two-stage scoring: n_select samples per scored step, n_samples once
+    per_step = sampler.n_select or sampler.n_samples
+    calls = (len(scored_steps(config, n)) * per_step + (sampler.n_samples if sampler.n_select else 0)) \
+        * sampler.n_steps
     return OVERHEAD_SECONDS + train + calls * pixels / (3 * REFERENCE_BATCH * rate)
 
 
