@@ -37,11 +37,13 @@ time_dim = 16
 [train]
 steps = 30
 batch_size = 16
-n_checkpoints = 2
+n_checkpoints = 3
 first_checkpoint = 10
+stop_after_peak = 1
 [sampler]
 n_steps = 10
-n_samples = 16
+n_samples = 32
+n_select = 8
 [metrics]
 n_bootstrap = 0
 reference_samples = 64
@@ -133,6 +135,11 @@ def test_sigkill_at_a_random_point_then_resume_is_exact(config_path, reference, 
     assert [e["phase"] for e in expected["logbook"]].count("search") == SEARCH_GENERATIONS - 1
     assert expected["logbook"][-1]["phase"] == "control"
     assert max(e["fitness"]["max"] for e in expected["logbook"]) > 0  # real, varying numbers compared
+    # with the packaged evolve's scoring: every value is a selected step's fresh samples, and
+    # some trainings stopped after their peak (train.stop_after_peak)
+    lines = [json.loads(line) for line in (run_dir / "evaluations.jsonl").read_text().splitlines()]
+    assert all("selected" in line for line in lines if line.get("ok"))
+    assert any(line.get("stopped_at") is not None for line in lines)
 
 
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous(reference, tmp_path):
