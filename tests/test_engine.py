@@ -61,7 +61,7 @@ def test_a_task_alone_matches_it_inside_a_chunk_of_8(chunk_of_8):
         [alone] = evaluate([tasks[i]], EngineConfig(form="vmap"))
         assert alone.chunk_size == 1 and [c.step for c in alone.scored] == [20, 40]
         for a, b in zip(alone.scored, together[i].scored):
-            # the tolerance: >= 99 % identical binarized samples; bootstrap intervals
+            # the tolerance asked of the fast path: >= 99 % identical binarized samples; bootstrap intervals
             assert (a.samples == b.samples).all(axis=(1, 2)).mean() >= 0.99
             for name, (lo, hi) in a.intervals.items():
                 if np.isfinite(b.metrics[name]):
@@ -201,7 +201,7 @@ def test_stopping_does_not_change_the_numbers_of_the_steps_that_ran(stop_runs):
         first_stop = min(r.stopped_at for r in stopped if r.stopped_at)
         same = [c for c in whole.scored[:n] if c.step <= first_stop]
         assert same_checkpoints(same, result.scored[:len(same)])
-        # after it, a survivor trains in a smaller stack: its own moments, the tolerance
+        # after it, a survivor trains in a smaller stack: its own moments, the same tolerance
         for x, y in zip(whole.scored[len(same):n], result.scored[len(same):]):
             assert (x.samples == y.samples).all(axis=(1, 2)).mean() >= 0.99
 

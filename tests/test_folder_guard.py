@@ -259,3 +259,16 @@ def test_status_eta_is_unknown_without_enough_appends_and_from_the_folders_own_r
     e = eta(out, {"appended_at": [100.0, 110.0, 120.0, 130.0]}, running=True)  # one per 10 s
     assert e["left"] == 6 and e["seconds"] == pytest.approx(60.0)
     assert "once resumed" in eta(out, {"appended_at": [100.0, 110.0, 120.0]}, running=False)["basis"]
+
+
+def test_the_recorded_command_holds_no_absolute_path(tmp_path, monkeypatch):
+    """run.json says how a run was started, not where the machine keeps its files: absolute
+    paths are kept relative to the folder that holds the run folder."""
+    from tsearch.runs.folder import command_line
+
+    run = tmp_path / "measure" / "exp1"
+    argv = ["/opt/env/bin/tsearch", "sweep", str(tmp_path / "measure" / "exp1.toml"), "--set",
+            "engine.threads=1", f"--out={run}", "--set", f"train.file={tmp_path / 'x.npz'}", "exp2"]
+    monkeypatch.setattr(sys, "argv", argv)
+    assert command_line(run) == ["tsearch", "sweep", "exp1.toml", "--set", "engine.threads=1",
+                                 "--out=exp1", "--set", "train.file=../x.npz", "exp2"]

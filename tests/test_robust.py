@@ -1,4 +1,5 @@
-"""Issue 9, "never silently wrong": each case of its "Why", reproduced through the real CLI.
+"""Never silently wrong: each way a run can be interrupted or tampered with, reproduced
+through the real CLI.
 
 One uninterrupted sweep and one uninterrupted search are the references; every scenario copies
 or redoes them and compares: a disk filling up mid-line then a resume (nothing lost, identical

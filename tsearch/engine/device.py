@@ -57,7 +57,7 @@ def cuda_device_count() -> int:
 
 
 def use_bf16(engine: EngineConfig, device: torch.device) -> bool:
-    # auto: on for CUDA, where bf16 autocast + compile took the H200 measurement from
+    # auto: on for CUDA, where bf16 autocast + compile took the H200 measurement from
     # ~3,500 to ~8,000 model-steps/s; off on CPU, where bf16 matmuls are emulated and slower.
     return engine.bf16 == "on" or (engine.bf16 == "auto" and device.type == "cuda")
 

@@ -20,6 +20,7 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -176,7 +177,7 @@ def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> 
     write_json(run_dir / "run.json", {
         "kind": kind,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": command_line(),
+        "command": command_line(run_dir),
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
         "versions": package_versions(),
@@ -189,10 +190,21 @@ def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> 
 KINDS = ("run", "sweep", "evolve")
 
 
-def command_line() -> list[str]:
-    """argv as typed: ``python -m tsearch`` runs tsearch/__main__.py, shown as ``tsearch``."""
-    program = Path(sys.argv[0]).name
-    return ["tsearch" if program == "__main__.py" else program, *sys.argv[1:]]
+def command_line(run_dir: str | Path) -> list[str]:
+    """argv as typed (tsearch.runs.lock.command_line), each absolute path written relative to
+    the folder that holds ``run_dir``: a record says how the run was started, not where the
+    machine keeps its files (``--out /data/exp1`` is kept as ``--out exp1``)."""
+    base = Path(run_dir).resolve().parent
+    return [_relative(arg, base) for arg in lock.command_line()]
+
+
+def _relative(arg: str, base: Path) -> str:
+    """``/a/b``, ``--out=/a/b`` and ``key=/a/b`` with the path relative to ``base``; any other
+    argument as is."""
+    head, sep, tail = ("", "", arg) if Path(arg).is_absolute() else arg.rpartition("=")
+    if not Path(tail).is_absolute():
+        return arg
+    return f"{head}{sep}{Path(os.path.relpath(tail, base)).as_posix()}"
 
 
 VERSIONED = ("tsearch", "torch", "numpy", "deap", "shapely", "ray", "moocore", "scipy", "click")
@@ -435,7 +447,7 @@ class RunFolder:
         write_json(self.path / "config.json", config_to_dict(config))
         write_atomic(self.path / "config.toml", config_to_toml(config, kind=self.meta["kind"]))
         extended = [*self.meta.get("extended", []), {
-            "key": key, "change": before, "command": command_line(),
+            "key": key, "change": before, "command": command_line(self.path),
             "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}]
         self.meta = {**self.meta, "config_sha256": config_hash(config), "config": config_to_dict(config),
                      "extended": extended}
