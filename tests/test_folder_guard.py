@@ -26,7 +26,8 @@ from tsearch.errors import UserError
 from tsearch.runs import lock
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_robust import EVOLVE_CONFIG, ROOT, SWEEP_CONFIG, VOLATILE, one_line, to_toml, tsearch  # noqa: E402
+from test_robust import (EVOLVE_CONFIG, ROOT, SWEEP_CONFIG, VOLATILE, evolve_reference,  # noqa: E402, F401
+                         one_line, sweep_reference, to_toml, tsearch)  # (the references: fixtures on this module's work)
 from tiny import tiny_toml  # noqa: E402
 
 
@@ -70,20 +71,6 @@ def work(tmp_path_factory):
     (path / "evolve.toml").write_text(to_toml(EVOLVE_CONFIG))
     (path / "run.toml").write_text(tiny_toml())
     return path
-
-
-@pytest.fixture(scope="module")
-def evolve_reference(work) -> Path:
-    out = tsearch("evolve", work / "evolve.toml", "--out", work / "evolve-ref", "--quiet")
-    assert out.returncode == 0, out.stderr
-    return work / "evolve-ref"
-
-
-@pytest.fixture(scope="module")
-def sweep_reference(work) -> Path:
-    out = tsearch("sweep", work / "sweep.toml", "--out", work / "sweep-ref", "--quiet")
-    assert out.returncode == 0, out.stderr
-    return work / "sweep-ref"
 
 
 # ----------------------------------------------------------------------------- the lock

@@ -32,6 +32,7 @@ from tsearch.runs.folder import config_hash, dumps, identity_hash, new_run_dir
 sys.path.insert(0, str(Path(__file__).parent))
 from test_fuzz import EVOLVE, SWEEP, to_toml  # noqa: E402  (the fuzz test's tiny valid configs)
 from tiny import keep_lines  # noqa: E402
+from conftest import snapshot  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS = re.compile(r"^(run|sweep|evolve|reevaluate|control): .* \| ")
@@ -71,11 +72,6 @@ def evaluations(folder: Path) -> dict:
         record = json.loads(line)
         out[record["task_id"] + record.get("phase", "")] = {k: v for k, v in record.items() if k not in VOLATILE}
     return out
-
-
-def snapshot(root: Path) -> dict:
-    return {str(p.relative_to(root)): (p.lstat().st_size, p.lstat().st_mtime_ns, p.read_bytes() if p.is_file() else b"")
-            for p in sorted(root.rglob("*"))}
 
 
 def rewrite_config(folder: Path, edit, *, consistent: bool) -> None:
