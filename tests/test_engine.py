@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tsearch import seeding
+from tsearch import torch_seeding
 from tsearch.config import (CNNConfig, Config, DotsConfig, EmpiricalConfig, EngineConfig,
                             MetricsConfig, MLPConfig, SamplerConfig, TrainConfig, UNetConfig)
 from tsearch.engine import EvalResult, EvalTask, evaluate
@@ -269,7 +269,7 @@ def test_cpu_auto_form_is_a_fixed_rule_of_kind_and_side():
 def test_seeded_models_depend_on_their_generator_only():
     def params(seed):
         model = seeded_model(build_model, TINY.model, side=4, device="cpu",
-                             generator=seeding.torch_generator(seed, "init"))
+                             generator=torch_seeding.torch_generator(seed, "init"))
         return torch.cat([p.flatten() for p in model.parameters()])
 
     assert torch.equal(params(1), params(1)) and not torch.equal(params(1), params(2))
@@ -277,10 +277,10 @@ def test_seeded_models_depend_on_their_generator_only():
 
 def test_dropping_a_model_keeps_the_survivors_adam_moments():
     models = [seeded_model(build_model, TINY.model, side=4, device="cpu",
-                           generator=seeding.torch_generator(i, "init")) for i in range(3)]
+                           generator=torch_seeding.torch_generator(i, "init")) for i in range(3)]
     net = StackedNet(models=models)
     optimizer = make_optimizer(net.parameters(), TINY.train)
-    x, sigma = torch.randn(3, 5, 4, 4, generator=seeding.torch_generator(0, "x")), torch.ones(3, 5)
+    x, sigma = torch.randn(3, 5, 4, 4, generator=torch_seeding.torch_generator(0, "x")), torch.ones(3, 5)
     net(x, sigma).square().sum().backward()
     optimizer.step()
     before = {k: v.detach().clone() for k, v in net.params.items()}

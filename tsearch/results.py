@@ -48,6 +48,7 @@ import numpy as np
 
 from .atomic import write_atomic
 from .errors import UserError
+from .seeding import derive_seed, training_seed
 from .runs.folder import EVALUATIONS, RunFolder
 from .runs.integrity import require_records
 
@@ -116,10 +117,6 @@ def _sweep_records(folder: RunFolder):
 
 
 def _evolve_records(folder: RunFolder):
-    # tsearch.seeding loads torch: only here, so that `tsearch export --help` and the other
-    # kinds of folder do not wait for it
-    from .seeding import derive_seed, training_seed
-
     config = folder.config
     logbook = {e["step"]: e for e in folder.records("logbook.jsonl", key=lambda e: e["step"])}
     # the first line per evaluation counts, as when the driver replays the record on a resume

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import seeding
+from .. import seeding, torch_seeding
 from ..targets.base import Target, binarize
 from .device import MemoryMeter
 from .score import sample_generators, sample_models, score_step, validities
@@ -75,7 +75,7 @@ def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
     sampler = build_sampler(task.sampler, process)
     meter = MemoryMeter(plan.device).start()
     data = TrainData.stack([j.train for j in jobs], plan.device)
-    generators = [seeding.torch_generator(j.task.seed, "train", device=plan.device) for j in jobs]
+    generators = [torch_seeding.torch_generator(j.task.seed, "train", device=plan.device) for j in jobs]
     trainer = Trainer(net=_build_net(jobs, plan), data=data, train=task.train, process=process,
                       loss_fn=denoising_loss, generators=generators)
     alive, step = list(jobs), 0
@@ -112,7 +112,7 @@ def _build_net(jobs: list[Job], plan: Plan):
 
     task = jobs[0].task
     models = [seeded_model(build_model, task.model, side=j.target.side, device=plan.device,
-                           generator=seeding.torch_generator(j.task.seed, "init"))
+                           generator=torch_seeding.torch_generator(j.task.seed, "init"))
               for j in jobs]
     n_params = sum(p.numel() for p in models[0].parameters())
     for job in jobs:
@@ -183,7 +183,7 @@ def _score_selected(jobs: list[Job], process, sampler, make_score_fn, plan: Plan
         if job.best_net is None:
             continue
         task, t0 = job.task, time.perf_counter()
-        gen = [seeding.torch_generator(task.seed, "select_sample", job.best_step, device=plan.device)]
+        gen = [torch_seeding.torch_generator(task.seed, "select_sample", job.best_step, device=plan.device)]
         raw = sample_models(job.best_net, process=process, sampler=sampler,
                             make_score_fn=make_score_fn, n_samples=task.sampler.n_samples,
                             generators=gen, side=job.target.side, per_call=1)[0]

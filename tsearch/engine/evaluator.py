@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .. import seeding
+from .. import seeding, torch_seeding
 from ..config import ORACLE_KINDS, EngineConfig
 from ..errors import UserError
 from ..targets.base import binarize
@@ -146,7 +146,7 @@ def plan_group(group: list[Job], engine: EngineConfig, device: torch.device) -> 
 
     task, side = group[0].task, group[0].target.side
     probe = seeded_model(build_model, task.model, side=side, device=device,
-                         generator=seeding.torch_generator(0, "probe"))
+                         generator=torch_seeding.torch_generator(0, "probe"))
     n_params = sum(p.numel() for p in probe.parameters())
     chunk, per_call = plan_chunk(n_params=n_params, act_numel=activation_numel(probe, side),
                                  batch=task.train.batch_size, n_samples=task.sampler.n_samples,

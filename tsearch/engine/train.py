@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import seeding
+from .. import torch_seeding
 from ..config import TrainConfig
 from .stacked import StackedNet, make_optimizer
 from .tasks import ScoredStep
@@ -83,7 +83,7 @@ class TrainData:
 
     def minibatch(self, batch: int, generators) -> torch.Tensor:
         """(P, batch, H, W): model i's rows drawn uniformly from its own n_i images."""
-        idx = seeding.randint(self.sizes, batch, generators, device=self.images.device)
+        idx = torch_seeding.randint(self.sizes, batch, generators, device=self.images.device)
         return self.images[torch.arange(len(self.sizes), device=idx.device)[:, None], idx]
 
 

@@ -46,10 +46,11 @@ from ..search import CheckpointStore, Genome
 from ..search.fidelity import successive_halving
 from ..search.state import SearchState, fitness_entry
 from ..search.summary import reevaluated_genomes
+from ..seeding import derive_seed
 from ..targets import build_target
 from ..tasks import EvalTask, fitness_record
 from . import integrity, lock
-from .evolve_state import (complete, fresh_state, load_state, plan_control, resumed_config, seeding,
+from .evolve_state import (complete, fresh_state, load_state, plan_control, resumed_config,
                            total_generations)
 from ..search.resample import missing, ran_this_generation, wanted_trainings
 from .evolve_steps import (check_config, default_config_path, evaluation_task, log_entry, training_id,
@@ -225,7 +226,7 @@ def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, 
             genome, i = jobs.pop(line["task_id"])
             values[genome.hash][i] = fresh_value(line, metric)
     tasks = [EvalTask.from_config(config, task_id=task_id, **training_set(g),
-                                  seed=seeding().derive_seed(config.run.seed, "reevaluate", g.hash, i))
+                                  seed=derive_seed(config.run.seed, "reevaluate", g.hash, i))
              for task_id, (g, i) in jobs.items()]
     display.reevaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):  # completion order: placed by index

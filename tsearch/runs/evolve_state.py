@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from .. import seeding
 from ..config import Config, load_config, replace_path
 from ..errors import UserError
 from ..search import CheckpointStore, ForeignCheckpoint
@@ -45,15 +46,8 @@ def total_generations(config: Config) -> int:
     return s.generations + (1 if s.strategy != "random" and s.baseline_repeats > 0 else 0)
 
 
-def seeding():
-    """tsearch.seeding, imported on first use: it loads torch, which `tsearch --help` and a
-    config error must not wait for."""
-    from .. import seeding as module
-    return module
-
-
 def fresh_state(config: Config, target) -> SearchState:
-    return SearchState.fresh(config, target, lambda phase: seeding().numpy_rng(
+    return SearchState.fresh(config, target, lambda phase: seeding.numpy_rng(
         config.run.seed, "evolve", phase))
 
 

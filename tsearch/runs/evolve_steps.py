@@ -23,6 +23,7 @@ from ..search.features import set_features
 from ..search.fidelity import rung_steps
 from ..search.hypervolume import front_hypervolume
 from ..search.summary import summarize
+from ..seeding import training_seed
 from ..targets import build_target
 from ..tasks import EvalTask
 from .folder import RunFolder
@@ -62,7 +63,6 @@ def evaluation_task(config: Config, genome: Genome, fraction: float, seed_index:
     and scored at the full schedule's steps below that budget and at the budget. Same seed at
     every fidelity: a rung's numbers at a shared scored step are the full evaluation's
     (training does not depend on the schedule or the length)."""
-    from ..seeding import training_seed  # loads torch: not before a task is built
     seed = training_seed(config.run.seed, genome.hash, seed_index)
     task_id = training_id(genome, seed_index, fraction)
     if fraction == 1:

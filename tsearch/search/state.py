@@ -59,7 +59,7 @@ class SearchState:
     @classmethod
     def fresh(cls, config: Config, target, rng_of: Callable[[str], np.random.Generator]) -> "SearchState":
         """New strategies; ``rng_of(phase)`` is the phase's generator (the driver derives it
-        from the run seed: tsearch.seeding, which this torch-free package does not import)."""
+        from the run seed with tsearch.seeding.numpy_rng)."""
         s = config.search
         strategies = {}
         if s.strategy != "random" and s.baseline_repeats > 0:
