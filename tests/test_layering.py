@@ -30,7 +30,7 @@ ALLOWED = {
     "engine": {"config", "errors", "seeding", "torch_seeding", "tasks", "targets", "diffusion", "models",
                "oracles", "metrics"},
     "executors": {"config", "errors", "seeding", "tasks", "engine"},
-    "search": {"config", "errors", "seeding", "atomic", "tasks"},
+    "search": {"config", "errors", "registry", "seeding", "atomic", "tasks"},
     "runs": {"config", "configs", "errors", "seeding", "atomic", "tasks", "imageio", "targets",
              "engine", "executors", "search"},
     "results": {"config", "errors", "seeding", "atomic", "runs"},  # a view: reads run folders

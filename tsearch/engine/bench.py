@@ -26,7 +26,7 @@ from .. import torch_seeding
 from ..config import (Config, EngineConfig, MetricsConfig, PolygonsConfig, SamplerConfig,
                       TrainConfig, UNetConfig)
 from .evaluator import evaluate
-from .tasks import EvalTask
+from ..tasks import EvalTask
 
 
 @dataclass(frozen=True)

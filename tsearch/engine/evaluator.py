@@ -22,7 +22,7 @@ from .chunk import Job, Plan, run_chunk, score_samples
 from .device import (activation_numel, cpu_form, memory_budget, plan_chunk, resolve_device,
                      use_bf16, use_compile)
 from .score import novel_mass, sample_generators, shared_target, validities
-from .tasks import EvalResult, EvalTask
+from ..tasks import EvalResult, EvalTask
 
 
 def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),
@@ -35,7 +35,7 @@ def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),
     for task in tasks:
         check_task(task)
     jobs = [prepare(task, device) for task in tasks]
-    if skipped := sum(units(j.task) for j in jobs if not j.result.ok):
+    if skipped := sum(j.task.work_units for j in jobs if not j.result.ok):
         progress(skipped)  # tasks whose training set could not be built will not run
     for group in group_jobs([j for j in jobs if j.result.ok]).values():
         if group[0].task.model.kind in ORACLE_KINDS:
@@ -45,11 +45,6 @@ def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),
         else:
             run_group(group, engine, device, progress)
     return [job.result for job in jobs]
-
-
-def units(task: EvalTask) -> int:
-    """Progress units of a task: its training steps, or 1 for an oracle."""
-    return task.work_units
 
 
 def check_task(task: EvalTask) -> None:
@@ -97,11 +92,11 @@ def training_set(task: EvalTask, target) -> np.ndarray:
 
 
 def group_jobs(jobs: Sequence[Job]) -> dict[tuple, list[Job]]:
+    """Jobs that train as one stack: the executors' key (EvalTask.stack_key) and the same
+    scored steps (first appearance order)."""
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
-        t = job.task
-        key = (t.model, job.target.side, t.diffusion, t.train, t.sampler, tuple(sorted(t.scored_steps)))
-        groups.setdefault(key, []).append(job)
+        groups.setdefault((job.task.stack_key, tuple(sorted(job.task.scored_steps))), []).append(job)
     return groups
 
 

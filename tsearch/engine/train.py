@@ -25,7 +25,7 @@ from torch import nn
 from .. import torch_seeding
 from ..config import TrainConfig
 from .stacked import StackedNet, make_optimizer
-from .tasks import ScoredStep
+from ..tasks import ScoredStep
 
 CHECK_EVERY = 50  # steps between finiteness checks (each one is a device sync)
 

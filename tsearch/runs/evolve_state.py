@@ -43,7 +43,7 @@ def complete(folder: RunFolder) -> bool:
 def total_generations(config: Config) -> int:
     """Generations of both phases: the baseline's one, then the search's."""
     s = config.search
-    return s.generations + (1 if s.strategy != "random" and s.baseline_repeats > 0 else 0)
+    return s.generations + (1 if s.baseline_per_size else 0)
 
 
 def fresh_state(config: Config, target) -> SearchState:

@@ -11,7 +11,6 @@ the outputs written at the end.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ from .. import configs
 from ..config import Config, ConfigError
 from ..search import Genome, Strategy
 from ..search.features import set_features
-from ..search.fidelity import rung_steps
 from ..search.hypervolume import front_hypervolume
 from ..search.summary import summarize
 from ..seeding import training_seed
@@ -63,16 +61,9 @@ def evaluation_task(config: Config, genome: Genome, fraction: float, seed_index:
     and scored at the full schedule's steps below that budget and at the budget. Same seed at
     every fidelity: a rung's numbers at a shared scored step are the full evaluation's
     (training does not depend on the schedule or the length)."""
-    seed = training_seed(config.run.seed, genome.hash, seed_index)
-    task_id = training_id(genome, seed_index, fraction)
-    if fraction == 1:
-        return EvalTask.from_config(config, task_id=task_id, seed=seed, keep_samples=True,
-                                    **training_set(genome))
-    task = EvalTask.from_config(config, task_id=task_id, seed=seed, **training_set(genome))
-    budget = rung_steps(max(task.scored_steps), fraction)  # of the set's own budget (epochs: per size)
-    train = config.train if config.train.epochs else dataclasses.replace(config.train, steps=budget)
-    return dataclasses.replace(task, train=train,
-                               scored_steps=tuple(s for s in task.scored_steps if s < budget) + (budget,))
+    return EvalTask.from_config(config, task_id=training_id(genome, seed_index, fraction),
+                                seed=training_seed(config.run.seed, genome.hash, seed_index),
+                                fraction=fraction, keep_samples=fraction == 1, **training_set(genome))
 
 
 def training_set(genome: Genome) -> dict:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import atomic
-from ..atomic import FolderError, safe_path, write_atomic
+from ..atomic import FolderError, safe_path, to_jsonable, write_atomic
 from ..config import Config, ConfigError, config_from_dict, config_to_dict, config_to_toml
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
@@ -41,21 +41,6 @@ from .grids import save_grid
 RESULTS_DIR = Path("results")
 ACTIVE: list[Path] = []  # the folder this process is writing: named in a fault's --resume line
 EVALUATIONS, ERRORS = "evaluations.jsonl", "errors.jsonl"
-
-def to_jsonable(value: Any) -> Any:
-    """numpy scalars/arrays, tuples and NaN -> plain JSON (NaN becomes null)."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
 
 def dumps(obj: Any) -> str:
     return json.dumps(to_jsonable(obj), sort_keys=True, allow_nan=False)

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass
 
 from ..config import ORACLE_KINDS, Config, config_to_toml
-from ..tasks import scored_steps, train_steps
+from ..tasks import scored_steps
 from .grid import bisect_bases, expand_grid, n_max_of
 
 # loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn
@@ -63,7 +63,7 @@ def seconds_per_evaluation(config: Config, n: int | None = None) -> float:
         return ORACLE_SECONDS
     rate = CPU_STEPS_PER_S.get(kind, min(CPU_STEPS_PER_S.values()))
     pixels = config.target.side ** 2 / REFERENCE_PIXELS
-    train = train_steps(config.train, n) * pixels * (config.train.batch_size / REFERENCE_BATCH) / rate
+    train = config.train.steps_for(n) * pixels * (config.train.batch_size / REFERENCE_BATCH) / rate
     calls = len(scored_steps(config, n)) * config.sampler.n_samples * config.sampler.n_steps
     return OVERHEAD_SECONDS + train + calls * pixels / (3 * REFERENCE_BATCH * rate)
 
@@ -117,7 +117,7 @@ def evolve_phases(config: Config) -> dict[str, int]:
     """At most how many trainings each phase of a search runs (see plan_evolve)."""
     s = config.search
     k = s.seeds_per_set
-    baseline = s.baseline_repeats * len(s.size_grid) * k if s.strategy != "random" else 0
+    baseline = s.baseline_per_size * len(s.size_grid) * k
     per_generation = (max(1, s.population // len(s.size_grid)) * len(s.size_grid)
                       if s.strategy == "random" else s.population)
     survivors = s.population if s.resample_survivors and s.strategy != "random" else 0

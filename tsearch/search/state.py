@@ -62,7 +62,7 @@ class SearchState:
         from the run seed with tsearch.seeding.numpy_rng)."""
         s = config.search
         strategies = {}
-        if s.strategy != "random" and s.baseline_repeats > 0:
+        if s.baseline_per_size:
             strategies["baseline"] = build_baseline(s, target, rng_of("baseline"))
         strategies["search"] = build_strategy(s, target, rng_of("search"))
         if s.strategy != "random" and s.control == "random_search":
