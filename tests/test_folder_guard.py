@@ -181,7 +181,7 @@ def test_a_record_cut_in_its_middle_is_refused_then_repaired_line_for_line(
 
 def test_a_torn_last_line_after_the_latest_claim_is_still_trimmed(tmp_path):
     from tsearch.runs import integrity
-    from tsearch.runs.folder import append_jsonl, dumps
+    from tsearch.runs.records import append_jsonl, dumps
 
     for i in range(3):
         append_jsonl(tmp_path / "evaluations.jsonl", {"i": i})
@@ -251,7 +251,7 @@ def test_status_eta_is_unknown_without_enough_appends_and_from_the_folders_own_r
 def test_the_recorded_command_holds_no_absolute_path(tmp_path, monkeypatch):
     """run.json says how a run was started, not where the machine keeps its files: absolute
     paths are kept relative to the folder that holds the run folder."""
-    from tsearch.runs.folder import command_line
+    from tsearch.runs.provenance import command_line
 
     run = tmp_path / "measure" / "exp1"
     argv = ["/opt/env/bin/tsearch", "sweep", str(tmp_path / "measure" / "exp1.toml"), "--set",

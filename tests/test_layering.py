@@ -49,7 +49,7 @@ RUNS_ALLOWED = {
 # every module that runs a command: a driver and the steps, state and plans only drivers use
 RUNS_DRIVERS = {"run", "sweep", "bisect", "evolve", "evolve_steps", "evolve_state", "rescore", "plan",
                 "status", "study"}
-RUNS_BASE = {"folder", "grid", "grids", "integrity", "lock", "pipeline", "progress"}
+RUNS_BASE = {"folder", "records", "provenance", "images", "sweep_grid", "integrity", "lock", "pipeline", "progress"}
 
 
 def module_name(path: Path) -> str:

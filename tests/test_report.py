@@ -13,8 +13,9 @@ from tsearch import configs
 from tsearch.cli import main
 from tsearch.config import config_from_dict, load_config, replace_path
 from tsearch.tasks import EvalResult, ScoredStep
-from tsearch.runs.folder import append_jsonl, write_provenance
-from tsearch.runs.grid import expand_grid
+from tsearch.runs.records import append_jsonl
+from tsearch.runs.provenance import write_provenance
+from tsearch.runs.sweep_grid import expand_grid
 from tsearch.runs.run import write_run_files
 from tsearch.runs.sweep import write_analysis
 from tsearch.runs.views.report import write_report
@@ -162,7 +163,7 @@ def test_sweep_report_states_pixel_statistics_and_timescales(tmp_path):
 
 def test_a_record_appended_after_a_torn_line_stays_whole(tmp_path):
     """A killed writer can leave half a line; the next record must not be glued to it."""
-    from tsearch.runs.folder import read_jsonl
+    from tsearch.runs.records import read_jsonl
 
     path = tmp_path / "evaluations.jsonl"
     append_jsonl(path, {"task_id": "a"})

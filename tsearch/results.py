@@ -49,7 +49,8 @@ import numpy as np
 from .atomic import write_atomic
 from .errors import UserError
 from .seeding import derive_seed, training_seed
-from .runs.folder import EVALUATIONS, RunFolder
+from .runs.records import EVALUATIONS
+from .runs.folder import RunFolder
 from .runs.integrity import require_records
 
 FORMATS = ("csv", "parquet", "jsonl")

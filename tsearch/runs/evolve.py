@@ -40,6 +40,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..atomic import to_jsonable
 from ..config import Config, config_to_dict, load_config
 from ..errors import UserError
 from ..search import CheckpointStore, Genome
@@ -55,7 +56,9 @@ from .evolve_state import (complete, fresh_state, load_state, plan_control, resu
 from ..search.resample import missing, ran_this_generation, wanted_trainings
 from .evolve_steps import (check_config, default_config_path, evaluation_task, log_entry, training_id,
                            training_set, write_outputs)
-from .folder import EVALUATIONS, RunFolder, identity_hash, result_record, steps_stem, to_jsonable
+from .records import EVALUATIONS, result_record, steps_stem
+from .folder import RunFolder
+from .provenance import identity_hash
 from .pipeline import open_executor, resume_executor, results, with_executor
 from .plan import dry_run_text, plan_evolve
 from .progress import LiveDisplay, SilentDisplay

@@ -14,8 +14,9 @@ from ..config import Config, load_config, replace_path
 from ..errors import UserError
 from ..search import CheckpointStore, ForeignCheckpoint
 from ..search.state import SearchState, eval_hash
-from .folder import (ERRORS, EVALUATIONS, EXTENDABLE, MAY_CHANGE, RunFolder, first_difference,
-                     identity_hash)
+from .records import ERRORS, EVALUATIONS
+from .provenance import EXTENDABLE, MAY_CHANGE, first_difference, identity_hash
+from .folder import RunFolder
 
 
 def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrides) -> Config:

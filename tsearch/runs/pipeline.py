@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from ..config import Config, replace_path
 from ..executors import Executor, build_executor
 from ..tasks import EvalResult, EvalTask
-from .folder import warn
+from .records import warn
 from .progress import progress
 
 

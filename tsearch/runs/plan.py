@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..config import ORACLE_KINDS, Config, config_to_toml
 from ..tasks import scored_steps
-from .grid import bisect_bases, expand_grid, n_max_of
+from .sweep_grid import bisect_bases, expand_grid, n_max_of
 
 # loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn
 # re-measured per worker with two workers busy on the 2-core AVX2 machine of 2026-12-01

@@ -20,7 +20,9 @@ import numpy as np
 from ..config import Config
 from ..tasks import EvalResult, EvalTask, best_record
 from . import lock
-from .folder import RunFolder, pack_samples, scored_record
+from .folder import RunFolder
+from .images import pack_samples
+from .records import scored_record
 from .pipeline import drive, open_executor
 from .views.report import write_report
 from .views.timescales import timescales

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from ..tasks import best_record
 from . import integrity, lock
-from .folder import ERRORS, EVALUATIONS, RunFolder
-from .grid import expand_grid
+from .records import ERRORS, EVALUATIONS
+from .folder import RunFolder
+from .sweep_grid import expand_grid
 from .plan import evolve_phases
 
 MIN_APPENDS = 3  # appends of one writer needed to call a rate a rate

@@ -1,4 +1,4 @@
-"""Driver of ``tsearch sweep``: a Cartesian grid of configs (tsearch.runs.grid), streamed to
+"""Driver of ``tsearch sweep``: a Cartesian grid of configs (tsearch.runs.sweep_grid), streamed to
 evaluations.jsonl through the shared loop (tsearch.runs.pipeline).
 
 Every grid point is one training set (``run.n`` images drawn with ``run.seed``) and one
@@ -33,7 +33,7 @@ from ..tasks import EvalResult, EvalTask
 from . import lock
 from .folder import RunFolder
 from .bisect import NStarSearch
-from .grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
+from .sweep_grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
 from .pipeline import drive, open_executor, resume_executor, with_executor
 from .plan import dry_run_text, plan_sweep
 from .views.analysis import analyse, analysis_summary, group_by, peak

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...tasks import fitness_record
-from ..grid import label
+from ..sweep_grid import label
 from .censored import Point, Verdict, compare
 from .timescales import DEFINITIONS, epochs, tau_gen, tau_mem
 
