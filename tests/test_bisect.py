@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tsearch.cli import main
 from tsearch.runs.bisect import NStarSearch, predicted_probes
-from tsearch.runs.plan import worst_case_probes
+from tsearch.runs.estimate import worst_case_probes
 from tsearch.runs.views.analysis import bracket_points, seed_brackets
 from tsearch.runs.views.censored import Point, compare, fit_censored, loglik
 from tiny import keep_lines, tiny_toml

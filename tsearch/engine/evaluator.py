@@ -1,4 +1,5 @@
-"""``evaluate(tasks) -> results``: group, plan, chunk, and turn failures into results.
+"""``evaluate(tasks) -> results``: group, settle how each group runs, chunk, and turn failures into
+results.
 
 Tasks that share (model config, side, diffusion, training, sampler, scored steps) form a group;
 a group is planned once (device form, chunk size) and runs chunk by chunk in task order.
@@ -18,7 +19,7 @@ from .. import seeding, torch_seeding
 from ..config import ORACLE_KINDS, EngineConfig
 from ..errors import UserError
 from ..targets.base import binarize
-from .chunk import Job, Plan, run_chunk, score_samples
+from .chunk import ChunkSettings, Job, run_chunk, score_samples
 from .device import (activation_numel, cpu_form, memory_budget, plan_chunk, resolve_device,
                      use_bf16, use_compile)
 from .score import novel_mass, sample_generators, shared_target, validities
@@ -102,27 +103,27 @@ def group_jobs(jobs: Sequence[Job]) -> dict[tuple, list[Job]]:
 
 # ----------------------------------------------------------------------------- trained models
 def run_group(group: list[Job], engine: EngineConfig, device: torch.device, progress) -> None:
-    plan = plan_group(group, engine, device)
+    settings = group_settings(group, engine, device)
     for job in group:
-        job.result.form = plan.form
-    for lo in range(0, len(group), plan.chunk_size):
-        run_with_split(group[lo:lo + plan.chunk_size], plan, progress)
+        job.result.form = settings.form
+    for lo in range(0, len(group), settings.chunk_size):
+        run_with_split(group[lo:lo + settings.chunk_size], settings, progress)
 
 
-def run_with_split(jobs: list[Job], plan: Plan, progress) -> None:
+def run_with_split(jobs: list[Job], settings: ChunkSettings, progress) -> None:
     """Run a chunk; on CUDA out-of-memory, halve it and retry (fresh results, same seeds)."""
     try:
-        run_chunk(jobs, plan, progress)
+        run_chunk(jobs, settings, progress)
     except torch.cuda.OutOfMemoryError as exc:
         _reset(jobs)
-        if plan.device.type == "cuda":
+        if settings.device.type == "cuda":
             torch.cuda.empty_cache()
         if len(jobs) == 1:
-            jobs[0].fail(f"out of memory on {plan.device} even alone: {str(exc).splitlines()[0]}")
+            jobs[0].fail(f"out of memory on {settings.device} even alone: {str(exc).splitlines()[0]}")
             return
         half = len(jobs) // 2
         for part in (jobs[:half], jobs[half:]):
-            run_with_split(part, plan, progress)
+            run_with_split(part, settings, progress)
 
 
 def _reset(jobs: list[Job]) -> None:
@@ -135,7 +136,7 @@ def _reset(jobs: list[Job]) -> None:
         job.result.timings = {"prepare_s": job.result.timings.get("prepare_s", 0.0)}
 
 
-def plan_group(group: list[Job], engine: EngineConfig, device: torch.device) -> Plan:
+def group_settings(group: list[Job], engine: EngineConfig, device: torch.device) -> ChunkSettings:
     from ..models import build_model
     from .train import seeded_model
 
@@ -150,7 +151,7 @@ def plan_group(group: list[Job], engine: EngineConfig, device: torch.device) -> 
     form = choose_form(engine, device, group, chunk)
     if form == "loop":
         chunk, per_call = 1, 1
-    return Plan(device=device, form=form, chunk_size=chunk, per_call=min(per_call, chunk),
+    return ChunkSettings(device=device, form=form, chunk_size=chunk, per_call=min(per_call, chunk),
                 bf16=use_bf16(engine, device), compile=use_compile(engine, device),
                 metric_threads=engine.metric_threads)
 

@@ -60,7 +60,7 @@ from .records import EVALUATIONS, result_record, steps_stem
 from .folder import RunFolder
 from .provenance import identity_hash
 from .pipeline import open_executor, resume_executor, results, with_executor
-from .plan import dry_run_text, plan_evolve
+from .estimate import dry_run_text, estimate_evolve
 from .progress import LiveDisplay, SilentDisplay
 from .views.report import write_report
 
@@ -114,7 +114,7 @@ def dry_run(config_path: str | None, overrides=(), *, executor_kind: str | None 
     config = load_config(config_path or default_config_path(), overrides)
     config = with_executor(config, executor_kind, address)
     check_config(config)
-    return dry_run_text("evolve", config, plan_evolve(config))
+    return dry_run_text("evolve", config, estimate_evolve(config))
 
 
 def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,

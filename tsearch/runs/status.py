@@ -7,7 +7,7 @@
 The rate is the folder's own: record.json keeps the times of the writer's last appends
 (tsearch.runs.integrity); the ETA is the evaluations left at that rate, "unknown" when fewer
 than three appends of the current writer are known. Planned counts of a search are upper
-bounds (training sets already evaluated are not evaluated again: tsearch.runs.plan).
+bounds (training sets already evaluated are not evaluated again: tsearch.runs.estimate).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from . import integrity, lock
 from .records import ERRORS, EVALUATIONS
 from .folder import RunFolder
 from .sweep_grid import expand_grid
-from .plan import evolve_phases
+from .estimate import evolve_phases
 
 MIN_APPENDS = 3  # appends of one writer needed to call a rate a rate
 

@@ -35,7 +35,7 @@ from .folder import RunFolder
 from .bisect import NStarSearch
 from .sweep_grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
 from .pipeline import drive, open_executor, resume_executor, with_executor
-from .plan import dry_run_text, plan_sweep
+from .estimate import dry_run_text, estimate_sweep
 from .views.analysis import analyse, analysis_summary, group_by, peak
 from .views.report import write_report
 from .views.sweep import load_evaluations
@@ -125,7 +125,7 @@ def dry_run(config: Config, *, source: str = "<config>", smoke: bool = False,
     if smoke:
         config = smoke_config(config, source=source)
     config = with_executor(config, executor_kind, address)
-    return dry_run_text("sweep", config, plan_sweep(config, source))
+    return dry_run_text("sweep", config, estimate_sweep(config, source))
 
 
 def sweep_points(config: Config, source: str) -> list[GridPoint]:
