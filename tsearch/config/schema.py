@@ -104,7 +104,7 @@ EXECUTORS = Seam("executor")
 @TARGETS.register("tsearch.targets.dots:DotsTarget")
 @dataclass(frozen=True)
 class DotsConfig:
-    """Exactly ``k`` white pixels, no two 8-adjacent (k = 1: the seed's dataset 1)."""
+    """Exactly ``k`` white pixels, no two 8-adjacent (k = 1: dataset 1 of docs/research.md)."""
 
     kind: Literal["dots"] = "dots"
     side: int = 8

@@ -4,7 +4,7 @@ Symbols (x_t = alpha x_0 + sigma z; f, g the forward drift and diffusion, see pr
 t_0 = t_max > t_1 > ... > t_N = t_min from ``process.time_grid``; s = score_fn(x, t)):
     reverse_sde       reverse-time SDE dx = [f - g^2 s] dt + g dW_bar (Anderson 1982; Song et al.
                       2021, eq. 6) by Euler–Maruyama, dt = t_{i+1} - t_i < 0:
-                      x <- x - [f - g^2 s] |dt| + g sqrt(|dt|) z   (the seed's backward Langevin)
+                      x <- x - [f - g^2 s] |dt| + g sqrt(|dt|) z   (backward Langevin: docs/research.md)
     annealed_langevin NCSN (Song & Ermon 2019, Alg. 1): at each level t_i, ``langevin_steps``
                       times  x <- x + eps_i s + sqrt(2 eps_i) z,  eps_i = 2 (snr sigma(t_i))^2.
                       eps_i is NCSN's eps sigma_i^2 / sigma_L^2, scaled by the signal-to-noise
@@ -52,7 +52,7 @@ class ReverseSDESampler:
 
 class AnnealedLangevinSampler:
     def __init__(self, *, process: Process, n_steps: int = 100, langevin_steps: int = 5,
-                 snr: float = 0.16):
+                 snr: float = 0.5):  # the defaults of SamplerConfig (its comment: why 0.5)
         self.process, self.n_steps = process, n_steps
         self.langevin_steps, self.snr = langevin_steps, snr
 

@@ -9,7 +9,7 @@ own generator alone, so its trajectory is the same in a chunk of 1 or of 128.
 
 Stop at memorization: a model whose ``copy`` fraction reached ``train.stop_when_copy`` at its
 last ``train.stop_patience`` scored steps has learnt its training set by heart; training it
-further only copies more (the seed's tau_mem). It leaves the stack like a failed model
+further only copies more (past tau_mem). It leaves the stack like a failed model
 (:meth:`Trainer.keep`), a decision made from its own numbers alone.
 """
 

@@ -10,7 +10,7 @@
     baseline       the "typical set" reference: random sets per size of size_grid, each
                    evaluated once and not selected (so unbiased): n, mean, sd, max, best set
     typical        per size of size_grid: each arm's proposal (fresh) against that reference
-    answer         the seed's question (tsearch.search.answer): per size of size_grid the typical
+    answer         the research question (tsearch.search.answer): per size of size_grid the typical
                    random set (median, 90th percentile, mean, with intervals), the control's and
                    the search's best (fresh, with intervals); n* per arm; in words
     regression     which features of a set predict its fitness, over every evaluated set of
