@@ -7,6 +7,7 @@ the comparison are checked exactly and fast. The real loop is tests/test_evolve.
 
 import json
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -15,8 +16,7 @@ from scipy import stats
 from tsearch.config import ConfigError, load_config
 from tsearch.errors import UserError
 from tsearch.search.compare import compare_arms, headline, holm, welch
-from tsearch.search.control import (ControlStrategy, control_from_state, control_plan,
-                                    search_evaluations, size_histogram)
+from tsearch.search.control import ControlStrategy, control_from_state, control_plan, search_evaluations
 from tsearch.search.features import set_features
 from tsearch.search.state import SearchState, fitness_entry
 from tsearch.search.summary import summarize
@@ -26,6 +26,11 @@ from tsearch.tasks import EvalTask, scored_steps
 CONFIG = ["target.kind=polygons", "target.side=8", "target.min_area=4", "target.max_vertices=5",
           "search.generations=4", "search.population=6", "search.n_min=1", "search.n_max=5",
           "search.size_grid=[2, 4]", "search.baseline_repeats=2", "search.reevaluate_seeds=4"]
+
+
+def size_histogram(sizes) -> dict[str, int]:
+    """{"n": count} (JSON keys), by size: how the summary counts a phase's sizes."""
+    return {str(n): c for n, c in sorted(Counter(sizes).items())}
 
 
 def fitness(genome) -> float | None:

@@ -319,8 +319,3 @@ def _check_entry(path: Path, root: Path) -> None:
     if st.st_nlink > 1:
         raise UnsafePath(f"{path}: hard-linked to {st.st_nlink - 1} other name(s); "
                          "copy the run folder without hard links (e.g. `cp -r`) before resuming it")
-
-
-def unlink_inside(root: str | Path, path: str | Path) -> None:
-    """Delete ``path`` (if present) after checking it is inside ``root``."""
-    safe_path(root, path).unlink(missing_ok=True)
