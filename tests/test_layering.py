@@ -47,7 +47,7 @@ RUNS_ALLOWED = {
     "drivers": {"base", "views", "drivers"},
 }
 # every module that runs a command: a driver and the steps, state and plans only drivers use
-RUNS_DRIVERS = {"run", "sweep", "bisect", "evolve", "evolve_steps", "evolve_state", "rescore", "estimate",
+RUNS_DRIVERS = {"run", "sweep", "bisect", "evolve", "evolve_tasks", "evolve_state", "evolve_outputs", "rescore", "estimate",
                 "status", "study"}
 RUNS_BASE = {"folder", "records", "provenance", "images", "sweep_grid", "integrity", "lock", "pipeline", "progress"}
 

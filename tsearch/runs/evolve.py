@@ -45,23 +45,23 @@ from ..config import Config, config_to_dict, load_config
 from ..errors import UserError
 from ..search import CheckpointStore, Genome
 from ..search.fidelity import successive_halving
+from ..search.resample import missing, ran_this_generation, wanted_trainings
 from ..search.state import SearchState, fitness_entry
 from ..search.summary import reevaluated_genomes
 from ..seeding import derive_seed
 from ..targets import build_target
 from ..tasks import EvalTask, fitness_record
 from . import integrity, lock
-from .evolve_state import (complete, fresh_state, load_state, plan_control, resumed_config,
-                           total_generations)
-from ..search.resample import missing, ran_this_generation, wanted_trainings
-from .evolve_steps import (check_config, default_config_path, evaluation_task, log_entry, training_id,
-                           training_set, write_outputs)
-from .records import EVALUATIONS, result_record, steps_stem
+from .estimate import dry_run_text, estimate_evolve
+from .evolve_outputs import log_entry, write_outputs
+from .evolve_state import (check_config, complete, default_config_path, fresh_state, load_state, plan_control,
+                           resumed_config, total_generations)
+from .evolve_tasks import evaluation_task, training_id, training_set
 from .folder import RunFolder
 from .provenance import identity_hash
 from .pipeline import open_executor, resume_executor, results, with_executor
-from .estimate import dry_run_text, estimate_evolve
 from .progress import LiveDisplay, SilentDisplay
+from .records import EVALUATIONS, result_record, steps_stem
 from .views.report import write_report
 
 __all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
