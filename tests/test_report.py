@@ -12,14 +12,14 @@ from click.testing import CliRunner
 from tsearch import configs
 from tsearch.cli import main
 from tsearch.config import config_from_dict, load_config, replace_path
-from tsearch.tasks import EvalResult, ScoredStep
-from tsearch.runs.records import append_jsonl
 from tsearch.runs.provenance import write_provenance
-from tsearch.runs.sweep_grid import expand_grid
+from tsearch.runs.records import append_jsonl
 from tsearch.runs.run import write_run_files
 from tsearch.runs.sweep import write_analysis
+from tsearch.runs.sweep_grid import expand_grid
 from tsearch.runs.views.report import write_report
 from tsearch.seeding import numpy_rng
+from tsearch.tasks import EvalResult, ScoredStep
 
 
 def hand_made_result(rng) -> EvalResult:

@@ -27,9 +27,9 @@ import pytest
 
 from tsearch.config import config_from_dict
 from tsearch.runs import lock
+from tsearch.runs.folder import new_run_dir
 from tsearch.runs.provenance import config_hash, identity_hash
 from tsearch.runs.records import dumps
-from tsearch.runs.folder import new_run_dir
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_fuzz import EVOLVE, SWEEP, to_toml  # noqa: E402  (the fuzz test's tiny valid configs)

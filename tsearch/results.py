@@ -48,10 +48,10 @@ import numpy as np
 
 from .atomic import write_atomic
 from .errors import UserError
-from .seeding import derive_seed, training_seed
-from .runs.records import EVALUATIONS
 from .runs.folder import RunFolder
 from .runs.integrity import require_records
+from .runs.records import EVALUATIONS
+from .seeding import derive_seed, training_seed
 
 FORMATS = ("csv", "parquet", "jsonl")
 EXTRA = 'pip install "tsearch[results]"'

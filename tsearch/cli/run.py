@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 
 from ..config import load_config
-from ..runs.pipeline import with_executor
 from ..runs.estimate import dry_run_text, estimate_run
+from ..runs.pipeline import with_executor
 from ..runs.run import run_single
 from . import config_argument, executor_options, user_errors
 

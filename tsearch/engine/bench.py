@@ -25,8 +25,8 @@ import torch
 from .. import torch_seeding
 from ..config import (Config, EngineConfig, MetricsConfig, PolygonsConfig, SamplerConfig,
                       TrainConfig, UNetConfig)
-from .evaluator import evaluate
 from ..tasks import EvalTask
+from .evaluator import evaluate
 
 
 @dataclass(frozen=True)

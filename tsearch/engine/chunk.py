@@ -24,10 +24,10 @@ import torch
 
 from .. import torch_seeding
 from ..targets.base import Target, binarize
+from ..tasks import EvalResult, EvalTask, ScoredStep
 from .device import MemoryMeter
 from .score import sample_generators, sample_models, score_step, validities
 from .stacked import SingleNet, StackedNet
-from ..tasks import EvalResult, EvalTask, ScoredStep
 from .train import CHECK_EVERY, TrainData, Trainer, memorized, past_peak, seeded_model
 
 

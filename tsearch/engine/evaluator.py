@@ -22,8 +22,8 @@ from ..targets.base import binarize
 from .chunk import ChunkSettings, Job, run_chunk, score_samples
 from .device import (activation_numel, cpu_form, memory_budget, plan_chunk, resolve_device,
                      use_bf16, use_compile)
-from .score import novel_mass, sample_generators, shared_target, validities
 from ..tasks import EvalResult, EvalTask
+from .score import novel_mass, sample_generators, shared_target, validities
 
 
 def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),

@@ -24,8 +24,8 @@ from torch import nn
 
 from .. import torch_seeding
 from ..config import TrainConfig
-from .stacked import StackedNet, make_optimizer
 from ..tasks import ScoredStep
+from .stacked import StackedNet, make_optimizer
 
 CHECK_EVERY = 50  # steps between finiteness checks (each one is a device sync)
 

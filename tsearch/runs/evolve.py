@@ -58,9 +58,9 @@ from .evolve_state import (check_config, complete, default_config_path, fresh_st
                            resumed_config, total_generations)
 from .evolve_tasks import evaluation_task, training_id, training_set
 from .folder import RunFolder
-from .provenance import identity_hash
 from .pipeline import open_executor, resume_executor, results, with_executor
 from .progress import LiveDisplay, SilentDisplay
+from .provenance import identity_hash
 from .records import EVALUATIONS, result_record, steps_stem
 from .views.report import write_report
 

@@ -18,9 +18,9 @@ from ..errors import UserError
 from ..search import CheckpointStore, ForeignCheckpoint
 from ..search.state import SearchState, eval_hash
 from ..targets import build_target
-from .records import ERRORS, EVALUATIONS
-from .provenance import EXTENDABLE, MAY_CHANGE, first_difference, identity_hash
 from .folder import RunFolder
+from .provenance import EXTENDABLE, MAY_CHANGE, first_difference, identity_hash
+from .records import ERRORS, EVALUATIONS
 
 DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
 

@@ -24,9 +24,9 @@ from ..engine.score import novel_mass, score_step, shared_target
 from ..errors import UserError
 from ..imageio import load_images
 from ..tasks import ScoredStep
-from .records import EVALUATIONS, scored_record, steps_stem
 from .folder import RunFolder
 from .images import unpack_samples
+from .records import EVALUATIONS, scored_record, steps_stem
 from .sweep_grid import expand_grid
 
 

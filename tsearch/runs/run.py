@@ -22,8 +22,8 @@ from ..tasks import EvalResult, EvalTask, best_record
 from . import lock
 from .folder import RunFolder
 from .images import pack_samples
-from .records import scored_record
 from .pipeline import drive, open_executor
+from .records import scored_record
 from .views.report import write_report
 from .views.timescales import timescales
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from ..tasks import best_record
 from . import integrity, lock
-from .records import ERRORS, EVALUATIONS
-from .folder import RunFolder
-from .sweep_grid import expand_grid
 from .estimate import evolve_phases
+from .folder import RunFolder
+from .records import ERRORS, EVALUATIONS
+from .sweep_grid import expand_grid
 
 MIN_APPENDS = 3  # appends of one writer needed to call a rate a rate
 

@@ -19,8 +19,8 @@ from ..atomic import write_atomic
 from ..errors import UserError
 from ..search.study import pool, sentences
 from .folder import RunFolder, new_run_dir
-from .records import dumps
 from .provenance import first_difference
+from .records import dumps
 from .views.plots import figure, save
 from .views.report import render_html, render_markdown
 from .views.sections import Figure, Section, Table, fmt

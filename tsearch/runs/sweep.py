@@ -31,11 +31,11 @@ from pathlib import Path
 from ..config import Config, replace_path, smoke_config
 from ..tasks import EvalResult, EvalTask
 from . import lock
-from .folder import RunFolder
 from .bisect import NStarSearch
-from .sweep_grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
-from .pipeline import drive, open_executor, resume_executor, with_executor
 from .estimate import dry_run_text, estimate_sweep
+from .folder import RunFolder
+from .pipeline import drive, open_executor, resume_executor, with_executor
+from .sweep_grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
 from .views.analysis import analyse, analysis_summary, group_by, peak
 from .views.report import write_report
 from .views.sweep import load_evaluations
