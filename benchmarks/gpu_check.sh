@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The engine's device check, as one script for a GPU session (about 10 minutes on an H200):
+# The engine's device check, as one script to run on a machine with a GPU (about 10 minutes on an H200):
 # the GPU tests, then `tsearch bench` on the reference workload (batched: 128 tasks; loop: 4),
 # once with the defaults (bf16 + compile on CUDA) and once in plain fp32 eager.
 # Usage: bash benchmarks/gpu_check.sh   (writes bench_gpu*.jsonl under $OUT or .)

@@ -26,7 +26,8 @@ from tsearch.config import CNNConfig, DiffusionConfig, DotsConfig, PolygonsConfi
 from tsearch.diffusion import build_process, denoising_loss, make_score_fn
 from tsearch.models import build_model
 from tsearch.oracles import EmpiricalScore, LocalScore, population_score
-from tsearch.seeding import numpy_rng, torch_generator
+from tsearch.seeding import numpy_rng
+from tsearch.torch_seeding import torch_generator
 from tsearch.targets import build_target
 
 SIGMA_HATS = (0.1, 0.3, 1.0, 3.0)  # noise levels sigma / alpha of the comparison

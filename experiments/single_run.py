@@ -8,7 +8,7 @@ import sys
 
 from tsearch import configs
 from tsearch.config import load_config
-from tsearch.runs.folder import read_jsonl
+from tsearch.runs.records import read_jsonl
 from tsearch.runs.run import run_single
 
 CONFIG = configs.path("dots_small")

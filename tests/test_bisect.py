@@ -12,11 +12,18 @@ import pytest
 from click.testing import CliRunner
 
 from tsearch.cli import main
-from tsearch.runs.bisect import NStarSearch, predicted_probes
-from tsearch.runs.plan import worst_case_probes
+from tsearch.runs.bisect import NStarSearch
+from tsearch.runs.estimate import worst_case_probes
 from tsearch.runs.views.analysis import bracket_points, seed_brackets
 from tsearch.runs.views.censored import Point, compare, fit_censored, loglik
 from tiny import keep_lines, tiny_toml
+
+
+def predicted_probes(n_star: int) -> int:
+    """Probes a monotone metric with this n* (<= n_max, n_max a power of two) costs: 2k for
+    n* in (2^(k-1), 2^k], 1 for n* = 1."""
+    k = max(0, (n_star - 1).bit_length())
+    return 1 if n_star == 1 else 2 * k
 
 
 def search(n_star: int, n_max: int, start: dict | None = None) -> tuple[NStarSearch, list[int]]:

@@ -7,6 +7,7 @@ the comparison are checked exactly and fast. The real loop is tests/test_evolve.
 
 import json
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -15,17 +16,21 @@ from scipy import stats
 from tsearch.config import ConfigError, load_config
 from tsearch.errors import UserError
 from tsearch.search.compare import compare_arms, headline, holm, welch
-from tsearch.search.control import (ControlStrategy, control_from_state, control_plan,
-                                    search_evaluations, size_histogram)
+from tsearch.search.control import ControlStrategy, control_from_state, control_plan, search_evaluations
 from tsearch.search.features import set_features
 from tsearch.search.state import SearchState, fitness_entry
 from tsearch.search.summary import summarize
 from tsearch.targets import build_target
-from tsearch.tasks import EvalTask, scored_steps, train_steps
+from tsearch.tasks import EvalTask, scored_steps
 
 CONFIG = ["target.kind=polygons", "target.side=8", "target.min_area=4", "target.max_vertices=5",
           "search.generations=4", "search.population=6", "search.n_min=1", "search.n_max=5",
           "search.size_grid=[2, 4]", "search.baseline_repeats=2", "search.reevaluate_seeds=4"]
+
+
+def size_histogram(sizes) -> dict[str, int]:
+    """{"n": count} (JSON keys), by size: how the summary counts a phase's sizes."""
+    return {str(n): c for n, c in sorted(Counter(sizes).items())}
 
 
 def fitness(genome) -> float | None:
@@ -222,7 +227,7 @@ def test_epochs_give_steps_per_training_image():
     config = load_config(None, ["train.epochs=100", "train.batch_size=32", "train.n_checkpoints=4",
                                 "train.first_checkpoint=5", 'train.schedule="linear"'])
     assert config.train.steps == 0
-    assert [train_steps(config.train, n) for n in (1, 2, 8, 33)] == [4, 7, 25, 104]
+    assert [config.train.steps_for(n) for n in (1, 2, 8, 33)] == [4, 7, 25, 104]
     assert scored_steps(config, 8) == (5, 12, 18, 25)
     task = EvalTask.from_config(config, task_id="a", seed=0, train_params=tuple(range(8)))
     assert task.scored_steps[-1] == 25 == task.work_units

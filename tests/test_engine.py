@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tsearch import seeding
+from tsearch import torch_seeding
 from tsearch.config import (CNNConfig, Config, DotsConfig, EmpiricalConfig, EngineConfig,
                             MetricsConfig, MLPConfig, SamplerConfig, TrainConfig, UNetConfig)
 from tsearch.engine import EvalResult, EvalTask, evaluate
@@ -61,7 +61,7 @@ def test_a_task_alone_matches_it_inside_a_chunk_of_8(chunk_of_8):
         [alone] = evaluate([tasks[i]], EngineConfig(form="vmap"))
         assert alone.chunk_size == 1 and [c.step for c in alone.scored] == [20, 40]
         for a, b in zip(alone.scored, together[i].scored):
-            # the tolerance: >= 99 % identical binarized samples; bootstrap intervals
+            # the tolerance asked of the fast path: >= 99 % identical binarized samples; bootstrap intervals
             assert (a.samples == b.samples).all(axis=(1, 2)).mean() >= 0.99
             for name, (lo, hi) in a.intervals.items():
                 if np.isfinite(b.metrics[name]):
@@ -201,7 +201,7 @@ def test_stopping_does_not_change_the_numbers_of_the_steps_that_ran(stop_runs):
         first_stop = min(r.stopped_at for r in stopped if r.stopped_at)
         same = [c for c in whole.scored[:n] if c.step <= first_stop]
         assert same_checkpoints(same, result.scored[:len(same)])
-        # after it, a survivor trains in a smaller stack: its own moments, the tolerance
+        # after it, a survivor trains in a smaller stack: its own moments, the same tolerance
         for x, y in zip(whole.scored[len(same):n], result.scored[len(same):]):
             assert (x.samples == y.samples).all(axis=(1, 2)).mean() >= 0.99
 
@@ -269,7 +269,7 @@ def test_cpu_auto_form_is_a_fixed_rule_of_kind_and_side():
 def test_seeded_models_depend_on_their_generator_only():
     def params(seed):
         model = seeded_model(build_model, TINY.model, side=4, device="cpu",
-                             generator=seeding.torch_generator(seed, "init"))
+                             generator=torch_seeding.torch_generator(seed, "init"))
         return torch.cat([p.flatten() for p in model.parameters()])
 
     assert torch.equal(params(1), params(1)) and not torch.equal(params(1), params(2))
@@ -277,10 +277,10 @@ def test_seeded_models_depend_on_their_generator_only():
 
 def test_dropping_a_model_keeps_the_survivors_adam_moments():
     models = [seeded_model(build_model, TINY.model, side=4, device="cpu",
-                           generator=seeding.torch_generator(i, "init")) for i in range(3)]
+                           generator=torch_seeding.torch_generator(i, "init")) for i in range(3)]
     net = StackedNet(models=models)
     optimizer = make_optimizer(net.parameters(), TINY.train)
-    x, sigma = torch.randn(3, 5, 4, 4, generator=seeding.torch_generator(0, "x")), torch.ones(3, 5)
+    x, sigma = torch.randn(3, 5, 4, 4, generator=torch_seeding.torch_generator(0, "x")), torch.ones(3, 5)
     net(x, sigma).square().sum().backward()
     optimizer.step()
     before = {k: v.detach().clone() for k, v in net.params.items()}

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from tsearch.cli import main
 
+from conftest import snapshot
+
 TINY = """
 [run]
 seed = 4
@@ -59,10 +61,6 @@ def outcome(run_dir: Path) -> dict:
                for line in (run_dir / "logbook.jsonl").read_text().splitlines()]
     return {"logbook": logbook, "pareto": json.loads((run_dir / "pareto.json").read_text()),
             "config": json.loads((run_dir / "config.json").read_text())}
-
-
-def snapshot(run_dir: Path) -> dict:
-    return {p.relative_to(run_dir): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ traceback, no new file or folder (no half-made run folder) and nothing changed o
 from __future__ import annotations
 
 import json
-import os
 import random
 import tomllib
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 from tsearch.cli import main
+
+from conftest import snapshot
 
 SEED = 20261201
 N_CONFIG_CASES = 90
@@ -231,7 +232,7 @@ def flag_cases() -> list[Case]:
 def started_folder() -> dict:
     """A run folder killed before its first evaluation: run.json and config.json only."""
     from tsearch.config import config_from_dict, config_to_dict
-    from tsearch.runs.folder import config_hash
+    from tsearch.runs.provenance import config_hash
 
     config = config_from_dict(tomllib.loads(to_toml(RUN)))
     resolved = config_to_dict(config)
@@ -290,15 +291,6 @@ CASES = all_cases()
 
 
 # ----------------------------------------------------------------------------- the check
-def snapshot(root: Path) -> dict:
-    """Every path under ``root`` with its size and modification time (symlinks not followed)."""
-    found = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = Path(dirpath, name)
-            st = path.lstat()
-            found[str(path.relative_to(root))] = (st.st_size, st.st_mtime_ns)
-    return found
 
 
 def materialize(case: Case, folder: Path) -> list[str]:
@@ -343,7 +335,7 @@ def test_malformed_input_is_one_line_exit_2_and_leaves_nothing(case, tmp_path, m
     work.mkdir()
     args = materialize(case, work)
     monkeypatch.chdir(work)  # a default results/ folder would appear here
-    before, outside = snapshot(work), snapshot(tmp_path.parent)
+    before, outside = snapshot(work), snapshot(tmp_path.parent, contents=False)
     result = CliRunner().invoke(main, args)
     lines = result.stderr.strip().splitlines()
     detail = f"{args}: exit {result.exit_code}, stderr {result.stderr[-600:]!r}, exception {result.exception!r}"
@@ -351,6 +343,6 @@ def test_malformed_input_is_one_line_exit_2_and_leaves_nothing(case, tmp_path, m
     assert len(lines) == 1 and lines[0].startswith("tsearch: error: "), detail
     assert "Traceback" not in result.output, detail
     assert snapshot(work) == before, f"{detail}; left {sorted(set(snapshot(work)) - set(before))}"
-    changed = {k for k, v in snapshot(tmp_path.parent).items() if outside.get(k) != v
+    changed = {k for k, v in snapshot(tmp_path.parent, contents=False).items() if outside.get(k) != v
                and not k.startswith(tmp_path.name)}
     assert not changed, f"{detail}; touched outside its folder: {sorted(changed)[:5]}"

@@ -13,7 +13,7 @@ from tsearch import seeding
 from tsearch.config import Config, EmpiricalConfig, MetricsConfig, PolygonsConfig, SamplerConfig
 from tsearch.engine import evaluate
 from tsearch.engine.score import shared_target, target_reference
-from tsearch.engine.tasks import EvalTask
+from tsearch.tasks import EvalTask
 from tsearch.metrics import build_reference, compute_metrics
 from tsearch.registry import METRICS
 from tsearch.metrics.chance import ChanceTable, chance_level, chance_report, grow_blobs

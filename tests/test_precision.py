@@ -7,15 +7,15 @@ import json
 
 import pytest
 import torch
-from click.testing import CliRunner
+from conftest import invoke
 
-from tsearch.cli import main
 from tsearch.config import EngineConfig
 from tsearch.engine import device as device_module
 from tsearch.engine.device import CPU_BF16_KINDS, cpu_bf16_native, pinned_bf16, use_bf16
 
 from tiny import tiny_toml
 
+TINY = tiny_toml()
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
 
@@ -44,23 +44,11 @@ def test_auto_is_this_machines_fact(monkeypatch):
     assert pinned_bf16("off") == "off"
 
 
-@pytest.fixture
-def tiny(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "tiny.toml"
-    path.write_text(tiny_toml())
-    return path
-
-
-def run(*args):
-    return CliRunner().invoke(main, ["run", *map(str, args), "--quiet"], catch_exceptions=False)
-
-
 @pytest.mark.parametrize("native, pinned", [(False, "cuda"), (True, "native")])
 def test_a_run_folder_records_the_pinned_precision(tiny, tmp_path, monkeypatch, native, pinned):
     monkeypatch.setattr(device_module, "cpu_bf16_native", lambda: native)
     folder = tmp_path / "out"
-    assert run(tiny, "--out", folder).exit_code == 0
+    assert invoke("run", tiny, "--out", folder, "--quiet", catch_exceptions=False).exit_code == 0
     assert json.loads((folder / "config.json").read_text())["engine"]["bf16"] == pinned
     assert f'bf16 = "{pinned}"' in (folder / "config.toml").read_text()
 
@@ -81,16 +69,14 @@ reevaluate_seeds = 1
 """)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(device_module, "cpu_bf16_native", lambda: True)
-    runner = CliRunner()
     folder = tmp_path / "out"
-    first = runner.invoke(main, ["evolve", str(config), "--out", str(folder), "--quiet"],
-                          catch_exceptions=False)
+    first = invoke("evolve", config, "--out", folder, "--quiet", catch_exceptions=False)
     assert first.exit_code == 0, first.output
     monkeypatch.setattr(device_module, "cpu_bf16_native", lambda: False)
-    again = runner.invoke(main, ["evolve", str(config), "--resume", str(folder), "--quiet",
-                                 "--set", "search.generations=2"], catch_exceptions=False)
+    again = invoke("evolve", config, "--resume", folder, "--quiet", "--set", "search.generations=2",
+                   catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert json.loads((folder / "config.json").read_text())["engine"]["bf16"] == "native"
-    other = runner.invoke(main, ["evolve", str(config), "--resume", str(folder), "--quiet",
-                                 "--set", "search.generations=2", "--set", "engine.bf16=off"])
+    other = invoke("evolve", config, "--resume", folder, "--quiet", "--set", "search.generations=2",
+                   "--set", "engine.bf16=off")
     assert other.exit_code == 2 and "engine.bf16" in other.output

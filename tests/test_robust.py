@@ -1,4 +1,5 @@
-"""Issue 9, "never silently wrong": each case of its "Why", reproduced through the real CLI.
+"""Never silently wrong: each way a run can be interrupted or tampered with, reproduced
+through the real CLI.
 
 One uninterrupted sweep and one uninterrupted search are the references; every scenario copies
 or redoes them and compares: a disk filling up mid-line then a resume (nothing lost, identical
@@ -26,11 +27,14 @@ import pytest
 
 from tsearch.config import config_from_dict
 from tsearch.runs import lock
-from tsearch.runs.folder import config_hash, dumps, identity_hash, new_run_dir
+from tsearch.runs.folder import new_run_dir
+from tsearch.runs.provenance import config_hash, identity_hash
+from tsearch.runs.records import dumps
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_fuzz import EVOLVE, SWEEP, to_toml  # noqa: E402  (the fuzz test's tiny valid configs)
 from tiny import keep_lines  # noqa: E402
+from conftest import snapshot  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS = re.compile(r"^(run|sweep|evolve|reevaluate|control): .* \| ")
@@ -70,11 +74,6 @@ def evaluations(folder: Path) -> dict:
         record = json.loads(line)
         out[record["task_id"] + record.get("phase", "")] = {k: v for k, v in record.items() if k not in VOLATILE}
     return out
-
-
-def snapshot(root: Path) -> dict:
-    return {str(p.relative_to(root)): (p.lstat().st_size, p.lstat().st_mtime_ns, p.read_bytes() if p.is_file() else b"")
-            for p in sorted(root.rglob("*"))}
 
 
 def rewrite_config(folder: Path, edit, *, consistent: bool) -> None:

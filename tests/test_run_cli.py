@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from tsearch.cli import main
 
+from conftest import invoke
+
 TINY = """
 [run]
 seed = 3
@@ -36,21 +38,13 @@ reference_samples = 64
 """
 
 
-@pytest.fixture
-def tiny(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # a default run folder would go to ./results
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, ["run", *map(str, args), "--quiet"], catch_exceptions=False)
+def run(*args):
+    return invoke("run", *args, "--quiet", catch_exceptions=False)
 
 
 def test_bad_key_exits_2_names_key_and_leaves_no_folder(tiny, tmp_path):
     tiny.write_text(TINY.replace("steps = 12", "stepz = 12"))
-    result = invoke(tiny, "--out", tmp_path / "out")
+    result = run(tiny, "--out", tmp_path / "out")
     assert result.exit_code == 2
     assert "train.stepz: unknown key (did you mean 'steps'?)" in result.output
     assert str(tiny) in result.output
@@ -62,19 +56,19 @@ def test_cuda_without_a_gpu_exits_2_and_leaves_no_folder(tiny, tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    result = invoke(tiny, "--set", "engine.device=cuda", "--out", tmp_path / "out")
+    result = run(tiny, "--set", "engine.device=cuda", "--out", tmp_path / "out")
     assert result.exit_code == 2 and "no CUDA device is available" in result.output
     assert not (tmp_path / "out").exists()
 
 
 def test_bad_override_value_exits_2(tiny, tmp_path):
-    result = invoke(tiny, "--set", "train.steps=0", "--out", tmp_path / "out")
+    result = run(tiny, "--set", "train.steps=0", "--out", tmp_path / "out")
     assert result.exit_code == 2 and "train.steps: must be >= 1" in result.output
     assert not (tmp_path / "out").exists()
 
 
 def test_dry_run_prints_resolved_config_and_creates_nothing(tiny, tmp_path):
-    result = invoke(tiny, "--dry-run", "--set", "model.kind=empirical", "--out", tmp_path / "out")
+    result = run(tiny, "--dry-run", "--set", "model.kind=empirical", "--out", tmp_path / "out")
     assert result.exit_code == 0
     resolved = tomllib.loads(result.output)
     assert resolved["model"] == {"kind": "empirical"} and resolved["run"]["n"] == 4
@@ -84,7 +78,7 @@ def test_dry_run_prints_resolved_config_and_creates_nothing(tiny, tmp_path):
 def test_run_folder_contents_and_same_seed_same_metrics(tiny, tmp_path):
     folders = [tmp_path / "a", tmp_path / "b"]
     for out in folders:
-        assert invoke(tiny, "--out", out).exit_code == 0
+        assert run(tiny, "--out", out).exit_code == 0
     a, b = folders
     for name in ("run.json", "config.json", "metrics.jsonl", "summary.json", "train_set.png",
                  "train_set.npz", "report.html", "report.md"):
@@ -104,7 +98,7 @@ def test_run_folder_contents_and_same_seed_same_metrics(tiny, tmp_path):
 def test_oracle_runs_through_the_same_command(tiny, tmp_path):
     pytest.importorskip("tsearch.oracles", reason="oracles not built yet")
     out = tmp_path / "emp"
-    assert invoke(tiny, "--set", "model.kind=empirical", "--out", out).exit_code == 0
+    assert run(tiny, "--set", "model.kind=empirical", "--out", out).exit_code == 0
     [record] = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert record["step"] == 0
     assert record["copy"] >= 0.9  # the empirical score reproduces its 4 training images
@@ -120,8 +114,8 @@ def test_run_and_sweep_through_ray_give_the_local_numbers(tmp_path, monkeypatch)
     tiny = tmp_path / "tiny.toml"
     tiny.write_text(TINY)
     local, ray = tmp_path / "local", tmp_path / "ray"
-    assert invoke(tiny, "--out", local).exit_code == 0
-    assert invoke(tiny, "--out", ray, "--executor", "ray").exit_code == 0
+    assert run(tiny, "--out", local).exit_code == 0
+    assert run(tiny, "--out", ray, "--executor", "ray").exit_code == 0
     assert (ray / "metrics.jsonl").read_bytes() == (local / "metrics.jsonl").read_bytes()
     grid = tmp_path / "grid.toml"
     grid.write_text(TINY + '[sweep.grid]\n"run.n" = [4]\n')  # the run's own task, once

@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from tsearch.cli import main
-from tsearch.runs.folder import read_jsonl
+from tsearch.runs.records import read_jsonl
+
+from conftest import invoke
 
 TINY = """
 [run]
@@ -46,18 +46,6 @@ metric_by_target = { dots = "coverage_unseen" }
 [sweep.grid]
 "run.n" = [2, 4]
 """
-
-
-@pytest.fixture
-def tiny(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.fixture

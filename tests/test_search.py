@@ -15,7 +15,8 @@ from tsearch.search import (CheckpointStore, FitnessCache, Genome, ParetoArchive
                             build_baseline, build_strategy, crossover, mutate, random_genome,
                             strategy_from_state)
 from tsearch.search.archive import select_nsga2
-from tsearch.search.fidelity import promoted, rung_steps, successive_halving
+from tsearch.search.fidelity import promoted, successive_halving
+from tsearch.tasks import rung_steps
 from tsearch.search.operators import OPERATORS
 from tsearch.targets import build_target, image_keys
 

@@ -36,14 +36,6 @@ metric_by_target = { dots = "coverage_unseen" }
 VOLATILE = {"timings", "peak_memory_mb", "chunk_size", "form"}  # wall clock and batching, not results
 
 
-@pytest.fixture
-def tiny(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
-
-
 def stable(path) -> set[str]:
     """evaluations.jsonl as a set of lines, without the fields that measure time."""
     return {json.dumps({k: v for k, v in r.items() if k not in VOLATILE}, sort_keys=True)

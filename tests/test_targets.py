@@ -5,6 +5,7 @@ Linear codes have their own file (tests/test_linear_code.py) for the GF(2) membe
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -103,8 +104,13 @@ class TargetContract:
         assert len(support) == target.support_size == len(set(image_keys(support)))
         assert target.is_valid(support).valid.all()
 
-    def test_describe_is_a_dict(self, target):
-        assert isinstance(target.describe(target.sample(4, np.random.default_rng(7)).images), dict)
+    def test_describe_summarizes_the_images_it_is_given(self, target):
+        """Each target states statistics of its samples (the base class's ``{}`` does not
+        count): plain JSON values that change when the images do (all black here)."""
+        images = target.sample(8, np.random.default_rng(7)).images
+        stats, black = target.describe(images), target.describe(-np.ones_like(images))
+        assert stats and set(stats) == set(black)
+        assert json.dumps(stats, sort_keys=True) != json.dumps(black, sort_keys=True)
 
 
 class TestDots(TargetContract):

@@ -8,12 +8,12 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from tsearch.cli import main
 from tsearch.errors import UserError
 from tsearch.imageio import load_images
+
+from conftest import invoke
 
 DOTS = "[target]\nkind = \"dots\"\nside = 4\nk = 1\n"
 
@@ -32,10 +32,6 @@ def dot_images() -> np.ndarray:
     return images
 
 
-def invoke(*args):
-    return CliRunner().invoke(main, ["validate", *map(str, args)])
-
-
 def lines(output: str) -> list[dict]:
     return [json.loads(line) for line in output.splitlines()]
 
@@ -52,7 +48,7 @@ def assert_user_error(result, *needles):
 
 def test_npz_gives_one_json_line_per_image(tmp_path, config):
     np.savez(tmp_path / "x.npz", images=dot_images())
-    result = invoke(config, tmp_path / "x.npz")
+    result = invoke("validate", config, tmp_path / "x.npz")
     assert result.exit_code == 0, result.output
     assert lines(result.output) == [{"index": 0, "valid": True, "reason": "ok"},
                                     {"index": 1, "valid": False, "reason": "wrong_count"},
@@ -66,20 +62,20 @@ def test_folder_of_pngs_sorted_by_name(tmp_path, config):
         mode = ("L", "RGB", "RGBA")[i]
         Image.fromarray(im * 255).convert(mode).save(folder / f"im{2 - i}.png")  # reversed names
     (folder / "notes.txt").write_text("ignored")
-    result = invoke(config, folder)
+    result = invoke("validate", config, folder)
     assert result.exit_code == 0, result.output
     assert [r["valid"] for r in lines(result.output)] == [True, False, True]
 
 
 def test_set_override_changes_the_target(tmp_path, config):
     np.savez(tmp_path / "x.npz", images=dot_images())
-    result = invoke(config, tmp_path / "x.npz", "--set", "target.k=2")
+    result = invoke("validate", config, tmp_path / "x.npz", "--set", "target.k=2")
     assert [r["valid"] for r in lines(result.output)] == [False, True, False]
 
 
 def test_wrong_shape_names_file_and_shapes(tmp_path, config):
     np.savez(tmp_path / "big.npz", images=np.zeros((2, 5, 5)))
-    assert_user_error(invoke(config, tmp_path / "big.npz"), "big.npz", "5x5", "4x4")
+    assert_user_error(invoke("validate", config, tmp_path / "big.npz"), "big.npz", "5x5", "4x4")
 
 
 @pytest.mark.parametrize("content, needle", [
@@ -91,15 +87,15 @@ def test_wrong_shape_names_file_and_shapes(tmp_path, config):
 ])
 def test_bad_npz_is_one_line(tmp_path, config, content, needle):
     np.savez(tmp_path / "bad.npz", **content)
-    assert_user_error(invoke(config, tmp_path / "bad.npz"), "bad.npz", needle)
+    assert_user_error(invoke("validate", config, tmp_path / "bad.npz"), "bad.npz", needle)
 
 
 def test_missing_corrupt_and_empty_inputs(tmp_path, config):
-    assert_user_error(invoke(config, tmp_path / "nope.npz"), "nope.npz", "no such file")
+    assert_user_error(invoke("validate", config, tmp_path / "nope.npz"), "nope.npz", "no such file")
     (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not a zip")
-    assert_user_error(invoke(config, tmp_path / "junk.npz"), "junk.npz", "cannot read")
+    assert_user_error(invoke("validate", config, tmp_path / "junk.npz"), "junk.npz", "cannot read")
     (tmp_path / "empty").mkdir()
-    assert_user_error(invoke(config, tmp_path / "empty"), "empty", "no .png")
+    assert_user_error(invoke("validate", config, tmp_path / "empty"), "empty", "no .png")
 
 
 def test_png_problems_name_the_file(tmp_path):
@@ -116,8 +112,8 @@ def test_png_problems_name_the_file(tmp_path):
 
 def test_bad_config_key_is_one_line(tmp_path, config):
     np.savez(tmp_path / "x.npz", images=dot_images())
-    assert_user_error(invoke(config, tmp_path / "x.npz", "--set", "target.colour=3"), "colour")
-    assert_user_error(invoke(tmp_path / "none.toml", tmp_path / "x.npz"), "none.toml")
+    assert_user_error(invoke("validate", config, tmp_path / "x.npz", "--set", "target.colour=3"), "colour")
+    assert_user_error(invoke("validate", tmp_path / "none.toml", tmp_path / "x.npz"), "none.toml")
 
 
 def test_value_ranges_are_binarized_alike(tmp_path):
@@ -143,7 +139,7 @@ def test_chance_of_single_dots_from_the_images_areas(config):
     two touching pixels, never valid: 2 of 3 areas -> chance 2/3 over 300 cycled blobs."""
     path = config.parent / "dots.npz"
     np.savez(path, images=dot_images())
-    result = invoke(config, path, "--chance", "--blobs", 300)
+    result = invoke("validate", config, path, "--chance", "--blobs", 300)
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["chance_valid"] == pytest.approx(2 / 3) and out["blobs"] == 300
@@ -153,12 +149,12 @@ def test_chance_of_single_dots_from_the_images_areas(config):
 
 
 def test_chance_without_images_uses_target_samples(config):
-    result = invoke(config, "--chance", "--blobs", 50)
+    result = invoke("validate", config, "--chance", "--blobs", 50)
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["chance_valid"] == 1.0 and out["areas_from"] == "target samples"
 
 
 def test_neither_images_nor_chance_is_a_user_error(config):
-    result = invoke(config)
+    result = invoke("validate", config)
     assert result.exit_code == 2 and result.output.startswith("tsearch: error: give IMAGES")

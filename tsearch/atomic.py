@@ -19,6 +19,7 @@ one line naming the file) for the CLI to report like a ``tsearch.errors.UserErro
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -119,6 +120,21 @@ def _fsync_dir(path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- JSON lines
+def to_jsonable(value: Any) -> Any:
+    """The one JSON encoding of what tsearch writes: numpy arrays and scalars as plain values
+    (found by their ``tolist``, so numpy is not imported here), tuples as lists, keys as
+    strings, NaN and infinities as null (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return to_jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _dumps(record: Any) -> str:
     return json.dumps(record, sort_keys=True, allow_nan=False)
 
@@ -303,8 +319,3 @@ def _check_entry(path: Path, root: Path) -> None:
     if st.st_nlink > 1:
         raise UnsafePath(f"{path}: hard-linked to {st.st_nlink - 1} other name(s); "
                          "copy the run folder without hard links (e.g. `cp -r`) before resuming it")
-
-
-def unlink_inside(root: str | Path, path: str | Path) -> None:
-    """Delete ``path`` (if present) after checking it is inside ``root``."""
-    safe_path(root, path).unlink(missing_ok=True)

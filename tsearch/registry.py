@@ -38,11 +38,17 @@ class UnknownName(ValueError):
         super().__init__(f"unknown {what} {name!r}{suggestion(name, known)}")
 
 
+def did_you_mean(name: object, known: Iterable[object]) -> str:
+    """' (did you mean 'x'?)' for the name of ``known`` closest to ``name``, else '': the one
+    hint of every unknown name, key or choice."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def suggestion(name: object, known: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for a close name, else ' (choose one of a, b, c)'."""
     known = list(known)
-    close = difflib.get_close_matches(str(name), known, n=1) if isinstance(name, str) else []
-    return f" (did you mean {close[0]!r}?)" if close else f" (choose one of {', '.join(known)})"
+    return (did_you_mean(name, known) if isinstance(name, str) else "") or f" (choose one of {', '.join(known)})"
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,10 @@ GOAL_METRICS = Names("metric", ("g", "g_rel", "novel", "distinct_novel", "valid"
                                 "g_shift", "novel_shift", "g_far", "distinct_novel_shift",
                                 "g_above_chance", "g_shift_above_chance", "precision", "recall"))
 
-# The mutation operators of tsearch/search/operators.py (OPERATORS there; a test keeps them equal),
-# the keys of [search] operator_weights.
-OPERATORS = Names("operator", ("perturb", "add_vertex", "remove_vertex", "replace", "delete", "insert",
-                               "flip", "dilate", "erode", "shift", "stroke", "shape"))
+# The mutation operators (tsearch/search/operators.py implements them), the keys of [search]
+# operator_weights: those of a polygons genome, those of an images genome (each can leave the
+# target's support and come back; the set operators are shared), in the order a mutation
+# draws among them.
+POLYGON_OPERATORS = ("perturb", "add_vertex", "remove_vertex", "replace", "delete", "insert")
+IMAGE_OPERATORS = ("flip", "dilate", "erode", "shift", "stroke", "shape", "replace", "delete", "insert")
+OPERATORS = Names("operator", POLYGON_OPERATORS + tuple(n for n in IMAGE_OPERATORS if n not in POLYGON_OPERATORS))

@@ -48,8 +48,10 @@ import numpy as np
 
 from .atomic import write_atomic
 from .errors import UserError
-from .runs.folder import EVALUATIONS, RunFolder
+from .runs.folder import RunFolder
 from .runs.integrity import require_records
+from .runs.records import EVALUATIONS
+from .seeding import derive_seed, training_seed
 
 FORMATS = ("csv", "parquet", "jsonl")
 EXTRA = 'pip install "tsearch[results]"'
@@ -116,10 +118,6 @@ def _sweep_records(folder: RunFolder):
 
 
 def _evolve_records(folder: RunFolder):
-    # tsearch.seeding loads torch: only here, so that `tsearch export --help` and the other
-    # kinds of folder do not wait for it
-    from .seeding import derive_seed, training_seed
-
     config = folder.config
     logbook = {e["step"]: e for e in folder.records("logbook.jsonl", key=lambda e: e["step"])}
     # the first line per evaluation counts, as when the driver replays the record on a resume

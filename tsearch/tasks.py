@@ -5,7 +5,7 @@ Vocabulary: a *scored step* is a training step at which the model is sampled and
 state (tsearch.search.checkpoint). Executors, search and run folders import this module
 directly: it loads neither torch nor the engine.
 
-Training length has one source of truth, :func:`train_steps`: ``train.steps`` for every
+Training length has one source of truth, ``TrainConfig.steps_for``: ``train.steps`` for every
 training set, or with ``train.epochs`` a budget per training image,
 
     steps(n) = ceil(epochs * n / batch_size)      (each step draws batch_size of the n images)
@@ -16,28 +16,20 @@ so a larger set is not simply less trained. The last scored step of a trained ta
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .config import (ORACLE_KINDS, Config, DiffusionConfig, MetricsConfig, ModelConfig,
-                     SamplerConfig, TargetConfig, TrainConfig)
+                     SamplerConfig, TargetConfig, TrainConfig, config_to_dict)
 
 
 # ----------------------------------------------------------------------------- schedule
-def train_steps(train: TrainConfig, n: int | None) -> int:
-    """Training steps of a set of ``n`` images: ``train.steps``, or ceil(epochs n / batch_size)
-    (at least 1) when the budget is in epochs."""
-    if train.epochs <= 0:
-        return train.steps
-    if n is None:
-        raise ValueError("train.epochs needs the training-set size")
-    return max(1, math.ceil(train.epochs * n / train.batch_size))
-
-
 def spaced_steps(train: TrainConfig, last: int) -> tuple[int, ...]:
     """``n_checkpoints`` steps from ``first_checkpoint`` to ``last``, distinct, ``last``
     included: geometric (``schedule = "log"``) or evenly spaced (``"linear"``, dense)."""
@@ -52,7 +44,12 @@ def scored_steps(config: Config, n: int | None = None) -> tuple[int, ...]:
     (an oracle: step 0 only)."""
     if config.model.kind in ORACLE_KINDS:
         return (0,)
-    return spaced_steps(config.train, train_steps(config.train, n))
+    return spaced_steps(config.train, config.train.steps_for(n))
+
+
+def rung_steps(steps: int, fraction: float) -> int:
+    """Training steps of a multi-fidelity rung: ``fraction`` of ``steps``, at least 1."""
+    return max(1, round(steps * fraction))
 
 
 def training_set_size(training_set: dict) -> int | None:
@@ -116,12 +113,28 @@ class EvalTask:
     keep_samples: bool = False  # return the binarized samples of every scored step
 
     @classmethod
-    def from_config(cls, config: Config, *, task_id: str, seed: int, **training_set) -> "EvalTask":
+    def from_config(cls, config: Config, *, task_id: str, seed: int, fraction: float = 1.0,
+                    **training_set) -> "EvalTask":
+        """The task of ``config`` for one training set. ``fraction`` < 1: a multi-fidelity rung,
+        trained for that fraction of the set's own budget (:func:`rung_steps`; by epochs the
+        budget stays per size) and scored at the full schedule's steps below it and at it, so
+        a rung's numbers at a shared step are the full evaluation's."""
+        steps, train = scored_steps(config, training_set_size(training_set)), config.train
+        if fraction < 1:
+            budget = rung_steps(max(steps), fraction)
+            steps = tuple(s for s in steps if s < budget) + (budget,)
+            train = train if train.epochs else dataclasses.replace(train, steps=budget)
         return cls(task_id=task_id, target=config.target, model=config.model,
-                   diffusion=config.diffusion, train=config.train, sampler=config.sampler,
-                   metrics=config.metrics, seed=seed,
-                   scored_steps=scored_steps(config, training_set_size(training_set)),
-                   **training_set)
+                   diffusion=config.diffusion, train=train, sampler=config.sampler,
+                   metrics=config.metrics, seed=seed, scored_steps=steps, **training_set)
+
+    @property
+    def stack_key(self) -> str:
+        """Tasks with equal keys can train as one stacked model (same model, image side,
+        training, process and sampler): the one grouping rule of the executors' chunks and,
+        with the scored steps, of the engine's stacks."""
+        return json.dumps(config_to_dict((self.model, self.target.side, self.train, self.diffusion,
+                                          self.sampler)), sort_keys=True)
 
     @property
     def work_units(self) -> int:

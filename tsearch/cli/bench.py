@@ -62,7 +62,7 @@ def evolve_bench(config_path: str | None, overrides, n_tasks: int, workers: int)
     from .. import configs
     from ..config import load_config
     from ..executors.bench import run_evolve_bench
-    from ..runs.evolve_steps import default_config_path
+    from ..runs.evolve_state import default_config_path
 
     path = configs.resolve(config_path) if config_path else default_config_path()
     config = load_config(path, overrides)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 
 from ..config import load_config
+from ..runs.estimate import dry_run_text, estimate_run
 from ..runs.pipeline import with_executor
-from ..runs.plan import dry_run_text, plan_run
 from ..runs.run import run_single
 from . import config_argument, executor_options, user_errors
 
@@ -26,7 +26,7 @@ def command(config_path, overrides, out, dry_run, executor_kind, address, quiet)
     config = load_config(config_argument(config_path), overrides)  # every error stops here
     config = with_executor(config, executor_kind, address)
     if dry_run:
-        click.echo(dry_run_text("run", config, plan_run(config)), nl=False)
+        click.echo(dry_run_text("run", config, estimate_run(config)), nl=False)
         return
     run_dir = run_single(config, out=out, show_progress="lines" if quiet else True)
     click.echo(str(run_dir))

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import tomllib
 import types
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import UserError
-from ..registry import UnknownName
+from ..registry import UnknownName, did_you_mean
 from .schema import POLYMORPHIC, Config, FieldError
 
 
@@ -142,7 +141,7 @@ def _build(cls: type, data: Any, *, prefix: str, source: str):
     hints = typing.get_type_hints(cls)
     for key in data:
         if key not in fields:
-            raise ConfigError(f"{source}: {prefix}{key}: unknown key{_did_you_mean(key, fields)}")
+            raise ConfigError(f"{source}: {prefix}{key}: unknown key{did_you_mean(key, fields)}")
     kwargs = {}
     for name, value in data.items():
         dotted = f"{prefix}{name}"
@@ -179,10 +178,8 @@ def _coerce(value: Any, hint: Any, dotted: str, source: str) -> Any:
     if origin is Literal:
         choices = typing.get_args(hint)
         if value not in choices:
-            close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"{source}: {dotted}: must be one of "
-                              f"{', '.join(repr(c) for c in choices)}, got {value!r}{hint}")
+                              f"{', '.join(repr(c) for c in choices)}, got {value!r}{did_you_mean(value, choices)}")
         return value
     if origin in (types.UnionType, typing.Union):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -256,11 +253,6 @@ def _type_name(hint: Any) -> str:
         return "a list"
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
         hint, getattr(hint, "__name__", str(hint)))
-
-
-def _did_you_mean(key: str, fields: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(fields), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _merge(base: dict, top: dict) -> dict:

@@ -104,7 +104,7 @@ EXECUTORS = Seam("executor")
 @TARGETS.register("tsearch.targets.dots:DotsTarget")
 @dataclass(frozen=True)
 class DotsConfig:
-    """Exactly ``k`` white pixels, no two 8-adjacent (k = 1: the seed's dataset 1)."""
+    """Exactly ``k`` white pixels, no two 8-adjacent (k = 1: dataset 1 of docs/research.md)."""
 
     kind: Literal["dots"] = "dots"
     side: int = 8
@@ -351,7 +351,7 @@ MAX_EPOCHS = 1_000_000
 class TrainConfig:
     """The training budget is ``steps`` (the same for every training set) or ``epochs`` (a
     budget per training image: a set of n images trains ceil(epochs n / batch_size) steps,
-    tsearch.tasks.train_steps), never both; without either, ``steps`` = 2000."""
+    :meth:`steps_for`), never both; without either, ``steps`` = 2000."""
 
     steps: int | None = None  # None: DEFAULT_TRAIN_STEPS, or 0 when epochs is given
     epochs: float = 0.0  # > 0: the budget per training image (0 = off: use steps)
@@ -392,6 +392,15 @@ class TrainConfig:
         check(0 <= self.stop_when_copy <= 1, "stop_when_copy", "must be in (0, 1], or 0 (off)")
         check_range(self.stop_patience, 1, MAX_COUNT, "stop_patience")
         check_range(self.stop_after_peak, 0, MAX_COUNT, "stop_after_peak")
+
+    def steps_for(self, n: int | None) -> int:
+        """Training steps of a set of ``n`` images: ``steps``, or ceil(epochs n / batch_size)
+        (at least 1) when the budget is in epochs."""
+        if self.epochs <= 0:
+            return self.steps
+        if n is None:
+            raise ValueError("train.epochs needs the training-set size")
+        return max(1, math.ceil(self.epochs * n / self.batch_size))
 
 
 @dataclass(frozen=True)
@@ -642,6 +651,13 @@ class SearchConfig:
         """The fixed training-set size of the ``single`` strategy."""
         return self.fixed_size or self.n_max
 
+    @property
+    def baseline_per_size(self) -> int:
+        """Training sets of the baseline generation per size of ``size_grid``: there is a
+        baseline (this is > 0) when a searching strategy has ``baseline_repeats`` > 0; a
+        random search is its own reference."""
+        return self.baseline_repeats if self.strategy != "random" else 0
+
 
 @dataclass(frozen=True)
 class ExecutorConfig:
@@ -672,6 +688,8 @@ EXECUTORS.add("local", ExecutorConfig, "tsearch.executors.local:LocalExecutor",
               params=("tasks_per_chunk", "workers", "max_retries"),
               context=("engine", "evaluate_fn"))
 EXECUTORS.add("ray", ExecutorConfig, "tsearch.executors.ray_executor:RayExecutor",
+              params=("address", "num_actors", "num_gpus", "num_cpus", "tasks_per_chunk", "max_retries",
+                      "start_timeout_s"),
               context=("engine", "evaluate_fn"))
 
 
@@ -717,7 +735,7 @@ def check_across_tables(config: Config) -> None:
               f"float32 (max {MAX_ARRAY_GIB:g} GiB per evaluation)")
     if config.train.epochs > 0:  # the budget per image: the largest set trains the longest
         for key, n in (("run.n", config.run.n), ("search.n_max", max(config.search.n_max, *config.search.size_grid))):
-            steps = math.ceil(config.train.epochs * n / config.train.batch_size)
+            steps = config.train.steps_for(n)
             check(steps <= MAX_TRAIN_STEPS, "train.epochs", f"{config.train.epochs:g} epochs of {key} = {n:,} "
                   f"images are {steps:,} steps, above the maximum {MAX_TRAIN_STEPS:,}")
     # a goal metric computed from a part of the metrics reference that is switched off is NaN

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import torch
 
-from .. import seeding
+from .. import torch_seeding
 from .processes import Process, generator_device
 
 NetFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_in (..., H, W), sigma_hat (...))
@@ -55,12 +55,12 @@ def make_score_fn(net_fn: NetFn, process: Process, predicts: str = "eps") -> Sco
 
 
 def denoising_loss(net_fn: NetFn, x0: torch.Tensor, process: Process,
-                   generator: seeding.Generators, predicts: str = "eps") -> torch.Tensor:
+                   generator: torch_seeding.Generators, predicts: str = "eps") -> torch.Tensor:
     """Per-image DSM loss: x0 (B, H, W) -> (B,), or (P, B, H, W) with P generators -> (P, B).
 
     t then z are drawn from ``generator`` (slice i from generator[i] alone)."""
     t = process.sample_t(x0.shape[:-2], generator)  # (B,) or (P, B)
-    z = seeding.randn(x0.shape, generator, device=generator_device(generator), dtype=x0.dtype)
+    z = torch_seeding.randn(x0.shape, generator, device=generator_device(generator), dtype=x0.dtype)
     sigma = _per_image(process.sigma(t))
     x_t = _per_image(process.alpha(t)) * x0 + sigma * z
     score = make_score_fn(net_fn, process, predicts)(x_t, t)

@@ -27,10 +27,10 @@ import math
 
 import torch
 
-from .. import seeding
+from .. import torch_seeding
 
 
-def generator_device(generator: seeding.Generators) -> torch.device:
+def generator_device(generator: torch_seeding.Generators) -> torch.device:
     """The device a generator (or the first of a list of them) draws on."""
     return generator.device if isinstance(generator, torch.Generator) else generator[0].device
 
@@ -67,10 +67,10 @@ class Process:
     def _t_of_log_sigma_hat(self, log_s: torch.Tensor) -> torch.Tensor:
         return self.t_of_sigma_hat(log_s.exp()).clamp(self.t_min, self.t_max)
 
-    def sample_t(self, shape, generator: seeding.Generators) -> torch.Tensor:
+    def sample_t(self, shape, generator: torch_seeding.Generators) -> torch.Tensor:
         """Training times, log sigma_hat uniform (see the module docstring); shape ``shape``."""
         lo, hi = self._log_sigma_hat_range()
-        u = seeding.rand(shape, generator, device=generator_device(generator), dtype=torch.float64)
+        u = torch_seeding.rand(shape, generator, device=generator_device(generator), dtype=torch.float64)
         return self._t_of_log_sigma_hat(lo + (hi - lo) * u).float()
 
     def time_grid(self, n_steps: int, device=None) -> torch.Tensor:
@@ -85,8 +85,8 @@ class Process:
         t = torch.tensor(self.t_max, dtype=torch.float64)
         return float((self.alpha(t) ** 2 + self.sigma(t) ** 2).sqrt())
 
-    def prior_sample(self, shape, generator: seeding.Generators) -> torch.Tensor:
-        return self.prior_std() * seeding.randn(shape, generator, device=generator_device(generator))
+    def prior_sample(self, shape, generator: torch_seeding.Generators) -> torch.Tensor:
+        return self.prior_std() * torch_seeding.randn(shape, generator, device=generator_device(generator))
 
 
 class OUProcess(Process):

@@ -4,7 +4,7 @@ Symbols (x_t = alpha x_0 + sigma z; f, g the forward drift and diffusion, see pr
 t_0 = t_max > t_1 > ... > t_N = t_min from ``process.time_grid``; s = score_fn(x, t)):
     reverse_sde       reverse-time SDE dx = [f - g^2 s] dt + g dW_bar (Anderson 1982; Song et al.
                       2021, eq. 6) by Euler–Maruyama, dt = t_{i+1} - t_i < 0:
-                      x <- x - [f - g^2 s] |dt| + g sqrt(|dt|) z   (the seed's backward Langevin)
+                      x <- x - [f - g^2 s] |dt| + g sqrt(|dt|) z   (backward Langevin: docs/research.md)
     annealed_langevin NCSN (Song & Ermon 2019, Alg. 1): at each level t_i, ``langevin_steps``
                       times  x <- x + eps_i s + sqrt(2 eps_i) z,  eps_i = 2 (snr sigma(t_i))^2.
                       eps_i is NCSN's eps sigma_i^2 / sigma_L^2, scaled by the signal-to-noise
@@ -17,14 +17,14 @@ t_0 = t_max > t_1 > ... > t_N = t_min from ``process.time_grid``; s = score_fn(x
 Every chain ends with one noise-free Tweedie step x <- (x + sigma^2 s) / alpha = E[x_0 | x_{t_min}].
 
 ``shape`` is (M, H, W) with one generator or (P, M, H, W) with P generators: slice i draws its
-noise from generator[i] alone (tsearch.seeding.randn).
+noise from generator[i] alone (tsearch.torch_seeding.randn).
 """
 
 from __future__ import annotations
 
 import torch
 
-from .. import seeding
+from .. import torch_seeding
 from .parameterization import ScoreFn
 from .processes import Process, generator_device
 
@@ -38,32 +38,32 @@ class ReverseSDESampler:
     def __init__(self, *, process: Process, n_steps: int = 100):
         self.process, self.n_steps = process, n_steps
 
-    def sample(self, score_fn: ScoreFn, shape, generator: seeding.Generators) -> torch.Tensor:
+    def sample(self, score_fn: ScoreFn, shape, generator: torch_seeding.Generators) -> torch.Tensor:
         process, device = self.process, generator_device(generator)
         t = process.time_grid(self.n_steps, device)
         x = process.prior_sample(shape, generator)
         for t_cur, t_next in zip(t[:-1], t[1:]):
             dt = t_cur - t_next  # > 0: time runs backwards
             g = process.diffusion(t_cur)
-            z = seeding.randn(shape, generator, device=device)
+            z = torch_seeding.randn(shape, generator, device=device)
             x = x - (process.drift(x, t_cur) - g**2 * score_fn(x, t_cur)) * dt + g * dt.sqrt() * z
         return tweedie(score_fn, process, x, t[-1])
 
 
 class AnnealedLangevinSampler:
     def __init__(self, *, process: Process, n_steps: int = 100, langevin_steps: int = 5,
-                 snr: float = 0.16):
+                 snr: float = 0.5):  # the defaults of SamplerConfig (its comment: why 0.5)
         self.process, self.n_steps = process, n_steps
         self.langevin_steps, self.snr = langevin_steps, snr
 
-    def sample(self, score_fn: ScoreFn, shape, generator: seeding.Generators) -> torch.Tensor:
+    def sample(self, score_fn: ScoreFn, shape, generator: torch_seeding.Generators) -> torch.Tensor:
         process, device = self.process, generator_device(generator)
         t = process.time_grid(self.n_steps, device)
         x = process.prior_sample(shape, generator)
         for t_i in t[1:]:
             eps = 2 * (self.snr * process.sigma(t_i)) ** 2
             for _ in range(self.langevin_steps):
-                z = seeding.randn(shape, generator, device=device)
+                z = torch_seeding.randn(shape, generator, device=device)
                 x = x + eps * score_fn(x, t_i) + (2 * eps).sqrt() * z
         return tweedie(score_fn, process, x, t[-1])
 
@@ -77,7 +77,7 @@ class ProbabilityFlowSampler:
     def velocity(self, score_fn: ScoreFn, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return self.process.drift(x, t) - 0.5 * self.process.diffusion(t) ** 2 * score_fn(x, t)
 
-    def sample(self, score_fn: ScoreFn, shape, generator: seeding.Generators) -> torch.Tensor:
+    def sample(self, score_fn: ScoreFn, shape, generator: torch_seeding.Generators) -> torch.Tensor:
         process = self.process
         t = process.time_grid(self.n_steps, generator_device(generator))
         x = process.prior_sample(shape, generator)

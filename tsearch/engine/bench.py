@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import seeding
+from .. import torch_seeding
 from ..config import (Config, EngineConfig, MetricsConfig, PolygonsConfig, SamplerConfig,
                       TrainConfig, UNetConfig)
+from ..tasks import EvalTask
 from .evaluator import evaluate
-from .tasks import EvalTask
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,8 @@ def flops_per_task(config: Config, device: torch.device) -> float:
 
     side, process = config.target.side, build_process(config.diffusion)
     net = SingleNet(model=seeded_model(build_model, config.model, side=side, device=device,
-                                       generator=seeding.torch_generator(0, "bench")))
-    gen = [seeding.torch_generator(0, "bench", device=device)]
+                                       generator=torch_seeding.torch_generator(0, "bench")))
+    gen = [torch_seeding.torch_generator(0, "bench", device=device)]
     x0 = torch.ones(1, config.train.batch_size, side, side, device=device)
     with FlopCounterMode(display=False) as train_count:
         denoising_loss(net, x0, process, gen, predicts=net.predicts).sum().backward()
@@ -133,5 +133,5 @@ def sampler_calls(sampler, side: int) -> int:
         calls += 1
         return torch.zeros_like(x)
 
-    sampler.sample(zero_score, (1, side, side), seeding.torch_generator(0, "count"))
+    sampler.sample(zero_score, (1, side, side), torch_seeding.torch_generator(0, "count"))
     return calls

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .. import seeding
+from .. import torch_seeding
 from ..config import DiffusionConfig, TrainConfig
 from .stacked import SingleNet, StackedNet
 from .train import TrainData, Trainer, seeded_model
@@ -46,7 +46,7 @@ def steps_per_s(*, form: str, model, side: int, train: TrainConfig, diffusion: D
     from ..models import build_model
 
     sets = train_sets if form == "vmap" else train_sets[:1]
-    gens = [seeding.torch_generator(i, "calibrate", device=device) for i in range(len(sets))]
+    gens = [torch_seeding.torch_generator(i, "calibrate", device=device) for i in range(len(sets))]
     models = [seeded_model(build_model, model, side=side, device=device, generator=g) for g in gens]
     net = (StackedNet(models=models, bf16=bf16, compile=compile, key=(model, side))
            if form == "vmap" else SingleNet(model=models[0], bf16=bf16, compile=compile))

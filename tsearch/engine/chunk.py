@@ -22,12 +22,12 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import seeding
+from .. import torch_seeding
 from ..targets.base import Target, binarize
+from ..tasks import EvalResult, EvalTask, ScoredStep
 from .device import MemoryMeter
 from .score import sample_generators, sample_models, score_step, validities
 from .stacked import SingleNet, StackedNet
-from .tasks import EvalResult, EvalTask, ScoredStep
 from .train import CHECK_EVERY, TrainData, Trainer, memorized, past_peak, seeded_model
 
 
@@ -51,8 +51,9 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """How a group runs; decided once per group (engine/__init__.py)."""
+class ChunkSettings:
+    """How the chunks of a group run (form, sizes, precision); decided once per group
+    (tsearch.engine.evaluator.group_settings)."""
 
     device: torch.device
     form: str  # "vmap" | "loop"
@@ -66,17 +67,17 @@ class Plan:
 Progress = Callable[[int], None]
 
 
-def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
+def run_chunk(jobs: list[Job], settings: ChunkSettings, progress: Progress) -> None:
     """Train, sample and score ``jobs`` as one stack; fills each job's result in place."""
     from ..diffusion import build_process, build_sampler, denoising_loss, make_score_fn
 
     task = jobs[0].task
     process = build_process(task.diffusion)
     sampler = build_sampler(task.sampler, process)
-    meter = MemoryMeter(plan.device).start()
-    data = TrainData.stack([j.train for j in jobs], plan.device)
-    generators = [seeding.torch_generator(j.task.seed, "train", device=plan.device) for j in jobs]
-    trainer = Trainer(net=_build_net(jobs, plan), data=data, train=task.train, process=process,
+    meter = MemoryMeter(settings.device).start()
+    data = TrainData.stack([j.train for j in jobs], settings.device)
+    generators = [torch_seeding.torch_generator(j.task.seed, "train", device=settings.device) for j in jobs]
+    trainer = Trainer(net=_build_net(jobs, settings), data=data, train=task.train, process=process,
                       loss_fn=denoising_loss, generators=generators)
     alive, step = list(jobs), 0
     for stop in sorted(task.scored_steps):
@@ -93,33 +94,33 @@ def run_chunk(jobs: list[Job], plan: Plan, progress: Progress) -> None:
         if not alive:
             break
         losses = trainer.take_mean_loss() if step > 0 else [None] * len(alive)
-        samples = _sample(trainer, alive, step, process, sampler, make_score_fn, plan)
+        samples = _sample(trainer, alive, step, process, sampler, make_score_fn, settings)
         meter.poll()
-        scored = _score(alive, samples, losses, step, plan, progress)
+        scored = _score(alive, samples, losses, step, settings, progress)
         _keep_best_weights(trainer, alive, scored)
         going_on = [j for j in scored if not _stop_if_done(j, step, progress)]
         if 0 < len(going_on) < len(alive):  # non-finite samples or memorized: those leave the stack
             trainer.keep([i for i, j in enumerate(alive) if j in going_on])
         alive = going_on
-    _score_selected([j for j in jobs if j.result.ok], process, sampler, make_score_fn, plan)
+    _score_selected([j for j in jobs if j.result.ok], process, sampler, make_score_fn, settings)
     for job in jobs:
         job.result.peak_memory_mb = meter.peak_mb()
         job.result.chunk_size = len(jobs)
 
 
-def _build_net(jobs: list[Job], plan: Plan):
+def _build_net(jobs: list[Job], settings: ChunkSettings):
     from ..models import build_model
 
     task = jobs[0].task
-    models = [seeded_model(build_model, task.model, side=j.target.side, device=plan.device,
-                           generator=seeding.torch_generator(j.task.seed, "init"))
+    models = [seeded_model(build_model, task.model, side=j.target.side, device=settings.device,
+                           generator=torch_seeding.torch_generator(j.task.seed, "init"))
               for j in jobs]
     n_params = sum(p.numel() for p in models[0].parameters())
     for job in jobs:
         job.result.n_params = n_params
-    if plan.form == "loop":
-        return SingleNet(model=models[0], bf16=plan.bf16, compile=plan.compile)
-    return StackedNet(models=models, bf16=plan.bf16, compile=plan.compile,
+    if settings.form == "loop":
+        return SingleNet(model=models[0], bf16=settings.bf16, compile=settings.compile)
+    return StackedNet(models=models, bf16=settings.bf16, compile=settings.compile,
                       key=(task.model, jobs[0].target.side))
 
 
@@ -150,15 +151,15 @@ def _stop_if_done(job: Job, step: int, progress: Progress) -> bool:
 
 
 def _sample(trainer: Trainer, alive: list[Job], step: int, process, sampler, make_score_fn,
-            plan: Plan) -> torch.Tensor:
+            settings: ChunkSettings) -> torch.Tensor:
     """(P_alive, M, H, W) raw samples at this checkpoint."""
     t0 = time.perf_counter()
     task = alive[0].task
     samples = sample_models(trainer.net, process=process, sampler=sampler,
                             make_score_fn=make_score_fn,
                             n_samples=task.sampler.n_select or task.sampler.n_samples,
-                            generators=sample_generators([j.task.seed for j in alive], step, plan.device),
-                            side=alive[0].target.side, per_call=plan.per_call)
+                            generators=sample_generators([j.task.seed for j in alive], step, settings.device),
+                            side=alive[0].target.side, per_call=settings.per_call)
     _share_time(alive, "sample_s", t0)
     return samples
 
@@ -177,13 +178,13 @@ def _keep_best_weights(trainer: Trainer, alive: list[Job], scored: list[Job]) ->
             job.best_net, job.best_step = trainer.net.snapshot(i), points[best][0]
 
 
-def _score_selected(jobs: list[Job], process, sampler, make_score_fn, plan: Plan) -> None:
+def _score_selected(jobs: list[Job], process, sampler, make_score_fn, settings: ChunkSettings) -> None:
     """Sample each job's kept weights with ``n_samples`` fresh samples and score them."""
     for job in jobs:
         if job.best_net is None:
             continue
         task, t0 = job.task, time.perf_counter()
-        gen = [seeding.torch_generator(task.seed, "select_sample", job.best_step, device=plan.device)]
+        gen = [torch_seeding.torch_generator(task.seed, "select_sample", job.best_step, device=settings.device)]
         raw = sample_models(job.best_net, process=process, sampler=sampler,
                             make_score_fn=make_score_fn, n_samples=task.sampler.n_samples,
                             generators=gen, side=job.target.side, per_call=1)[0]
@@ -193,7 +194,7 @@ def _score_selected(jobs: list[Job], process, sampler, make_score_fn, plan: Plan
             job.fail(f"samples of the chosen step {job.best_step} became non-finite")
             continue
         t0 = time.perf_counter()
-        [validity] = validities([job.target], [raw.cpu().numpy()], plan.metric_threads)
+        [validity] = validities([job.target], [raw.cpu().numpy()], settings.metric_threads)
         job.result.selected = score_samples(job, raw, validity, job.best_step, None)
         job.add_time("metrics_s", time.perf_counter() - t0)
 
@@ -204,7 +205,7 @@ def _retire(job: Job, reason: str, step: int, progress: Progress) -> None:
     progress(max(job.task.scored_steps) - step)  # the steps it will not run
 
 
-def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, plan: Plan,
+def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, settings: ChunkSettings,
            progress: Progress) -> list[Job]:
     """Append a checkpoint to every job; returns the jobs whose samples were finite."""
     finite = torch.isfinite(samples.flatten(1)).all(1).tolist()
@@ -214,7 +215,7 @@ def _score(alive: list[Job], samples: torch.Tensor, losses: list, step: int, pla
     kept = [(j, s, loss) for j, s, loss, ok in zip(alive, samples, losses, finite) if ok]
     t0 = time.perf_counter()
     valid = validities([j.target for j, _, _ in kept], [s.cpu().numpy() for _, s, _ in kept],
-                       plan.metric_threads)
+                       settings.metric_threads)
     _share_time([j for j, _, _ in kept], "metrics_s", t0)
     for (job, raw, loss), validity in zip(kept, valid):
         t0 = time.perf_counter()

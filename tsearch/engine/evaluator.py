@@ -1,4 +1,5 @@
-"""``evaluate(tasks) -> results``: group, plan, chunk, and turn failures into results.
+"""``evaluate(tasks) -> results``: group, settle how each group runs, chunk, and turn failures into
+results.
 
 Tasks that share (model config, side, diffusion, training, sampler, scored steps) form a group;
 a group is planned once (device form, chunk size) and runs chunk by chunk in task order.
@@ -14,15 +15,15 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .. import seeding
+from .. import seeding, torch_seeding
 from ..config import ORACLE_KINDS, EngineConfig
 from ..errors import UserError
 from ..targets.base import binarize
-from .chunk import Job, Plan, run_chunk, score_samples
+from .chunk import ChunkSettings, Job, run_chunk, score_samples
 from .device import (activation_numel, cpu_form, memory_budget, plan_chunk, resolve_device,
                      use_bf16, use_compile)
+from ..tasks import EvalResult, EvalTask
 from .score import novel_mass, sample_generators, shared_target, validities
-from .tasks import EvalResult, EvalTask
 
 
 def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),
@@ -35,7 +36,7 @@ def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),
     for task in tasks:
         check_task(task)
     jobs = [prepare(task, device) for task in tasks]
-    if skipped := sum(units(j.task) for j in jobs if not j.result.ok):
+    if skipped := sum(j.task.work_units for j in jobs if not j.result.ok):
         progress(skipped)  # tasks whose training set could not be built will not run
     for group in group_jobs([j for j in jobs if j.result.ok]).values():
         if group[0].task.model.kind in ORACLE_KINDS:
@@ -45,11 +46,6 @@ def evaluate(tasks: Sequence[EvalTask], engine: EngineConfig = EngineConfig(),
         else:
             run_group(group, engine, device, progress)
     return [job.result for job in jobs]
-
-
-def units(task: EvalTask) -> int:
-    """Progress units of a task: its training steps, or 1 for an oracle."""
-    return task.work_units
 
 
 def check_task(task: EvalTask) -> None:
@@ -97,37 +93,37 @@ def training_set(task: EvalTask, target) -> np.ndarray:
 
 
 def group_jobs(jobs: Sequence[Job]) -> dict[tuple, list[Job]]:
+    """Jobs that train as one stack: the executors' key (EvalTask.stack_key) and the same
+    scored steps (first appearance order)."""
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
-        t = job.task
-        key = (t.model, job.target.side, t.diffusion, t.train, t.sampler, tuple(sorted(t.scored_steps)))
-        groups.setdefault(key, []).append(job)
+        groups.setdefault((job.task.stack_key, tuple(sorted(job.task.scored_steps))), []).append(job)
     return groups
 
 
 # ----------------------------------------------------------------------------- trained models
 def run_group(group: list[Job], engine: EngineConfig, device: torch.device, progress) -> None:
-    plan = plan_group(group, engine, device)
+    settings = group_settings(group, engine, device)
     for job in group:
-        job.result.form = plan.form
-    for lo in range(0, len(group), plan.chunk_size):
-        run_with_split(group[lo:lo + plan.chunk_size], plan, progress)
+        job.result.form = settings.form
+    for lo in range(0, len(group), settings.chunk_size):
+        run_with_split(group[lo:lo + settings.chunk_size], settings, progress)
 
 
-def run_with_split(jobs: list[Job], plan: Plan, progress) -> None:
+def run_with_split(jobs: list[Job], settings: ChunkSettings, progress) -> None:
     """Run a chunk; on CUDA out-of-memory, halve it and retry (fresh results, same seeds)."""
     try:
-        run_chunk(jobs, plan, progress)
+        run_chunk(jobs, settings, progress)
     except torch.cuda.OutOfMemoryError as exc:
         _reset(jobs)
-        if plan.device.type == "cuda":
+        if settings.device.type == "cuda":
             torch.cuda.empty_cache()
         if len(jobs) == 1:
-            jobs[0].fail(f"out of memory on {plan.device} even alone: {str(exc).splitlines()[0]}")
+            jobs[0].fail(f"out of memory on {settings.device} even alone: {str(exc).splitlines()[0]}")
             return
         half = len(jobs) // 2
         for part in (jobs[:half], jobs[half:]):
-            run_with_split(part, plan, progress)
+            run_with_split(part, settings, progress)
 
 
 def _reset(jobs: list[Job]) -> None:
@@ -140,13 +136,13 @@ def _reset(jobs: list[Job]) -> None:
         job.result.timings = {"prepare_s": job.result.timings.get("prepare_s", 0.0)}
 
 
-def plan_group(group: list[Job], engine: EngineConfig, device: torch.device) -> Plan:
+def group_settings(group: list[Job], engine: EngineConfig, device: torch.device) -> ChunkSettings:
     from ..models import build_model
     from .train import seeded_model
 
     task, side = group[0].task, group[0].target.side
     probe = seeded_model(build_model, task.model, side=side, device=device,
-                         generator=seeding.torch_generator(0, "probe"))
+                         generator=torch_seeding.torch_generator(0, "probe"))
     n_params = sum(p.numel() for p in probe.parameters())
     chunk, per_call = plan_chunk(n_params=n_params, act_numel=activation_numel(probe, side),
                                  batch=task.train.batch_size, n_samples=task.sampler.n_samples,
@@ -155,9 +151,9 @@ def plan_group(group: list[Job], engine: EngineConfig, device: torch.device) -> 
     form = choose_form(engine, device, group, chunk)
     if form == "loop":
         chunk, per_call = 1, 1
-    return Plan(device=device, form=form, chunk_size=chunk, per_call=min(per_call, chunk),
-                bf16=use_bf16(engine, device, task.model.kind),
-                compile=use_compile(engine, device), metric_threads=engine.metric_threads)
+    return ChunkSettings(device=device, form=form, chunk_size=chunk, per_call=min(per_call, chunk),
+                         bf16=use_bf16(engine, device, task.model.kind),
+                         compile=use_compile(engine, device), metric_threads=engine.metric_threads)
 
 
 def choose_form(engine: EngineConfig, device: torch.device, group: list[Job], chunk: int) -> str:

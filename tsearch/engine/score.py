@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
-from .. import seeding
+from .. import seeding, torch_seeding
 from ..metrics import MetricsReport, TargetReference, build_reference, compute_metrics
 from ..metrics.chance import chance_report
 from ..targets.base import Target, Validity, binarize
@@ -44,7 +44,7 @@ def sample_models(net, *, process, sampler, make_score_fn, generators: Sequence[
 
 def sample_generators(seeds: Sequence[int], step: int, device) -> list[torch.Generator]:
     """Fresh per-checkpoint generators: a checkpoint's samples do not depend on earlier ones."""
-    return [seeding.torch_generator(s, "sample", step, device=device) for s in seeds]
+    return [torch_seeding.torch_generator(s, "sample", step, device=device) for s in seeds]
 
 
 def validities(targets: Sequence[Target], samples: Sequence[np.ndarray],

@@ -9,7 +9,7 @@ own generator alone, so its trajectory is the same in a chunk of 1 or of 128.
 
 Stop at memorization: a model whose ``copy`` fraction reached ``train.stop_when_copy`` at its
 last ``train.stop_patience`` scored steps has learnt its training set by heart; training it
-further only copies more (the seed's tau_mem). It leaves the stack like a failed model
+further only copies more (past tau_mem). It leaves the stack like a failed model
 (:meth:`Trainer.keep`), a decision made from its own numbers alone.
 """
 
@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import seeding
+from .. import torch_seeding
 from ..config import TrainConfig
+from ..tasks import ScoredStep
 from .stacked import StackedNet, make_optimizer
-from .tasks import ScoredStep
 
 CHECK_EVERY = 50  # steps between finiteness checks (each one is a device sync)
 
@@ -83,7 +83,7 @@ class TrainData:
 
     def minibatch(self, batch: int, generators) -> torch.Tensor:
         """(P, batch, H, W): model i's rows drawn uniformly from its own n_i images."""
-        idx = seeding.randint(self.sizes, batch, generators, device=self.images.device)
+        idx = torch_seeding.randint(self.sizes, batch, generators, device=self.images.device)
         return self.images[torch.arange(len(self.sizes), device=idx.device)[:, None], idx]
 
 

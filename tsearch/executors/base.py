@@ -7,10 +7,10 @@ tasks give the same results whichever executor, actor or node ran them.
 
 from __future__ import annotations
 
-import json
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 
-from ..config import EngineConfig, config_to_dict
+from ..config import EngineConfig
 from ..tasks import EvalResult, EvalTask
 
 Chunk = tuple[EvalTask, ...]
@@ -25,25 +25,31 @@ def engine_evaluate(tasks: Sequence[EvalTask], engine: EngineConfig,
     return evaluate(tasks, engine, progress=progress)
 
 
-def architecture(task: EvalTask) -> str:
-    """Tasks with equal keys can train as one stacked model (the engine stacks within a chunk)."""
-    return json.dumps(config_to_dict((task.model, task.target.side, task.train, task.diffusion,
-                                      task.sampler)), sort_keys=True)
-
-
 def chunked(tasks: Sequence[EvalTask], size: int) -> list[Chunk]:
-    """The one chunking rule of every executor: tasks grouped by architecture (first
-    appearance order), each group cut into consecutive chunks of ``size`` (the last may be
+    """The one chunking rule of every executor: tasks grouped by ``EvalTask.stack_key`` (first
+    appearance order; the engine stacks within a chunk), each group cut into consecutive chunks of ``size`` (the last may be
     shorter). Same tasks, same chunks, whichever executor runs them."""
     groups: dict[str, list[EvalTask]] = {}
     for task in tasks:
-        groups.setdefault(architecture(task), []).append(task)
+        groups.setdefault(task.stack_key, []).append(task)
     return [tuple(group[i:i + size]) for group in groups.values() for i in range(0, len(group), size)]
 
 
 def failed(chunk: Chunk, reason: str) -> list[EvalResult]:
     """A failed result per task of ``chunk``: the search records it and goes on."""
     return [EvalResult(task_id=task.task_id, ok=False, error=reason) for task in chunk]
+
+
+def retry_or_fail(job, reason: str, queue: deque, *, max_retries: int, where: str) -> list[EvalResult]:
+    """The one retry policy of every executor: a chunk whose worker died (``reason``; ``job``
+    has ``chunk`` and ``failures``) goes back to the front of ``queue`` until it has died
+    ``max_retries`` + 1 times; then each of its tasks is a failed result naming the last death."""
+    job.failures.append(reason)
+    if len(job.failures) <= max_retries:
+        queue.appendleft(job)
+        return []
+    return failed(job.chunk, f"{where}: worker died {len(job.failures)} times "
+                             f"(max_retries={max_retries}); last: {reason}")
 
 
 def matched(chunk: Chunk, results: Sequence[EvalResult]) -> list[EvalResult]:

@@ -39,7 +39,8 @@ from multiprocessing.connection import wait
 
 from ..config import EngineConfig
 from ..tasks import EvalResult, EvalTask
-from .base import Chunk, EvaluateFn, Executor, Progress, chunked, engine_evaluate, failed, matched
+from .base import (Chunk, EvaluateFn, Executor, Progress, chunked, engine_evaluate, matched,
+                   retry_or_fail)
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 READY = "ready"  # a worker's first message: it started and unpickled evaluate_fn
@@ -271,13 +272,9 @@ class LocalExecutor(Executor):
         if message is None and not worker.started:  # a setup error, not a fault of the chunk
             raise self._start_error(worker)
         if message is None:  # died before answering: replace it, retry the chunk
-            job.failures.append(worker.death())
+            death = worker.death()
             worker.stop()
-            if len(job.failures) <= self.max_retries:
-                queue.appendleft(job)
-                return []
-            return failed(job.chunk, f"local: worker died {len(job.failures)} times "
-                                     f"(max_retries={self.max_retries}); last: {job.failures[-1]}")
+            return retry_or_fail(job, death, queue, max_retries=self.max_retries, where="local")
         _, status, body = message
         self._idle.append(worker)
         if status == "bug":

@@ -27,15 +27,11 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import TYPE_CHECKING
-
 from ..config import EngineConfig
 from ..errors import UserError
+from ..tasks import EvalResult, EvalTask
 from . import ray_reaper
-from .base import Chunk, EvaluateFn, Executor, chunked, engine_evaluate, failed, matched
-
-if TYPE_CHECKING:
-    from ..engine.tasks import EvalResult, EvalTask
+from .base import Chunk, EvaluateFn, Executor, chunked, engine_evaluate, failed, matched, retry_or_fail
 
 CONNECT_TIMEOUT_S = 5.0  # a reachable head answers a TCP connect in milliseconds
 # Ray 2.59 turns token authentication on by default for a local ray.init (2.52 added it, off)
@@ -328,12 +324,7 @@ class RayExecutor(Executor):
             raise exc.as_instanceof_cause() from None
         except ray.exceptions.RayError as exc:  # the process or its node died: retry elsewhere
             self._replace(actor)
-            job.failures.append(first_line(exc))
-            if len(job.failures) <= self.max_retries:
-                queue.appendleft(job)
-                return []
-            return failed(job.chunk, f"ray: worker died {len(job.failures)} times "
-                                     f"(max_retries={self.max_retries}); last: {job.failures[-1]}")
+            return retry_or_fail(job, first_line(exc), queue, max_retries=self.max_retries, where="ray")
         self._idle.append(actor)
         return matched(job.chunk, results)
 

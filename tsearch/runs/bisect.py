@@ -74,10 +74,3 @@ def _next_power_of_two(n: int) -> int:
     while p <= n:
         p *= 2
     return p
-
-
-def predicted_probes(n_star: int) -> int:
-    """Probes a monotone metric with this n* (<= n_max, n_max a power of two) costs: 2k for
-    n* in (2^(k-1), 2^k], 1 for n* = 1."""
-    k = max(0, (n_star - 1).bit_length())
-    return 1 if n_star == 1 else 2 * k

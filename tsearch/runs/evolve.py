@@ -40,24 +40,28 @@ import sys
 import time
 from pathlib import Path
 
+from ..atomic import to_jsonable
 from ..config import Config, config_to_dict, load_config
 from ..errors import UserError
 from ..search import CheckpointStore, Genome
 from ..search.fidelity import successive_halving
+from ..search.resample import missing, ran_this_generation, wanted_trainings
 from ..search.state import SearchState, fitness_entry
 from ..search.summary import reevaluated_genomes
+from ..seeding import derive_seed
 from ..targets import build_target
 from ..tasks import EvalTask, fitness_record
 from . import integrity, lock
-from .evolve_state import (complete, fresh_state, load_state, plan_control, resumed_config, seeding,
-                           total_generations)
-from ..search.resample import missing, ran_this_generation, wanted_trainings
-from .evolve_steps import (check_config, default_config_path, evaluation_task, log_entry, training_id,
-                           training_set, write_outputs)
-from .folder import EVALUATIONS, RunFolder, identity_hash, result_record, steps_stem, to_jsonable
+from .estimate import dry_run_text, estimate_evolve
+from .evolve_outputs import log_entry, write_outputs
+from .evolve_state import (check_config, complete, default_config_path, fresh_state, load_state, plan_control,
+                           resumed_config, total_generations)
+from .evolve_tasks import evaluation_task, training_id, training_set
+from .folder import RunFolder
 from .pipeline import open_executor, resume_executor, results, with_executor
-from .plan import dry_run_text, plan_evolve
 from .progress import LiveDisplay, SilentDisplay
+from .provenance import identity_hash
+from .records import EVALUATIONS, result_record, steps_stem
 from .views.report import write_report
 
 __all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
@@ -110,7 +114,7 @@ def dry_run(config_path: str | None, overrides=(), *, executor_kind: str | None 
     config = load_config(config_path or default_config_path(), overrides)
     config = with_executor(config, executor_kind, address)
     check_config(config)
-    return dry_run_text("evolve", config, plan_evolve(config))
+    return dry_run_text("evolve", config, estimate_evolve(config))
 
 
 def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
@@ -225,7 +229,7 @@ def reevaluate(state: SearchState, config: Config, folder: RunFolder, executor, 
             genome, i = jobs.pop(line["task_id"])
             values[genome.hash][i] = fresh_value(line, metric)
     tasks = [EvalTask.from_config(config, task_id=task_id, **training_set(g),
-                                  seed=seeding().derive_seed(config.run.seed, "reevaluate", g.hash, i))
+                                  seed=derive_seed(config.run.seed, "reevaluate", g.hash, i))
              for task_id, (g, i) in jobs.items()]
     display.reevaluating(len(tasks))
     for result in results(executor, tasks, lambda k: None):  # completion order: placed by index

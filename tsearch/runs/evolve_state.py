@@ -1,4 +1,5 @@
-"""The search state of an evolve run folder: fresh, or restored on ``--resume`` from its newest
+"""The config and the search state of an evolve run folder: the config checked before any
+folder exists, the state fresh or restored on ``--resume`` from its newest
 checkpoint (the strategies) and its record (the fitness cache and the logbook, rebuilt from
 evaluations.jsonl); the one resume rule for a search (the run's config, or the same config
 extended to more generations), and what a checkpoint or record edited by hand gives: one line.
@@ -9,12 +10,36 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from ..config import Config, load_config, replace_path
+import numpy as np
+
+from .. import configs, seeding
+from ..config import Config, ConfigError, load_config, replace_path
 from ..errors import UserError
 from ..search import CheckpointStore, ForeignCheckpoint
 from ..search.state import SearchState, eval_hash
-from .folder import (ERRORS, EVALUATIONS, EXTENDABLE, MAY_CHANGE, RunFolder, first_difference,
-                     identity_hash)
+from ..targets import build_target
+from .folder import RunFolder
+from .provenance import EXTENDABLE, MAY_CHANGE, first_difference, identity_hash
+from .records import ERRORS, EVALUATIONS
+
+DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
+
+
+def default_config_path() -> Path:
+    """The packaged evolve config: found from any directory, installed or not."""
+    return configs.path(DEFAULT_CONFIG)
+
+
+def check_config(config: Config) -> None:
+    """What the dataclasses cannot check alone; raised before any folder is created."""
+    s = config.search
+    target = build_target(config.target)
+    largest = max(s.n_max, s.size if s.strategy == "single" else 0, *s.size_grid)
+    if not s.allow_duplicates and target.support_size is not None and largest > target.support_size:
+        raise ConfigError(f"search: training sets of {largest} distinct images, but the target has "
+                          f"only {target.support_size} (lower search.n_max / size_grid or set "
+                          "search.allow_duplicates = true)")
+    target.render(target.sample_params(1, np.random.default_rng(0)))  # can it sample at all?
 
 
 def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrides) -> Config:
@@ -42,18 +67,11 @@ def complete(folder: RunFolder) -> bool:
 def total_generations(config: Config) -> int:
     """Generations of both phases: the baseline's one, then the search's."""
     s = config.search
-    return s.generations + (1 if s.strategy != "random" and s.baseline_repeats > 0 else 0)
-
-
-def seeding():
-    """tsearch.seeding, imported on first use: it loads torch, which `tsearch --help` and a
-    config error must not wait for."""
-    from .. import seeding as module
-    return module
+    return s.generations + (1 if s.baseline_per_size else 0)
 
 
 def fresh_state(config: Config, target) -> SearchState:
-    return SearchState.fresh(config, target, lambda phase: seeding().numpy_rng(
+    return SearchState.fresh(config, target, lambda phase: seeding.numpy_rng(
         config.run.seed, "evolve", phase))
 
 

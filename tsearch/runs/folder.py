@@ -1,13 +1,9 @@
-"""The one recorder of run folders: layout, atomic writes, append-only records, resume check.
+"""The one recorder of run folders: creating, opening and resuming them, and writing into them.
 
 A run folder is created only once its inputs have been validated, and every file users keep
 (.json, .npz, .png) is written atomically (temporary file, fsync, rename), so a crash never
-leaves half a file. Records (``evaluations.jsonl``, ``errors.jsonl``, ``logbook.jsonl``,
-``metrics.jsonl``) are append-only JSON lines, each fsync'd: a line that is there is final.
-Layout common to every run kind:
-
-    run.json       {"kind": "run" | "sweep" | "evolve", "created", "command", "git_commit", ...}
-    config.json    the resolved config (tsearch.config.config_to_dict)
+leaves half a file. What the folder records: tsearch.runs.records; what run.json says and the
+resume identity: tsearch.runs.provenance; its images: tsearch.runs.images.
 
 Drivers write through a :class:`RunFolder`; views only read (``RunFolder.open``).
 """
@@ -15,15 +11,9 @@ Drivers write through a :class:`RunFolder`; views only read (``RunFolder.open``)
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
-import hashlib
-import importlib.metadata
 import io
-import json
 import re
-import subprocess
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,87 +25,14 @@ from ..config import Config, ConfigError, config_from_dict, config_to_dict, conf
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
 from . import integrity, lock
-from .grids import save_grid
+from .images import pack_samples, save_grid
+from .provenance import (check_identity, command_line, config_hash, first_difference, now, read_provenance,
+                         write_provenance)
+from .records import (ERRORS, EVALUATIONS, append_jsonl, dumps, read_json, read_jsonl, result_record, warn,
+                      write_json)
 
 RESULTS_DIR = Path("results")
 ACTIVE: list[Path] = []  # the folder this process is writing: named in a fault's --resume line
-EVALUATIONS, ERRORS = "evaluations.jsonl", "errors.jsonl"
-
-def to_jsonable(value: Any) -> Any:
-    """numpy scalars/arrays, tuples and NaN -> plain JSON (NaN becomes null)."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(to_jsonable(obj), sort_keys=True, allow_nan=False)
-
-
-def write_json(path: str | Path, obj: Any) -> None:
-    write_atomic(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
-
-
-def read_json(path: str | Path) -> Any:
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: unreadable JSON ({exc.__class__.__name__})") from None
-
-
-def append_jsonl(path: str | Path, record: Any, *, root: str | Path | None = None) -> None:
-    """Append one JSON line and fsync (tsearch.atomic.append_jsonl): a torn last line left by a
-    killed writer is cut back and kept in ``<name>.torn-N`` first, and that is said on stderr."""
-    try:
-        repaired = atomic.append_jsonl(path, record, dumps=dumps, root=root)
-    except FolderError as exc:
-        raise UserError(str(exc)) from None
-    if repaired:
-        warn(repaired)
-
-
-def read_jsonl(path: str | Path, *, root: str | Path | None = None) -> Iterator[dict]:
-    """The records of a JSON-lines file (tsearch.atomic.read_jsonl): a torn last line is
-    skipped, a malformed line anywhere else is a one-line UserError naming file and line."""
-    try:
-        yield from atomic.read_jsonl(path, root=root)
-    except FolderError as exc:
-        raise UserError(str(exc)) from None
-
-
-def warn(message: str) -> None:
-    """One line on stderr: what tsearch did to a folder without being asked (never silent)."""
-    print(f"tsearch: warning: {message}", file=sys.stderr, flush=True)
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def git_commit() -> str | None:
-    """The commit of the tsearch checkout this code runs from (None outside a git checkout)."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True, timeout=10).stdout.strip()
-    return out.stdout.strip() + ("-dirty" if dirty else "")
 
 
 def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
@@ -166,191 +83,6 @@ def clear_unstarted(path: Path) -> None:
             child.unlink()
 
 
-def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> None:
-    """config.json, config.toml, then run.json (it commits the folder): everything needed to
-    reproduce the run (config.toml is what a command takes back: ``tsearch KIND DIR/config.toml``),
-    and the identity a resume checks (the config's hash and the config itself)."""
-    resolved = config_to_dict(config)
-    write_json(run_dir / "config.json", resolved)
-    write_atomic(run_dir / "config.toml", config_to_toml(config, kind=kind))
-    write_json(run_dir / "run.json", {
-        "kind": kind,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": command_line(),
-        "git_commit": git_commit(),
-        "python": sys.version.split()[0],
-        "versions": package_versions(),
-        "config_sha256": config_hash(config),
-        "config": resolved,
-        **extra,
-    })
-
-
-KINDS = ("run", "sweep", "evolve")
-
-
-def command_line() -> list[str]:
-    """argv as typed: ``python -m tsearch`` runs tsearch/__main__.py, shown as ``tsearch``."""
-    program = Path(sys.argv[0]).name
-    return ["tsearch" if program == "__main__.py" else program, *sys.argv[1:]]
-
-
-VERSIONED = ("tsearch", "torch", "numpy", "deap", "shapely", "ray", "moocore", "scipy", "click")
-
-
-def package_versions() -> dict[str, str]:
-    """The installed versions of python and the packages a result depends on (ray only where
-    installed); read from package metadata, so nothing is imported."""
-    versions = {"python": sys.version.split()[0]}
-    for name in VERSIONED:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def open_run(run_dir: str | Path, kind: str | None = None) -> tuple[Path, dict, Config]:
-    """An existing run folder: (path, run.json, config), or a one-line UserError. The folder
-    is a closed world: a symlink, hard link or special file inside it is refused first."""
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise UserError(f"{path}: not a tsearch run folder (no such folder)")
-    try:
-        atomic.refuse_symlinks(path)
-    except FolderError as exc:
-        raise UserError(str(exc)) from None
-    if not (path / "run.json").is_file() or not (path / "config.json").is_file():
-        raise UserError(f"{path}: not a tsearch run folder (no run.json/config.json)")
-    meta = read_json(path / "run.json")
-    if not isinstance(meta, dict) or meta.get("kind") not in KINDS:
-        found = meta.get("kind") if isinstance(meta, dict) else f"a JSON {type(meta).__name__}"
-        raise UserError(f"{path / 'run.json'}: unknown run kind {found!r} (expected one of {', '.join(KINDS)})")
-    if kind is not None and meta["kind"] != kind:
-        raise UserError(f"{path}: is a {meta['kind']!r} run, not a {kind!r} run")
-    stored = read_json(path / "config.json")
-    if not isinstance(stored, dict):
-        raise UserError(f"{path / 'config.json'}: a JSON {type(stored).__name__}, not a config")
-    try:
-        config = config_from_dict(stored, source=str(path / "config.json"))
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
-    return path, meta, config
-
-
-def config_hash(config: Config) -> str:
-    return sha256(dumps(config_to_dict(config)).encode())
-
-
-def identity_hash(config: Config | dict) -> str:
-    """The hash that ties checkpoints to their run: the whole config except where it runs
-    (the [executor] table may change between a run and its resume) and how long a search
-    runs (search.generations grows when a search is extended)."""
-    resolved = config_to_dict(config) if not isinstance(config, dict) else config
-    kept = {k: v for k, v in resolved.items() if k not in MAY_CHANGE}
-    kept["search"] = {k: v for k, v in kept.get("search", {}).items() if k != "generations"}
-    return sha256(dumps(kept).encode())
-
-
-MAY_CHANGE = ("executor",)  # tables a resume may change; their difference is stated, not refused
-EXTENDABLE = ("search.generations",)  # keys an extension changes (RunFolder.extend, run.json notes it)
-
-
-def first_difference(a: Config | dict, b: Config | dict, *, labels=("in the run", "given"),
-                     ignore: tuple[str, ...] = ()) -> str | None:
-    """The first dotted key (sorted) whose value differs, as 'key: A in the run, B given';
-    keys under a table (or equal to a dotted key) of ``ignore`` are skipped."""
-    def flat(d, prefix=""):
-        for k, v in d.items():
-            yield from (flat(v, f"{prefix}{k}.") if isinstance(v, dict) else [(f"{prefix}{k}", v)])
-
-    fa = dict(flat(a if isinstance(a, dict) else config_to_dict(a)))
-    fb = dict(flat(b if isinstance(b, dict) else config_to_dict(b)))
-    key = next((k for k in sorted(fa.keys() | fb.keys())
-                if fa.get(k) != fb.get(k) and not any(k == i or k.startswith(f"{i}.") for i in ignore)),
-               None)
-    return None if key is None else f"{key}: {fa.get(key)!r} {labels[0]}, {fb.get(key)!r} {labels[1]}"
-
-
-def check_identity(path: Path, meta: dict, config: Config) -> None:
-    """config.json must be the config the run started with (run.json's hash): an edited one
-    is refused naming its first difference; an edit of the [executor] table alone is
-    stated in one line (a resume runs where the command line says)."""
-    stored_hash = meta.get("config_sha256")
-    if stored_hash == config_hash(config):
-        return
-    original = meta.get("config")
-    if not isinstance(original, dict):  # a folder of an older tsearch: the hash alone
-        raise UserError(f"{path / 'config.json'}: edited after the run started (its hash is not "
-                        "run.json's config_sha256); restore it or start a new run")
-    if stored_hash != sha256(dumps(original).encode()):
-        raise UserError(f"{path / 'run.json'}: its config and config_sha256 disagree (edited); "
-                        "restore it or start a new run")
-    why = first_difference(original, config, labels=("when the run started", "in config.json"))
-    if why is not None and why.split(".")[0] not in MAY_CHANGE:
-        raise UserError(f"{path / 'config.json'}: edited after the run started ({why}); "
-                        "restore it or start a new run")
-    warn(f"{path / 'config.json'}: its [executor] table was edited ({why}); "
-         "ignored: a resume runs where --executor/--address say (local without them)")
-
-
-# ----------------------------------------------------------------------------- records
-def scored_record(s: ScoredStep) -> dict:
-    """One scored step: ``step``, every metric at top level, its interval, the loss, extras."""
-    return {"step": s.step, **s.metrics, "intervals": s.intervals, "loss": s.loss, "extra": s.extra}
-
-
-def result_record(result: EvalResult) -> dict:
-    """An evaluation without its samples (those go to files) and without wall-clock noise
-    mixed into the metrics: timings sit in their own field. ``checkpoints`` (the file's field
-    name, kept for existing folders) lists the scored steps."""
-    return {"task_id": result.task_id, "ok": result.ok, "error": result.error,
-            "checkpoints": [scored_record(s) for s in result.scored],
-            "n_params": result.n_params, "timings": result.timings,
-            "peak_memory_mb": result.peak_memory_mb, "device": result.device, "form": result.form,
-            "chunk_size": result.chunk_size,
-            # stop at memorization (train.stop_when_copy): the scored steps never run
-            "stopped_at": result.stopped_at, "skipped_steps": list(result.skipped_steps),
-            # two-stage scoring (sampler.n_select): the chosen step, fresh full samples
-            **({"selected": scored_record(result.selected)} if result.selected is not None else {})}
-
-
-# ----------------------------------------------------------------------------- samples
-def steps_stem(genome_hash: str, seed_index: int = 0) -> str:
-    """The packed samples file (without .npz) of training ``seed_index`` of an evolve set."""
-    return f"samples/{genome_hash[:16]}{f'-s{seed_index}' if seed_index else ''}_steps"
-
-
-def pack_samples(result: EvalResult, *, seed: int) -> dict[str, np.ndarray]:
-    """What re-scoring an evaluation needs (tsearch score DIR), as arrays of a compressed .npz:
-    ``bits`` (S, M, B) uint8 = np.packbits of the white pixels of each sample (row-major, B =
-    ceil(H W / 8)) at each of the S scored steps ``steps`` (S,); ``train_bits`` (n, B) the
-    training set alike; ``shape`` (H, W); ``seed`` the task's seed (bootstrap resamples)."""
-    kept = [s for s in result.scored if s.samples is not None]
-    train = np.asarray(result.train_images) > 0
-    return {"bits": np.stack([_bits(np.asarray(s.samples) > 0) for s in kept]),
-            "steps": np.array([s.step for s in kept], np.int64),
-            "train_bits": _bits(train), "shape": np.array(train.shape[1:], np.int64),
-            "seed": np.array(seed, np.int64)}
-
-
-def unpack_samples(arrays: Mapping[str, np.ndarray]) -> tuple[dict[int, np.ndarray], np.ndarray, int]:
-    """{step: (M, H, W) float32 ±1}, the training set (n, H, W) ±1 and the seed of a
-    pack_samples file."""
-    h, w = (int(v) for v in arrays["shape"])
-    samples = {int(step): _unbits(bits, h, w) for step, bits in zip(arrays["steps"], arrays["bits"])}
-    return samples, _unbits(arrays["train_bits"], h, w), int(arrays["seed"])
-
-
-def _bits(white: np.ndarray) -> np.ndarray:
-    return np.packbits(white.reshape(len(white), -1), axis=1)
-
-
-def _unbits(bits: np.ndarray, h: int, w: int) -> np.ndarray:
-    white = np.unpackbits(bits, axis=1, count=h * w).reshape(len(bits), h, w)
-    return np.where(white > 0, 1.0, -1.0).astype(np.float32)
-
-
 # ----------------------------------------------------------------------------- the folder
 @dataclasses.dataclass
 class RunFolder:
@@ -371,7 +103,7 @@ class RunFolder:
     @classmethod
     def open(cls, run_dir: str | Path, kind: str | None = None) -> "RunFolder":
         """An existing run folder, or a one-line UserError."""
-        return cls(*open_run(run_dir, kind))
+        return cls(*read_provenance(run_dir, kind))
 
     @classmethod
     def read(cls, run_dir: str | Path, kind: str | None = None) -> "RunFolder":
@@ -439,8 +171,8 @@ class RunFolder:
         write_json(self.path / "config.json", config_to_dict(config))
         write_atomic(self.path / "config.toml", config_to_toml(config, kind=self.meta["kind"]))
         extended = [*self.meta.get("extended", []), {
-            "key": key, "change": before, "command": command_line(),
-            "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}]
+            "key": key, "change": before, "command": command_line(self.path),
+            "at": now()}]
         self.meta = {**self.meta, "config_sha256": config_hash(config), "config": config_to_dict(config),
                      "extended": extended}
         write_json(self.path / "run.json", self.meta)

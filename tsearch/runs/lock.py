@@ -50,7 +50,7 @@ def hold(folder: str | Path, command: list[str] | None = None, *, quiet: bool = 
     fd = _locked(key / LOCK_FILE, folder)
     try:
         _take_over_if_stale(fd, folder, quiet)
-        _write(fd, {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(command or _command()),
+        _write(fd, {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(command or command_line()),
                     "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds")})
     except BaseException:
         os.close(fd)
@@ -96,7 +96,7 @@ def _current_holder(fd: int, wait: float = 2.0) -> dict | None:
         time.sleep(0.05)
 
 
-def _command() -> list[str]:
+def command_line() -> list[str]:
     """argv as typed: ``python -m tsearch`` (and ``python -c`` calling the CLI) show as tsearch."""
     program = Path(sys.argv[0]).name if sys.argv else "tsearch"
     return ["tsearch" if program in ("__main__.py", "-c", "") else program, *sys.argv[1:]]

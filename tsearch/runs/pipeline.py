@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from ..config import Config, replace_path
 from ..executors import Executor, build_executor
 from ..tasks import EvalResult, EvalTask
-from .folder import warn
 from .progress import progress
+from .records import warn
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:

@@ -18,13 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import to_jsonable
 from ..config import Config
 from ..engine.score import novel_mass, score_step, shared_target
 from ..errors import UserError
 from ..imageio import load_images
 from ..tasks import ScoredStep
-from .folder import EVALUATIONS, RunFolder, scored_record, steps_stem, to_jsonable, unpack_samples
-from .grid import expand_grid
+from .folder import RunFolder
+from .images import unpack_samples
+from .records import EVALUATIONS, scored_record, steps_stem
+from .sweep_grid import expand_grid
 
 
 def score_files(config: Config, train_path: str | Path, samples_path: str | Path) -> dict:

@@ -20,8 +20,10 @@ import numpy as np
 from ..config import Config
 from ..tasks import EvalResult, EvalTask, best_record
 from . import lock
-from .folder import RunFolder, pack_samples, scored_record
+from .folder import RunFolder
+from .images import pack_samples
 from .pipeline import drive, open_executor
+from .records import scored_record
 from .views.report import write_report
 from .views.timescales import timescales
 

@@ -7,7 +7,7 @@
 The rate is the folder's own: record.json keeps the times of the writer's last appends
 (tsearch.runs.integrity); the ETA is the evaluations left at that rate, "unknown" when fewer
 than three appends of the current writer are known. Planned counts of a search are upper
-bounds (training sets already evaluated are not evaluated again: tsearch.runs.plan).
+bounds (training sets already evaluated are not evaluated again: tsearch.runs.estimate).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from pathlib import Path
 
 from ..tasks import best_record
 from . import integrity, lock
-from .folder import ERRORS, EVALUATIONS, RunFolder
-from .grid import expand_grid
-from .plan import evolve_phases
+from .estimate import evolve_phases
+from .folder import RunFolder
+from .records import ERRORS, EVALUATIONS
+from .sweep_grid import expand_grid
 
 MIN_APPENDS = 3  # appends of one writer needed to call a rate a rate
 

@@ -18,7 +18,9 @@ from pathlib import Path
 from ..atomic import write_atomic
 from ..errors import UserError
 from ..search.study import pool, sentences
-from .folder import RunFolder, dumps, first_difference, new_run_dir
+from .folder import RunFolder, new_run_dir
+from .provenance import first_difference
+from .records import dumps
 from .views.plots import figure, save
 from .views.report import render_html, render_markdown
 from .views.sections import Figure, Section, Table, fmt

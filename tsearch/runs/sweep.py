@@ -1,4 +1,4 @@
-"""Driver of ``tsearch sweep``: a Cartesian grid of configs (tsearch.runs.grid), streamed to
+"""Driver of ``tsearch sweep``: a Cartesian grid of configs (tsearch.runs.sweep_grid), streamed to
 evaluations.jsonl through the shared loop (tsearch.runs.pipeline).
 
 Every grid point is one training set (``run.n`` images drawn with ``run.seed``) and one
@@ -31,11 +31,11 @@ from pathlib import Path
 from ..config import Config, replace_path, smoke_config
 from ..tasks import EvalResult, EvalTask
 from . import lock
-from .folder import RunFolder
 from .bisect import NStarSearch
-from .grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
+from .estimate import dry_run_text, estimate_sweep
+from .folder import RunFolder
 from .pipeline import drive, open_executor, resume_executor, with_executor
-from .plan import dry_run_text, plan_sweep
+from .sweep_grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
 from .views.analysis import analyse, analysis_summary, group_by, peak
 from .views.report import write_report
 from .views.sweep import load_evaluations
@@ -125,7 +125,7 @@ def dry_run(config: Config, *, source: str = "<config>", smoke: bool = False,
     if smoke:
         config = smoke_config(config, source=source)
     config = with_executor(config, executor_kind, address)
-    return dry_run_text("sweep", config, plan_sweep(config, source))
+    return dry_run_text("sweep", config, estimate_sweep(config, source))
 
 
 def sweep_points(config: Config, source: str) -> list[GridPoint]:

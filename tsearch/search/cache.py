@@ -21,9 +21,10 @@ An entry: ``size``, ``step`` (generation of its first training), ``value``, ``se
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
+
+from ..atomic import to_jsonable
 
 
 class FitnessCache:
@@ -50,7 +51,7 @@ class FitnessCache:
     def put(self, genome_hash: str, training: dict, fidelity: float = 1.0, seed_index: int = 0) -> None:
         """Add one training (tsearch.search.state.fitness_entry of its line); a training already
         known keeps its first value (a line repeated by a resumed run)."""
-        training = _finite(training)
+        training = to_jsonable(training)  # entries are strict JSON: NaN becomes None
         key = self.key(genome_hash, fidelity)
         entry = self.entries.get(key)
         if entry is None:
@@ -102,14 +103,3 @@ def _mean(values: list) -> float | None:
     return float(np.mean(ok)) if ok else None
 
 
-def _finite(value: Any) -> Any:
-    """NaN and infinities become None: entries must be strict JSON."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

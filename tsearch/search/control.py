@@ -31,7 +31,6 @@ comparison (tsearch.search.compare) then judges the sets each arm reports for "a
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -74,11 +73,6 @@ def control_sets(plan: list[int], seeds_per_set: int) -> list[tuple[int, int]]:
         whole, rest = divmod(plan.count(n), seeds_per_set)
         sets += [(n, seeds_per_set)] * whole + ([(n, rest)] if rest else [])
     return sets
-
-
-def size_histogram(sizes: Iterable[int]) -> dict[str, int]:
-    """{"n": count} (JSON keys), by size."""
-    return {str(n): c for n, c in sorted(Counter(sizes).items())}
 
 
 class ControlStrategy(RandomStrategy):

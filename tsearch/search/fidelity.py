@@ -41,11 +41,6 @@ def fractions(rungs: Sequence[float]) -> tuple[float, ...]:
     return tuple(rungs) + (1.0,)
 
 
-def rung_steps(steps: int, fraction: float) -> int:
-    """Training steps of a rung: ``fraction`` of ``steps``, at least 1."""
-    return max(1, round(steps * fraction))
-
-
 def promoted(genomes: Sequence[Genome], values: Sequence[float | None], promote: float) -> list[int]:
     """Indices, in ask order, of the best ``ceil(promote * n)`` genomes by NSGA-II selection."""
     k = min(len(genomes), max(1, math.ceil(promote * len(genomes))))

@@ -29,13 +29,12 @@ import numpy as np
 from deap import base, tools
 from scipy import ndimage
 
+from .. import registry
+from ..registry import IMAGE_OPERATORS, POLYGON_OPERATORS
 from .genomes import Genome, element_keys, is_image, random_genome, sample_elements
 
 TRIES = 8
-POLYGON_OPERATORS = ("perturb", "add_vertex", "remove_vertex", "replace", "delete", "insert")
-# the operators of an images genome: each can leave the target's support (and come back)
-IMAGE_OPERATORS = ("flip", "dilate", "erode", "shift", "stroke", "shape", "replace", "delete", "insert")
-OPERATORS = POLYGON_OPERATORS + tuple(n for n in IMAGE_OPERATORS if n not in POLYGON_OPERATORS)
+OPERATORS = registry.OPERATORS.names  # every operator, polygons first
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,10 @@ class SearchState:
     @classmethod
     def fresh(cls, config: Config, target, rng_of: Callable[[str], np.random.Generator]) -> "SearchState":
         """New strategies; ``rng_of(phase)`` is the phase's generator (the driver derives it
-        from the run seed: tsearch.seeding, which this torch-free package does not import)."""
+        from the run seed with tsearch.seeding.numpy_rng)."""
         s = config.search
         strategies = {}
-        if s.strategy != "random" and s.baseline_repeats > 0:
+        if s.baseline_per_size:
             strategies["baseline"] = build_baseline(s, target, rng_of("baseline"))
         strategies["search"] = build_strategy(s, target, rng_of("search"))
         if s.strategy != "random" and s.control == "random_search":

@@ -193,15 +193,15 @@ STRATEGIES = {cls.kind: cls for cls in (NSGA2Strategy, SingleStrategy, RandomStr
 
 def build_strategy(cfg: SearchConfig, target: Any, rng: np.random.Generator, **params) -> Strategy:
     """The strategy ``cfg.strategy`` (``params`` override its defaults, e.g. the baseline's
-    ``generations=1, per_size=cfg.baseline_repeats``)."""
+    ``generations=1, per_size=cfg.baseline_per_size``)."""
     return STRATEGIES[params.pop("kind", cfg.strategy)](cfg=cfg, target=target, rng=rng, **params)
 
 
 def build_baseline(cfg: SearchConfig, target: Any, rng: np.random.Generator) -> RandomStrategy:
     """The random baseline every search is compared against: one generation of
-    ``baseline_repeats`` training sets per size of ``size_grid``."""
+    ``baseline_per_size`` training sets per size of ``size_grid``."""
     return build_strategy(cfg, target, rng, kind="random", generations=1,
-                          per_size=cfg.baseline_repeats)
+                          per_size=cfg.baseline_per_size)
 
 
 def strategy_from_state(state: dict, *, cfg: SearchConfig, target: Any,

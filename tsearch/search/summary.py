@@ -10,7 +10,7 @@
     baseline       the "typical set" reference: random sets per size of size_grid, each
                    evaluated once and not selected (so unbiased): n, mean, sd, max, best set
     typical        per size of size_grid: each arm's proposal (fresh) against that reference
-    answer         the seed's question (tsearch.search.answer): per size of size_grid the typical
+    answer         the research question (tsearch.search.answer): per size of size_grid the typical
                    random set (median, 90th percentile, mean, with intervals), the control's and
                    the search's best (fresh, with intervals); n* per arm; in words
     regression     which features of a set predict its fitness, over every evaluated set of
@@ -34,7 +34,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import SearchConfig, TrainConfig
-from ..tasks import train_steps
 from .answer import curves, landscape, n_star, sentences
 from .compare import compare_arms, headline, proposal, smallest_fresh
 from .features import FEATURES, mean_features
@@ -185,7 +184,7 @@ def training_summary(train: TrainConfig, state, metric: str) -> dict:
     step (most of them: training was too short for the best to be inside the schedule)."""
     entries = [(e["size"], t) for _, e in state.cache.items() for t in e["trainings"].values()
                if t["best_step"] is not None]
-    at_last = sum(t["best_step"] == train_steps(train, n) for n, t in entries)
+    at_last = sum(t["best_step"] == train.steps_for(n) for n, t in entries)
     return {"budget": "epochs" if train.epochs > 0 else "steps", "epochs": train.epochs or None,
             "steps": train.steps or None, "batch_size": train.batch_size, "schedule": train.schedule,
             "n_checkpoints": train.n_checkpoints, "evaluations": len(entries), "best_at_last_step": at_last}

@@ -1,6 +1,6 @@
 """Dots: exactly k white pixels on a black side x side grid, no two of them 8-adjacent.
 
-k = 1 is the seed's dataset 1 (support size d = side^2). The target is uniform over its
+k = 1 is dataset 1 of docs/research.md (support size d = side^2). The target is uniform over its
 support, and with k in a range [lo, hi] every valid image with lo..hi dots is equally likely.
 
 Up to MAX_COUNTED_SIDE a transfer matrix over rows counts the support exactly: a row state

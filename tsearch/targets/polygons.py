@@ -1,4 +1,4 @@
-"""Polygons: rasterized simple polygons with 3..K vertices (experiments 2-4 of the seed note).
+"""Polygons: rasterized simple polygons with 3..K vertices (experiments 2-4 of docs/research.md).
 
 A sample is a simple polygon P with m in {3..K} vertices (unit coordinates, (m, 2) float),
 drawn as either a uniform random convex polygon (Valtr 1995, "Probability that n random

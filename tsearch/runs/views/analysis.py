@@ -2,7 +2,7 @@
 its sections are in tsearch.runs.views.sweep; the sweep driver writes analysis.json
 with :func:`analysis_summary`).
 
-Symbols (experiment 1 of SEED.md):
+Symbols (experiment 1 of docs/research.md):
     peak_m(T)  = max over checkpoints of metric m for the model trained on T
     n*(d)      = smallest n at which the seed mean of peak_m reaches the threshold
                  (per seed: smallest n at which that seed's peak_m reaches it); with
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...tasks import fitness_record
-from ..grid import label
+from ..sweep_grid import label
 from .censored import Point, Verdict, compare
 from .timescales import DEFINITIONS, epochs, tau_gen, tau_mem
 

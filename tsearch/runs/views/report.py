@@ -13,9 +13,10 @@ import html
 import json
 from pathlib import Path
 
+from ...atomic import write_atomic
 from ...errors import UserError
 from .. import integrity, lock
-from ..folder import RunFolder, write_atomic
+from ..folder import RunFolder
 from . import evolve, run, sweep
 from .glossary import glossary_section
 from .sections import Figure, Section, Table, fmt

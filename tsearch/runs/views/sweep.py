@@ -12,7 +12,7 @@ import numpy as np
 
 from ...tasks import fitness_record
 from ..folder import RunFolder
-from ..grids import save_grid
+from ..images import save_grid
 from . import plots
 from .analysis import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows,
                        group_by, group_by_fields, in_epochs, label_of, mean_curve, peak, seed_mean,

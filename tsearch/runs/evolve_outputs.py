@@ -1,6 +1,5 @@
-"""The steps of ``tsearch evolve`` around its loop (tsearch.runs.evolve): the checks before any
-folder exists, the task of an evaluation at a fidelity, one logbook line per generation, and
-the outputs written at the end.
+"""What ``tsearch evolve`` writes besides its record: one logbook line per generation, and the
+outputs at the end.
 
     pareto.json   tsearch.search.summary.summarize: fronts, control, comparison on fresh values,
                   the answer per size, the feature regression
@@ -11,75 +10,15 @@ the outputs written at the end.
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
 import numpy as np
 
-from .. import configs
-from ..config import Config, ConfigError
+from ..config import Config
 from ..search import Genome, Strategy
 from ..search.features import set_features
-from ..search.fidelity import rung_steps
 from ..search.hypervolume import front_hypervolume
 from ..search.summary import summarize
-from ..targets import build_target
-from ..tasks import EvalTask
 from .folder import RunFolder
 from .views.evolve import best_stem
-
-DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
-
-
-def default_config_path() -> Path:
-    """The packaged evolve config: found from any directory, installed or not."""
-    return configs.path(DEFAULT_CONFIG)
-
-
-def check_config(config: Config) -> None:
-    """What the dataclasses cannot check alone; raised before any folder is created."""
-    s = config.search
-    target = build_target(config.target)
-    largest = max(s.n_max, s.size if s.strategy == "single" else 0, *s.size_grid)
-    if not s.allow_duplicates and target.support_size is not None and largest > target.support_size:
-        raise ConfigError(f"search: training sets of {largest} distinct images, but the target has "
-                          f"only {target.support_size} (lower search.n_max / size_grid or set "
-                          "search.allow_duplicates = true)")
-    target.render(target.sample_params(1, np.random.default_rng(0)))  # can it sample at all?
-
-
-def training_id(genome: Genome, seed_index: int, fraction: float = 1.0) -> str:
-    """The task id of training ``seed_index`` of a set at a fidelity: the set's hash for its
-    first full-budget training (as when each set was trained once), ``#i`` and ``@fraction``
-    marking the others."""
-    return (genome.hash + (f"#{seed_index}" if seed_index else "")
-            + (f"@{fraction:g}" if fraction < 1 else ""))
-
-
-def evaluation_task(config: Config, genome: Genome, fraction: float, seed_index: int = 0) -> EvalTask:
-    """Training ``seed_index`` of ``genome`` (its seed: tsearch.seeding.training_seed) at a
-    fidelity: the full budget, or a multi-fidelity rung trained for ``fraction`` of train.steps
-    and scored at the full schedule's steps below that budget and at the budget. Same seed at
-    every fidelity: a rung's numbers at a shared scored step are the full evaluation's
-    (training does not depend on the schedule or the length)."""
-    from ..seeding import training_seed  # loads torch: not before a task is built
-    seed = training_seed(config.run.seed, genome.hash, seed_index)
-    task_id = training_id(genome, seed_index, fraction)
-    if fraction == 1:
-        return EvalTask.from_config(config, task_id=task_id, seed=seed, keep_samples=True,
-                                    **training_set(genome))
-    task = EvalTask.from_config(config, task_id=task_id, seed=seed, **training_set(genome))
-    budget = rung_steps(max(task.scored_steps), fraction)  # of the set's own budget (epochs: per size)
-    train = config.train if config.train.epochs else dataclasses.replace(config.train, steps=budget)
-    return dataclasses.replace(task, train=train,
-                               scored_steps=tuple(s for s in task.scored_steps if s < budget) + (budget,))
-
-
-def training_set(genome: Genome) -> dict:
-    """The EvalTask field of a genome: free images as they are (±1), target parameters to render."""
-    if genome.is_images:
-        return {"train_images": genome.render(None)}
-    return {"train_params": genome.elements}
 
 
 def size_bounds(search) -> tuple[int, int]:

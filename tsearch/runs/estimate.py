@@ -24,8 +24,8 @@ import os
 from dataclasses import dataclass
 
 from ..config import ORACLE_KINDS, Config, config_to_toml
-from ..tasks import scored_steps, train_steps
-from .grid import bisect_bases, expand_grid, n_max_of
+from ..tasks import scored_steps
+from .sweep_grid import bisect_bases, expand_grid, n_max_of
 
 # loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn
 # re-measured per worker with two workers busy on the 2-core AVX2 machine of 2026-12-01
@@ -39,7 +39,7 @@ REFERENCE_PIXELS, REFERENCE_BATCH = 64, 64
 
 
 @dataclass(frozen=True)
-class Plan:
+class Estimate:
     evaluations: int
     at_most: bool  # evolve: cached training sets are not evaluated again
     seconds: float  # of evaluation, one after another
@@ -63,7 +63,7 @@ def seconds_per_evaluation(config: Config, n: int | None = None) -> float:
         return ORACLE_SECONDS
     rate = CPU_STEPS_PER_S.get(kind, min(CPU_STEPS_PER_S.values()))
     pixels = config.target.side ** 2 / REFERENCE_PIXELS
-    train = train_steps(config.train, n) * pixels * (config.train.batch_size / REFERENCE_BATCH) / rate
+    train = config.train.steps_for(n) * pixels * (config.train.batch_size / REFERENCE_BATCH) / rate
     sampler = config.sampler  # two-stage scoring: n_select samples per scored step, n_samples once
     per_step = sampler.n_select or sampler.n_samples
     calls = (len(scored_steps(config, n)) * per_step + (sampler.n_samples if sampler.n_select else 0)) \
@@ -71,19 +71,19 @@ def seconds_per_evaluation(config: Config, n: int | None = None) -> float:
     return OVERHEAD_SECONDS + train + calls * pixels / (3 * REFERENCE_BATCH * rate)
 
 
-def plan_run(config: Config) -> Plan:
-    return Plan(1, False, seconds_per_evaluation(config))  # one evaluation: one worker
+def estimate_run(config: Config) -> Estimate:
+    return Estimate(1, False, seconds_per_evaluation(config))  # one evaluation: one worker
 
 
-def plan_sweep(config: Config, source: str = "<config>") -> Plan:
+def estimate_sweep(config: Config, source: str = "<config>") -> Estimate:
     points = expand_grid(config, source=source)
     if config.sweep.search == "bisect":
-        return plan_bisect(config, points)
-    return Plan(len(points), False, sum(seconds_per_evaluation(p.config) for p in points),
+        return estimate_bisect(config, points)
+    return Estimate(len(points), False, sum(seconds_per_evaluation(p.config) for p in points),
                 workers(config))
 
 
-def plan_bisect(config: Config, points) -> Plan:
+def estimate_bisect(config: Config, points) -> Estimate:
     """At most: every search gallops to its n_max and bisects the last doubling (the worst
     case of tsearch.runs.bisect; an n* found early or censored costs less)."""
     evaluations, seconds = 0, 0.0
@@ -91,7 +91,7 @@ def plan_bisect(config: Config, points) -> Plan:
         sizes = worst_case_probes(n_max_of(base.config))
         evaluations += len(sizes)
         seconds += sum(seconds_per_evaluation(base.config, n) for n in sizes)
-    return Plan(evaluations, True, seconds, workers(config))
+    return Estimate(evaluations, True, seconds, workers(config))
 
 
 def worst_case_probes(n_max: int) -> list[int]:
@@ -105,7 +105,7 @@ def worst_case_probes(n_max: int) -> list[int]:
     return gallop + [(lo + n_max) // 2] * bisect
 
 
-def plan_evolve(config: Config) -> Plan:
+def estimate_evolve(config: Config) -> Estimate:
     """Trainings: the baseline, then at most ``population`` new training sets per generation
     (``seeds_per_set`` trainings each) and one more training per survivor after the first
     (``resample_survivors``), then the control arm (as many as the search ran), then at most one
@@ -113,14 +113,14 @@ def plan_evolve(config: Config) -> Plan:
     Timed at the middle size."""
     s = config.search
     n = sum(evolve_phases(config).values())
-    return Plan(n, True, n * seconds_per_evaluation(config, (s.n_min + s.n_max + 1) // 2), workers(config))
+    return Estimate(n, True, n * seconds_per_evaluation(config, (s.n_min + s.n_max + 1) // 2), workers(config))
 
 
 def evolve_phases(config: Config) -> dict[str, int]:
-    """At most how many trainings each phase of a search runs (see plan_evolve)."""
+    """At most how many trainings each phase of a search runs (see estimate_evolve)."""
     s = config.search
     k = s.seeds_per_set
-    baseline = s.baseline_repeats * len(s.size_grid) * k if s.strategy != "random" else 0
+    baseline = s.baseline_per_size * len(s.size_grid) * k
     per_generation = (max(1, s.population // len(s.size_grid)) * len(s.size_grid)
                       if s.strategy == "random" else s.population)
     survivors = s.population if s.resample_survivors and s.strategy != "random" else 0
@@ -131,14 +131,14 @@ def evolve_phases(config: Config) -> dict[str, int]:
     return {"baseline": baseline, "search": search, "control": control, "reevaluate": fresh}
 
 
-def dry_run_text(kind: str, config: Config, plan: Plan) -> str:
-    """The config as a TOML file (save it, edit it, run it), the plan in its closing comments."""
-    at_once = max(1, min(plan.workers, plan.evaluations))
-    seconds = plan.seconds / at_once
+def dry_run_text(kind: str, config: Config, estimate: Estimate) -> str:
+    """The config as a TOML file (save it, edit it, run it), the estimate in its closing comments."""
+    at_once = max(1, min(estimate.workers, estimate.evaluations))
+    seconds = estimate.seconds / at_once
     return (config_to_toml(config, kind=kind)
-            + f"\n# --dry-run: {'at most ' if plan.at_most else ''}{plan.evaluations} evaluation(s), "
+            + f"\n# --dry-run: {'at most ' if estimate.at_most else ''}{estimate.evaluations} evaluation(s), "
               f"about {_duration(seconds)} with {at_once} worker(s) on CPU ({seconds / 60:.1f} min; "
-              "estimated from docs/benchmarks.md, tsearch.runs.plan)\n")
+              "estimated from docs/benchmarks.md, tsearch.runs.estimate)\n")
 
 
 def _duration(seconds: float) -> str:
