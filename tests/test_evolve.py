@@ -521,3 +521,22 @@ def test_report_shows_evaluations_per_rung(memorizing_reference):
     report = (run_dir / "report.md").read_text()
     assert (f"evaluations per rung: 0.5 of train.steps: {per_rung[0.5]}, "
             f"1 of train.steps: {per_rung[1.0]}") in report
+
+
+@pytest.mark.slow
+def test_an_images_search_resumes_exactly_and_finds_sets_off_the_support(tmp_path):
+    """``search.genome = images`` through the real CLI: killed in its search and resumed, the
+    outcome of the uninterrupted run. (That its found sets leave the support is shown with a
+    fitness that rewards it, in test_images_genome.py: the real one here need not.)"""
+    config_path = tmp_path / "images.toml"
+    config_path.write_text(CONFIG.replace("[search]\n", "[search]\ngenome = \"images\"\nflip_rate = 0.1\n"))
+    reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
+    finish(evolve(config_path, "--out", reference_dir))
+    kill_after(evolve(config_path, "--out", killed_dir), killed_dir, 3, 0.1)
+    finish(evolve("--resume", killed_dir))
+    expected = outcome(reference_dir)
+    assert outcome(killed_dir) == expected
+    pareto = expected["pareto"]
+    assert pareto["genome"] == "images"
+    assert all(0 <= p["features"]["valid"] <= 1 for p in pareto["front"])
+    assert "valid" in pareto["found"]["search"]
