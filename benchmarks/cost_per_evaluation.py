@@ -14,7 +14,8 @@ reference):
 
 Every path evaluates the same ``--sets`` random n-image training sets (drawn from the target with
 their own seeds) x ``--seeds`` task seeds, one evaluation at a time, one process, one torch
-thread, each path from cold process caches. A training is the same on every path with the same
+thread, each path from cold process caches (``--warm K``: then K untimed evaluations of other
+sets, as a worker in the middle of a search has them warm). A training is the same on every path with the same
 budget and precision (its generator derives from the task seed; sampling has its own streams),
 so paths compare paired.
 
@@ -53,14 +54,19 @@ REFERENCE = ["train.steps=400", "train.n_checkpoints=6", "train.first_checkpoint
              "train.stop_when_copy=0.95", "train.stop_patience=2", "metrics.n_bootstrap=0"]
 
 
-def training_sets(config, n: int, count: int) -> list[np.ndarray]:
+def training_sets(config, n: int, count: int, first: int = 1000) -> list[np.ndarray]:
     target = shared_target(config.target)
-    return [target.sample(n, seeding.numpy_rng(1000 + i, "cost_set")).images for i in range(count)]
+    return [target.sample(n, seeding.numpy_rng(first + i, "cost_set")).images for i in range(count)]
 
 
-def measure(name: str, config, sets: list[np.ndarray], seeds: int, metric: str) -> dict:
-    """Evaluate every (set, seed) one at a time; values[set][seed] = the reported fitness."""
+def measure(name: str, config, sets: list[np.ndarray], seeds: int, metric: str, warm: int = 0) -> dict:
+    """Evaluate every (set, seed) one at a time; values[set][seed] = the reported fitness.
+    ``warm`` untimed evaluations of other sets first: the process caches of a worker in the
+    middle of a search (the chance table of the validity test, the validity memo)."""
     clear_process_caches()
+    for i, images in enumerate(training_sets(config, len(sets[0]), warm, first=2000)):
+        evaluate([EvalTask.from_config(config, task_id=f"warm{i}", seed=99, train_images=images)],
+                 config.engine)
     tasks = [EvalTask.from_config(config, task_id=f"s{i}_{k}", seed=k, train_images=images)
              for i, images in enumerate(sets) for k in range(seeds)]
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -137,6 +143,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--n", type=int, default=2)
     parser.add_argument("--metric", default="g")
+    parser.add_argument("--warm", type=int, default=0,
+                        help="untimed evaluations per path first (a worker's caches mid-search)")
     parser.add_argument("--path", action="append", help="NAME=CONFIG (repeatable; reference first)")
     parser.add_argument("--set", dest="sets_", action="append", default=[], help="NAME:KEY=VALUE")
     parser.add_argument("--no-reference", action="store_true",
@@ -151,7 +159,7 @@ def main() -> None:
     sets = training_sets(next(iter(built.values())), args.n, args.sets)
     records = []
     for name, config in built.items():
-        records.append(measure(name, config, sets, args.seeds, args.metric))
+        records.append(measure(name, config, sets, args.seeds, args.metric, args.warm))
         print(json.dumps({**records[-1], "overrides": paths[name][1], "config": paths[name][0]}),
               flush=True)
     for record in records[1:]:
