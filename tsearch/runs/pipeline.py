@@ -20,10 +20,13 @@ from .records import warn
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:
-    """``--executor`` / ``--address`` (an address alone means Ray), and ``engine.bf16 = auto``
-    pinned to this machine (tsearch.engine.device.pinned_bf16), so the run's record says which
-    precision it runs in and a resume keeps it."""
-    config = pinned_precision(config)
+    """A new run's config: ``--executor`` / ``--address`` (an address alone means Ray), and
+    ``engine.bf16 = auto`` pinned to this machine (tsearch.engine.device.pinned_bf16), so the
+    run's record says which precision it runs in and a resume keeps it."""
+    return _where(pinned_precision(config), kind, address)
+
+
+def _where(config: Config, kind: str | None, address: str | None) -> Config:
     if address is not None:
         config = replace_path(config, "executor.address", address)
         kind = kind or "ray"
@@ -31,6 +34,8 @@ def with_executor(config: Config, kind: str | None, address: str | None) -> Conf
 
 
 def pinned_precision(config: Config) -> Config:
+    """A resume never pins: its checkpoints are tied to the config as recorded (a folder made
+    before pinning keeps ``auto``, which the engine then resolves on the machine it runs on)."""
     if config.engine.bf16 != "auto":
         return config
     from ..engine.device import pinned_bf16  # loads torch
@@ -47,7 +52,7 @@ def resume_executor(config: Config, kind: str | None, address: str | None) -> Co
         where = f" at {stored.address}" if stored.address else ""
         warn(f"the run used executor {stored.kind!r}{where}; this resume runs locally "
              "(give --executor/--address to choose)")
-    return with_executor(config, kind, address)
+    return _where(config, kind, address)
 
 
 def open_executor(config: Config) -> Executor:
