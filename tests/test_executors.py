@@ -618,7 +618,7 @@ def test_bench_cli_runs_the_evolve_workload_and_rejects_bad_overrides():
 
     from tsearch.cli import main
 
-    tiny = ["--set", "train.epochs=0", "--set", "train.steps=4", "--set", "sampler.n_samples=8", "--set", "sampler.n_steps=2",
+    tiny = ["--set", "train.epochs=0", "--set", "train.steps=4", "--set", "sampler.n_samples=8", "--set", "sampler.n_select=4", "--set", "sampler.n_steps=2",
             "--set", "metrics.reference_samples=16", "--set", "executor.tasks_per_chunk=1"]
     out = CliRunner().invoke(main, ["bench", "--workload", "evolve", "--tasks", "2", "--workers", "2", *tiny])
     assert out.exit_code == 0, out.output

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # the default evolve config shrunk to seconds: 2 tiny CNNs per generation, 1 generation per phase
 TINY_EVOLVE = ["train.epochs=0", "train.steps=4", "train.first_checkpoint=2", "train.n_checkpoints=1",
-               "sampler.n_steps=4", "sampler.n_samples=8", "metrics.reference_samples=16",
+               "sampler.n_steps=4", "sampler.n_samples=8", "sampler.n_select=4", "metrics.reference_samples=16",
                "search.generations=1", "search.population=2", "search.size_grid=[2]",
                "search.baseline_repeats=1", "search.reevaluate_seeds=1", "model.channels=[4, 8]",
                "model.groups=4", "model.time_dim=8"]
