@@ -58,8 +58,8 @@ def cuda_device_count() -> int:
 
 # bf16 autocast on a CPU that computes it natively (AVX-512 BF16, AMX), measured per model kind
 # with benchmarks/bf16_cpu.py (exp2's target, n = 2, 200 steps, 96 samples x 50 steps, one
-# thread; a 2-core Intel Xeon with AVX-512 BF16 and AMX, 2026-12-05): seconds of an evaluation against fp32
-# UNet (32, 64) 0.76 (training 0.77, sampling 0.63), CNN 16 x 4 1.00, polygon 1.05, MLP 1.14,
+# thread; a 2-core Intel Xeon with AVX-512 BF16 and AMX, 2026-12-05): seconds of an evaluation
+# against fp32: UNet (32, 64) 0.76 (training 0.77, sampling 0.63), CNN 16 x 4 1.00, polygon 1.05, MLP 1.14,
 # transformer 1.14. Only the UNet wins, and its values agree with fp32 within seed noise
 # (docs/benchmarks.md); everywhere else bf16 on a CPU is off unless asked for ("on").
 CPU_BF16_KINDS = frozenset({"unet"})

@@ -34,8 +34,9 @@ def _where(config: Config, kind: str | None, address: str | None) -> Config:
 
 
 def pinned_precision(config: Config) -> Config:
-    """A resume never pins: its checkpoints are tied to the config as recorded (a folder made
-    before pinning keeps ``auto``, which the engine then resolves on the machine it runs on)."""
+    """``engine.bf16 = auto`` replaced by this machine's value (new runs only). A resume never
+    pins: its checkpoints are tied to the config as recorded (a folder made before pinning
+    keeps ``auto``, which the engine then resolves on the machine it runs on)."""
     if config.engine.bf16 != "auto":
         return config
     from ..engine.device import pinned_bf16  # loads torch
