@@ -232,3 +232,95 @@ def test_a_stop_signal_is_one_line_releases_the_lock_and_the_run_resumes(runs, t
         result = evolve("--resume", run_dir)
         assert result.exit_code == 0, result.output
         assert outcome(run_dir) == outcome(runs / "A")
+
+
+# ----------------------------------------------------------------------------- 7. bad files, bad configs
+def forge_samples(path: Path, how: str) -> None:
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[:300])
+    elif how == "text arrays":
+        import numpy as np
+        with path.open("wb") as fh:
+            np.savez(fh, shape=np.array(["a", "b"]), steps=np.array([1]), seed=np.array(1),
+                     bits=np.zeros((1, 1, 2), np.uint8), train_bits=np.zeros((1, 2), np.uint8))
+    else:  # a header declaring 2^28 values in a small file
+        import zipfile
+        header = b"\x93NUMPY\x01\x00" + b"{'descr': '|u1', 'fortran_order': False, 'shape': (268435456,), }".ljust(118) + b"\n"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("bits.npy", header + b"\0" * 1000)
+
+
+@pytest.mark.parametrize("how", ["truncated", "text arrays", "declared too large"])
+def test_a_bad_samples_file_in_a_run_folder_is_one_line_naming_it(runs, tmp_path, how):
+    """Why (tracebacks): `score DIR` of a folder holding a truncated, non-numeric or forged
+    .npz; on a422f33 a traceback (or the forged size's work)."""
+    run_dir = copy_of(runs, "bad-npz", tmp_path)
+    victim = sorted((run_dir / "samples").glob("*_steps.npz"))[0]
+    forge_samples(victim, how)
+    result = invoke("score", run_dir)
+    assert result.exit_code == 2, result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("tsearch: error:")]
+    assert str(victim) in line and "Traceback" not in result.output
+
+
+def test_a_bad_best_samples_file_leaves_its_grid_out_and_the_resume_finishes(runs, tmp_path):
+    """Why (tracebacks): write_best at the end of a resume read a truncated samples/<hash>.npz
+    with a traceback, and the report was never written."""
+    run_dir = copy_of(runs, "bad-best", tmp_path)
+    for name in ("outputs.json", "report.html"):  # as a run killed before its report was written
+        (run_dir / name).unlink()
+    pareto = json.loads((run_dir / "pareto.json").read_text())
+    victim = run_dir / "samples" / f"{pareto['front'][0]['hash'][:16]}.npz"
+    victim.write_bytes(victim.read_bytes()[:200])
+    result = evolve("--resume", run_dir)
+    assert result.exit_code == 0, result.output
+    assert f"{victim}: not an .npz archive" in result.output and (run_dir / "outputs.json").is_file()
+
+
+@pytest.mark.parametrize("content, said", [
+    (b"\x00\xffgarbage", "replaced a lock file tsearch did not write"),
+    (json.dumps({"pid": 2 ** 40, "host": os.uname().nodename, "command": "x", "started": "?"}).encode(),
+     "took over the lock left by pid 1099511627776"),
+])
+def test_a_garbage_or_forged_lock_file_is_said_as_such(runs, tmp_path, content, said):
+    """Why (tracebacks, messages): a garbage lock file was "held on another host"; a pid >= 2^31
+    a traceback (OverflowError)."""
+    run_dir = copy_of(runs, "lock", tmp_path)
+    (run_dir / "tsearch.lock").write_bytes(content)
+    assert json.loads(invoke("status", run_dir, "--json").output)["lock"] is None  # no process holds it
+    result = evolve("--resume", run_dir)
+    assert result.exit_code == 0 and said in result.output, result.output
+    assert "nothing to add" in result.output
+
+
+def test_status_asks_the_kernel_who_holds_the_lock(runs, tmp_path):
+    """Why 5: a lock file naming a live process that does not hold the lock (the dead
+    holder's pid reused) made status say the run was going."""
+    run_dir = copy_of(runs, "reused-pid", tmp_path)
+    record = {"pid": os.getppid(), "host": os.uname().nodename, "command": "tsearch evolve", "started": "?"}
+    (run_dir / "tsearch.lock").write_text(json.dumps(record))
+    assert json.loads(invoke("status", run_dir, "--json").output)["lock"] is None
+
+
+@pytest.mark.parametrize("override, said", [
+    ("search.size_grid=[1, 1, 2]", "search.size_grid: lists 1 more than once"),
+    (f"search.size_grid=[{', '.join(map(str, range(1, 60_001)))}]", "search.size_grid: needs 1 to 256 sizes"),
+    ("search.operator_weights={perturb = 0, replace = 0, insert = 0, delete = 0}", "no mutation operator of a polygons genome"),
+    ("run.name=" + "x" * 300, "run.name: must be text of at most 200 bytes"),
+    ("target.k=" + "[" * 1000 + "]" * 1000, "nested more than 16 levels deep"),
+])
+def test_silent_misconfigurations_are_refused_at_load(runs, tmp_path, override, said):
+    """Why 6 and the tracebacks of too-long names and deep TOML: each is one line, exit 2,
+    before any folder exists."""
+    result = evolve(runs / "tiny.toml", "--set", override, "--out", tmp_path / "never")
+    assert result.exit_code == 2 and said in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "never").exists()
+
+
+def test_a_too_long_out_and_deep_toml_file_are_one_line(runs, tmp_path):
+    result = evolve(runs / "tiny.toml", "--out", tmp_path / ("y" * 300))
+    assert result.exit_code == 2 and "file systems allow 255 per name" in result.output, result.output
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "{b = " * 1000 + "1" + "}" * 1000 + "\n")
+    result = evolve(deep, "--dry-run")
+    assert result.exit_code == 2 and "nested more than 16 levels deep" in result.output, result.output

@@ -54,6 +54,7 @@ import numpy as np
 from .atomic import write_atomic
 from .errors import UserError
 from .runs.folder import RunFolder
+from .runs.images import read_images
 from .runs.integrity import require_records
 from .runs.records import EVALUATIONS
 from .seeding import derive_seed, training_seed
@@ -159,8 +160,7 @@ READERS = {"run": _run_records, "sweep": _sweep_records, "evolve": _evolve_recor
 def _images_hash(npz: Path) -> str | None:
     if not npz.is_file():
         return None
-    with np.load(npz) as data:
-        images = np.asarray(data["images"], np.int8)
+    images = np.asarray(read_images(npz), np.int8)
     digest = hashlib.sha256(str(images.shape).encode())
     digest.update(images.tobytes())
     return digest.hexdigest()

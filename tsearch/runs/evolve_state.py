@@ -16,6 +16,7 @@ from .. import configs, seeding
 from ..config import Config, ConfigError, load_config, replace_path
 from ..errors import UserError
 from ..search import CheckpointStore, ForeignCheckpoint
+from ..search.operators import IMAGE_OPERATORS, POLYGON_OPERATORS
 from ..search.state import SearchState, eval_hash
 from ..targets import build_target
 from . import integrity
@@ -41,6 +42,25 @@ def check_config(config: Config) -> None:
                           f"only {target.support_size} (lower search.n_max / size_grid or set "
                           "search.allow_duplicates = true)")
     target.render(target.sample_params(1, np.random.default_rng(0)))  # can it sample at all?
+    check_operators(s, config.target.kind)
+
+
+def check_operators(s, target_kind: str) -> None:
+    """Mutation weights that leave a genome no operator that can ever apply would run the
+    search without mutation, silently: refused, naming what each weighted operator needs."""
+    own = IMAGE_OPERATORS if s.genome == "images" else POLYGON_OPERATORS
+    never = set()
+    if s.n_min == s.n_max:
+        never |= {"delete", "insert"}  # a set's size never leaves its only allowed value
+    if s.genome != "images" and target_kind != "polygons":
+        never |= {"add_vertex", "remove_vertex"}  # only polygons have vertices
+    usable = [n for n in own if s.weights.get(n, 0) > 0 and n not in never]
+    if s.mutation_prob > 0 and not usable:
+        weighted = [n for n in own if s.weights.get(n, 0) > 0]
+        why = "; delete and insert need n_min < n_max" if s.n_min == s.n_max else ""
+        raise ConfigError(f"search.operator_weights: no mutation operator of a {s.genome} genome can apply "
+                          f"(weighted: {', '.join(weighted) or 'none'}{why}; its operators: {', '.join(own)}); "
+                          "give one a weight > 0, or set search.mutation_prob = 0")
 
 
 def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrides) -> Config:
