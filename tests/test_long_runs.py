@@ -124,6 +124,9 @@ def test_a_killed_extension_resumes_to_the_uninterrupted_extension(runs, tmp_pat
     result = evolve("--resume", run_dir)
     assert result.exit_code == 0, result.output
     assert "nothing to add" not in result.output
+    counts = [line.split("generation ")[1].split(" ")[0] for line in result.output.splitlines()
+              if line.startswith("evolve: generation ")]
+    assert counts and all(int(n) <= int(of) for n, of in (c.split("/") for c in counts)), counts  # Why: 9/7
     assert outcome(run_dir) == outcome(runs / "extended")
     again = evolve("--resume", run_dir)
     assert again.exit_code == 0 and "nothing to add" in again.output
@@ -324,3 +327,28 @@ def test_a_too_long_out_and_deep_toml_file_are_one_line(runs, tmp_path):
     deep.write_text("a = " + "{b = " * 1000 + "1" + "}" * 1000 + "\n")
     result = evolve(deep, "--dry-run")
     assert result.exit_code == 2 and "nested more than 16 levels deep" in result.output, result.output
+
+
+# ----------------------------------------------------------------------------- 4. studies
+@pytest.mark.slow
+def test_a_study_refuses_runs_that_do_not_compare_unless_allowed(runs, tmp_path):
+    """Why 3 (second half): a study pooled runs of different arithmetic (engine.bf16) and runs
+    whose arms had unequal budgets, silently; on a422f33 both pooled without a word."""
+    other = tmp_path / "bf16-off"
+    result = evolve(runs / "tiny.toml", "--set", "run.seed=5", "--set", "engine.bf16=off", "--out", other)
+    assert result.exit_code == 0, result.output
+    refused = invoke("study", runs / "A", other, "--out", tmp_path / "never")
+    assert refused.exit_code == 2 and "not comparable" in refused.output and "engine.bf16: off" in refused.output
+    assert str(other) in refused.output and not (tmp_path / "never").exists()
+    pooled = invoke("study", runs / "A", other, "--out", tmp_path / "pooled", "--allow-mixed")
+    assert pooled.exit_code == 0, pooled.output
+    study = json.loads((tmp_path / "pooled" / "study.json").read_text())
+    assert any("engine.bf16" in m for m in study["mixed"])
+    assert "NOT COMPARABLE, pooled with --allow-mixed" in (tmp_path / "pooled" / "report.md").read_text()
+    # an older folder extended without topping up its control: its pareto.json says so
+    unequal = copy_of(runs, "unequal", tmp_path)
+    pareto = json.loads((unequal / "pareto.json").read_text())
+    pareto["budget"]["control"] = pareto["budget"]["search"] - 3
+    (unequal / "pareto.json").write_text(json.dumps(pareto))
+    refused = invoke("study", unequal, other, "--out", tmp_path / "never")
+    assert refused.exit_code == 2 and f"{unequal}: budget: the search trained" in refused.output, refused.output

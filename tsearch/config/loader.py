@@ -34,7 +34,21 @@ def load_config(path: str | Path | None, overrides: typing.Sequence[str] = (),
         data = _merge(data, _read_toml(Path(path)))
     for item in overrides:
         _apply_override(data, item, source)
-    return config_from_dict(data, source=source)
+    try:
+        return config_from_dict(data, source=source)
+    except ConfigError as exc:
+        raise _blame_override(exc, source, overrides) from None
+
+
+def _blame_override(exc: ConfigError, source: str, overrides: typing.Sequence[str]) -> ConfigError:
+    """A value refused at a key a ``--set`` gave is that ``--set``'s error, not the file's."""
+    rest = str(exc).removeprefix(f"{source}: ")
+    key, _, why = rest.partition(": ")
+    for item in reversed(overrides):  # the last --set of a key is the one that counts
+        given = item.split("=", 1)[0].strip()
+        if why and (key == given or key.startswith(f"{given}.") or given.startswith(f"{key}.")):
+            return ConfigError(f"--set {item if len(item) <= 80 else item[:77] + '...'}: {key}: {why}")
+    return exc
 
 
 def config_from_dict(data: dict, *, source: str = "<dict>") -> Config:

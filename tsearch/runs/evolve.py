@@ -134,6 +134,7 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
     for phase, strategy in state.strategies.items():
         if phase == "control":
             plan_control(strategy, state, folder)
+            display.retotal(sum(s.generations for s in state.strategies.values()))
         while not strategy.done:
             started = time.perf_counter()
             genomes = strategy.ask()
