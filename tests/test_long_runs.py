@@ -216,7 +216,8 @@ def test_status_export_report_and_pareto_read_one_fitness(runs):
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_stop_signal_is_one_line_releases_the_lock_and_the_run_resumes(runs, tmp_path, sig, code):
     """Why (long-search user): a batch scheduler's time limit or scancel (SIGTERM), a closed
-    terminal (SIGHUP); on a422f33 the run ended with no line and left its lock file."""
+    terminal (SIGHUP); on a422f33 the run ended with no line and left its lock file. Before the
+    SIGTERM, a report of the running search renders (a422f33: refused, "in use")."""
     run_dir = tmp_path / "stopped"
     proc = subprocess.Popen([*CLI, "evolve", "--quiet", str(runs / "tiny.toml"), "--out", str(run_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -224,6 +225,11 @@ def test_a_stop_signal_is_one_line_releases_the_lock_and_the_run_resumes(runs, t
     while not (log.exists() and len(log.read_text().splitlines()) >= 2):
         assert proc.poll() is None, proc.communicate()[1]
         time.sleep(0.02)
+    if sig == signal.SIGTERM:  # item 5: a report of the running search, without its lock
+        live = invoke("report", run_dir, "--out", tmp_path / "live")
+        assert live.exit_code == 0, live.output
+        assert "IN PROGRESS, search generation" in (tmp_path / "live" / "report.md").read_text()
+        assert proc.poll() is None and not (run_dir / "report.md").exists()  # the writer goes on
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
