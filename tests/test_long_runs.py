@@ -358,3 +358,31 @@ def test_a_study_refuses_runs_that_do_not_compare_unless_allowed(runs, tmp_path)
     (unequal / "pareto.json").write_text(json.dumps(pareto))
     refused = invoke("study", unequal, other, "--out", tmp_path / "never")
     assert refused.exit_code == 2 and f"{unequal}: budget: the search trained" in refused.output, refused.output
+
+
+FORGERIES = {"checkpoints an int": ("checkpoints", 5), "selected a list": ("selected", [1]),
+             "size text": ("size", "x"), "hash a number": ("hash", 7), "step text": ("step", "a"),
+             "phase a number": ("phase", 3), "scored steps of text": ("checkpoints", [{"step": "a", "valid": "x"}])}
+
+
+@pytest.mark.parametrize("forgery", sorted(FORGERIES))
+def test_a_forged_record_field_is_read_or_refused_in_one_line_never_a_traceback(runs, tmp_path, forgery):
+    """Why (tracebacks): records forged with wrong field types, in a folder without claims (no
+    record.json, outputs.json or checkpoint: nothing to tell the edit by); on a422f33 export
+    and status ended in tracebacks."""
+    run_dir = copy_of(runs, "forged", tmp_path)
+    for name in ("record.json", "outputs.json"):
+        (run_dir / name).unlink()
+    shutil.rmtree(run_dir / "checkpoints")
+    record = lines(run_dir)
+    line = json.loads(record[5])
+    key, value = FORGERIES[forgery]
+    line[key] = value
+    record[5] = json.dumps(line) + "\n"
+    (run_dir / "evaluations.jsonl").write_text("".join(record))
+    for command in ("export", "status"):
+        result = invoke(command, run_dir)
+        assert isinstance(result.exception, SystemExit) or result.exception is None, (command, result.exception)
+        assert result.exit_code in (0, 2) and "Traceback" not in result.output, (command, result.output)
+        if result.exit_code == 2:
+            assert len(result.output.strip().splitlines()) == 1 and "evaluations.jsonl" in result.output

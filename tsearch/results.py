@@ -56,7 +56,7 @@ from .errors import UserError
 from .runs.folder import RunFolder
 from .runs.images import read_images
 from .runs.integrity import require_records
-from .runs.records import EVALUATIONS
+from .runs.records import EVALUATIONS, malformed
 from .seeding import derive_seed, training_seed
 from .tasks import fitness_record
 
@@ -76,9 +76,10 @@ def rows(run_dir: str | Path) -> list[dict]:
     if kind not in READERS:
         raise UserError(f"{folder.path}: run.json has kind {kind!r}; expected run, sweep or evolve")
     require_records(folder.path, kind)
-    return [{**head, **_scored_columns(scored), "n_params": n_params}
-            for head, steps, n_params in READERS[kind](folder)
-            for scored in steps]
+    with malformed(folder.path / (EVALUATIONS if kind != "run" else "metrics.jsonl"), "record (a field of the wrong type)"):
+        return [{**head, **_scored_columns(scored), "n_params": n_params}
+                for head, steps, n_params in READERS[kind](folder)
+                for scored in steps]
 
 
 def columns(table: list[dict]) -> list[str]:

@@ -7,7 +7,6 @@ extended to more generations), and what a checkpoint or record edited by hand gi
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ from ..targets import build_target
 from . import integrity
 from .folder import RunFolder
 from .provenance import EXTENDABLE, MAY_CHANGE, first_difference, identity_hash
-from .records import ERRORS, EVALUATIONS
+from .records import ERRORS, EVALUATIONS, malformed
 
 DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
 
@@ -155,16 +154,6 @@ def plan_control(control, state: SearchState, folder: RunFolder) -> None:
         control.plan_from(state, lines)
     else:
         control.top_up(state, lines)
-
-
-@contextlib.contextmanager
-def malformed(path: Path, what: str):
-    """Files a user could edit (a checkpoint with its checksum recomputed, a record) must give
-    one line, not a traceback, when a field is missing or of the wrong type."""
-    try:
-        yield
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise UserError(f"{path}: malformed {what} ({type(exc).__name__}: {str(exc)[:80]})") from None
 
 
 def latest_checkpoint(folder: RunFolder, config: Config, warn):

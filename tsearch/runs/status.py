@@ -21,7 +21,7 @@ from . import integrity, lock
 from .estimate import evolve_phases
 from .evolve_state import complete
 from .folder import RunFolder
-from .records import ERRORS, EVALUATIONS
+from .records import ERRORS, EVALUATIONS, malformed
 from .sweep_grid import expand_grid
 
 MIN_APPENDS = 3  # appends of one writer needed to call a rate a rate
@@ -33,9 +33,12 @@ def status(run_dir: str | Path) -> dict:
     kind = folder.meta["kind"]
     mark = _mark(folder.path)  # read before the record: a writer appending meanwhile only adds
     holder = lock.holder(folder.path)
-    out = {"folder": str(folder.path), "kind": kind, "config": name_of(folder),
-           "created": folder.meta.get("created"), "lock": holder, **READERS[kind](folder)}
-    out["failed"] = len(folder.records(ERRORS, key=lambda r: r.get("task_id")))
+    record = folder.path / ("metrics.jsonl" if kind == "run" else EVALUATIONS)
+    with malformed(record, "record (a field of the wrong type)"):
+        out = {"folder": str(folder.path), "kind": kind, "config": name_of(folder),
+               "created": folder.meta.get("created"), "lock": holder, **READERS[kind](folder)}
+    with malformed(folder.path / ERRORS, "record (a field of the wrong type)"):
+        out["failed"] = len(folder.records(ERRORS, key=lambda r: r.get("task_id")))
     out["last_record"] = _last_record(folder.path, kind)
     out["eta"] = eta(out, mark, running=holder is not None)
     return out
