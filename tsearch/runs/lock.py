@@ -1,7 +1,7 @@
 """One writer per run folder: an OS file lock held for the life of the writing command.
 
 Every command that writes into a run folder (``run``, ``sweep``, ``evolve`` and their
-``--resume``, ``report``, ``score DIR``) calls :func:`hold` before its first write. The lock is
+``--resume``, ``report`` of a folder nobody writes) calls :func:`hold` before its first write. The lock is
 ``DIR/tsearch.lock``: ``fcntl.flock`` on it (the kernel releases it when the process ends,
 however it ends, SIGKILL included) plus one JSON line inside naming the holder (pid, host,
 command, start time), so that a second writer can say who has the folder:
@@ -11,9 +11,11 @@ command, start time), so that a second writer can say who has the folder:
 A lock file whose holder died (the flock is free, the file still names it) is taken over with
 one line saying so when the holder ran on this host and its pid is gone. A holder named on
 another host cannot be checked from here: that case is refused with what to do (on a shared
-filesystem the flock is only as good as the server's lock support: docs/cluster.md).
-Readers (``export``, ``status``, ``results.load``) never take the lock; :func:`holder` tells
-them who holds it.
+filesystem the flock is only as good as the server's lock support: docs/cluster.md). A lock
+file tsearch did not write (garbage) is said as such and replaced once its flock is free.
+Readers (``export``, ``status``, ``score DIR``, ``results.load``, ``report`` of a running
+search) never take the lock; :func:`holder` tells them who holds it, asking the kernel
+(/proc/locks) whether anyone does, so that a reused pid is not taken for a live holder.
 
 Within one process the lock is re-entrant (a driver that writes its report holds it once);
 drivers called from Python release what they took when they return (:func:`releasing`).
