@@ -213,7 +213,8 @@ def test_status_export_report_and_pareto_read_one_fitness(runs):
 
 
 # ----------------------------------------------------------------------------- 6. schedulers
-@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143),
+                                       pytest.param(signal.SIGHUP, 129, marks=pytest.mark.slow)])
 def test_a_stop_signal_is_one_line_releases_the_lock_and_the_run_resumes(runs, tmp_path, sig, code):
     """Why (long-search user): a batch scheduler's time limit or scancel (SIGTERM), a closed
     terminal (SIGHUP); on a422f33 the run ended with no line and left its lock file. Before the
@@ -229,6 +230,8 @@ def test_a_stop_signal_is_one_line_releases_the_lock_and_the_run_resumes(runs, t
         live = invoke("report", run_dir, "--out", tmp_path / "live")
         assert live.exit_code == 0, live.output
         assert "IN PROGRESS, search generation" in (tmp_path / "live" / "report.md").read_text()
+        rescored = invoke("score", run_dir)  # reads only: no lock (a422f33: "in use")
+        assert rescored.exit_code == 0 and rescored.output.strip(), rescored.output
         assert proc.poll() is None and not (run_dir / "report.md").exists()  # the writer goes on
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
@@ -323,6 +326,7 @@ def test_silent_misconfigurations_are_refused_at_load(runs, tmp_path, override, 
     before any folder exists."""
     result = evolve(runs / "tiny.toml", "--set", override, "--out", tmp_path / "never")
     assert result.exit_code == 2 and said in result.output, result.output
+    assert result.output.startswith(f"tsearch: error: --set {override.split('=')[0]}")  # not the file's
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "never").exists()
 
 
