@@ -11,7 +11,9 @@ from . import user_errors
                     "each arm's best set per size over runs, search vs control paired by run.")
 @click.argument("run_dirs", metavar="RUN_DIR...", nargs=-1, required=True, type=click.Path())
 @click.option("--out", required=True, type=click.Path(), help="the study folder to create")
+@click.option("--allow-mixed", is_flag=True, help="Pool runs that are not comparable (unequal arm budgets, "
+              "engine.bf16, git commit) anyway; what differs is recorded in study.json and the report.")
 @user_errors
-def command(run_dirs, out):
+def command(run_dirs, out, allow_mixed):
     from ..runs.study import study  # numpy, scipy, matplotlib: only once the command runs
-    click.echo(study(list(run_dirs), out))
+    click.echo(study(list(run_dirs), out, allow_mixed=allow_mixed))
