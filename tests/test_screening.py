@@ -74,6 +74,7 @@ def test_screen_factor_1_asks_what_a422f33_asked():
         assert all(s is None for s in got["screens"])
 
 
+@pytest.mark.slow
 def test_screened_search_beats_unscreened_at_equal_trainings():
     """Over 6 seeds, at equal trainings (8 per generation, 6 generations), screening 8x the
     candidates ends with a final population of higher true fitness, by a stated margin, and

@@ -34,12 +34,16 @@ def study(run_dirs: list[str], out: str) -> Path:
     if len(folders) < 2:
         raise UserError("tsearch study: give at least 2 finished evolve folders (replicates)")
     check_replicates(folders)
+    return write_study(new_run_dir("study", "study", out), folders)
+
+
+def write_study(path: Path, folders: list[RunFolder]) -> Path:
+    """The pool of finished replicates into the folder ``path`` (also tsearch.runs.replicates')."""
     summaries = [f.read_json("pareto.json") for f in folders]
     search = folders[0].config.search
     result = pool(summaries, search.size_grid, threshold=search.threshold, alpha=search.alpha)
     result["runs_dirs"] = [str(f.path) for f in folders]
     result["seeds"] = [f.config.run.seed for f in folders]
-    path = new_run_dir("study", "study", out)
     write_atomic(path / "study.json", dumps(result))
     study_plot(path / "study.png", result, search.fitness_metric)
     sections = study_sections(result, search.fitness_metric)
