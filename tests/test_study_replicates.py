@@ -56,6 +56,9 @@ def test_study_runs_and_pools_its_replicates(reference, tmp_path):
     result = pooled(reference)
     assert result["runs"] == 2 and result["seeds"] == [3, 4]
     assert (reference / "report.html").is_file() and (reference / "study.png").is_file()
+    budgets = [json.loads((r / "pareto.json").read_text())["budget"] for r in runs]
+    assert result["budget"]["trainings"] == {arm: [b[arm] for b in budgets] for arm in ("search", "control")}
+    assert result["budget"]["screened"] == [0, 0]
     by_hand = tmp_path / "by-hand"
     done(study(*runs, "--out", by_hand))
     assert pooled(by_hand) == result

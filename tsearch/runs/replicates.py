@@ -29,7 +29,7 @@ from .evolve import evolve
 from .evolve_state import check_config, complete, default_config_path
 from .folder import RunFolder
 from .lock import holder
-from .pipeline import with_executor
+from .pipeline import open_executor, with_executor
 from .provenance import first_difference
 from .study import MAY_DIFFER, write_study
 
@@ -67,7 +67,9 @@ def run_study(config_path: str | None, overrides=(), *, replicates: int | None, 
                             f"{replicates if replicates is not None else 'none'})")
         config = load_config(config_path or default_config_path(), overrides)
         check_config(config)
-        with_executor(config, executor_kind, address)  # a bad --executor / --address stops here
+        if address is not None:  # an unreachable cluster stops here, before the study's folder exists
+            with open_executor(with_executor(config, executor_kind, address)):
+                pass
         name = config.run.name or (Path(config_path).stem if config_path else "evolve")
         folder = RunFolder.create("study", name, config, out, replicates=replicates)
         count = replicates

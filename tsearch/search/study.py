@@ -64,7 +64,14 @@ def pool(summaries: list[dict], size_grid, *, threshold: float, alpha: float) ->
         row["winner"] = ("untested" if p is None else "neither" if p >= alpha
                          else "search" if row["test"]["difference"] > 0 else "control")
     return {"runs": len(summaries), "threshold": threshold, "alpha": alpha, "rows": rows,
-            "n_star": _n_star(rows, threshold)}
+            "n_star": _n_star(rows, threshold), "budget": budget(summaries)}
+
+
+def budget(summaries: list[dict]) -> dict:
+    """Per run: the trainings of each arm (pareto.json ``budget``) and, for a screened search,
+    the candidates it screened (``screening``; 0 without screening)."""
+    return {"trainings": {arm: [(x.get("budget") or {}).get(arm) for x in summaries] for arm in ("search", "control")},
+            "screened": [(x.get("screening") or {}).get("candidates", 0) for x in summaries]}
 
 
 def _arm(values: list[float]) -> dict | None:
@@ -102,6 +109,11 @@ def sentences(study: dict, metric: str) -> list[str]:
                 f"difference {t['difference']:+.3f}{ci(t['difference_ci'])}, p = {t['p']:.3g}, "
                 f"Holm p = {r['p_holm']:.3g}: {'NEITHER wins' if r['winner'] == 'neither' else r['winner'].upper() + ' WINS'}")
         lines.append(f"n <= {r['size']}: {arms}{typical}; {test}.")
+    if "budget" in study:
+        trainings, screened = study["budget"]["trainings"], study["budget"]["screened"]
+        lines.append("Trainings per run: search " + ", ".join(map(str, trainings["search"])) + "; control "
+                     + ", ".join(map(str, trainings["control"])) + "; candidates screened by the search: "
+                     + (", ".join(map(str, screened)) if any(screened) else "none (no screening)") + ".")
     stars = study["n_star"]
     lines.append(f"n* (smallest n whose run-mean reaches {study['threshold']:g}): " + "; ".join(
         f"{arm} {'none reached' if v is None else v}" for arm, v in stars.items()) + ".")
