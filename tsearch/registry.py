@@ -150,10 +150,11 @@ METRICS = Names("metric", ("valid", "copy", "copy_ratio", "novel", "g", "g_rel",
                            "coverage_unseen", "copy_shift", "novel_shift", "g_shift", "near_copy",
                            "g_far", "distinct_novel_shift", "hamming_q10", "hamming_q50",
                            "hamming_q90", "chance_valid", "g_above_chance", "g_shift_above_chance",
-                           "precision", "recall"))
+                           "precision", "recall", "coverage", "coverage_chance", "learned"))
 GOAL_METRICS = Names("metric", ("g", "g_rel", "novel", "distinct_novel", "valid", "coverage_unseen",
                                 "g_shift", "novel_shift", "g_far", "distinct_novel_shift",
-                                "g_above_chance", "g_shift_above_chance", "precision", "recall"))
+                                "g_above_chance", "g_shift_above_chance", "precision", "recall",
+                                "coverage", "learned"))
 
 # The mutation operators (tsearch/search/operators.py implements them), the keys of [search]
 # operator_weights: those of a polygons genome, those of an images genome (each can leave the

@@ -453,6 +453,9 @@ class MetricsConfig:
     pr_neighbours: int = 3  # k of the k-NN balls (Kynkaanniemi et al. 2019)
     pr_reference_size: int = 1024  # reference target samples (drawn once per target)
     chance_blobs: int = 64  # random blobs per white area for chance_valid (0: off)
+    # coverage / learned (docs/metrics.md): each reference ball is sized so that a model sampling
+    # the target puts this many of its samples in it on average (expected coverage 1 - e^-beta)
+    coverage_beta: float = 2.0
     reference_seed: int = 0  # seed of the reference sample and of the blobs
 
     def __post_init__(self):
@@ -465,6 +468,7 @@ class MetricsConfig:
         check_range(self.reference_seed, 0, MAX_SEED, "reference_seed")
         check_range(self.pr_reference_size, self.pr_neighbours + 1, MAX_TRAINING_SET, "pr_reference_size")
         check_range(self.chance_blobs, 0, MAX_COUNT, "chance_blobs")
+        check(0 < self.coverage_beta <= 100, "coverage_beta", "must be in (0, 100]")
 
 
 @dataclass(frozen=True)
@@ -757,7 +761,10 @@ def check_across_tables(config: Config) -> None:
     needs = {"g_above_chance": ("chance_blobs", config.metrics.chance_blobs > 0),
              "g_shift_above_chance": ("chance_blobs", config.metrics.chance_blobs > 0),
              "precision": ("precision_recall", config.metrics.precision_recall),
-             "recall": ("precision_recall", config.metrics.precision_recall)}
+             "recall": ("precision_recall", config.metrics.precision_recall),
+             "coverage": ("precision_recall", config.metrics.precision_recall),
+             "learned": ("precision_recall and metrics.chance_blobs",
+                         config.metrics.precision_recall and config.metrics.chance_blobs > 0)}
     goals = {"search.fitness_metric": config.search.fitness_metric,
              "sampler.select_metric": config.sampler.select_metric,
              "sweep.generalization_metric": config.sweep.generalization_metric,

@@ -52,20 +52,34 @@ class ChanceTable:
     def __init__(self, is_valid: IsValid, shape: tuple[int, int], *, per_area: int, seed: int):
         self.is_valid, self.shape, self.per_area, self.seed = is_valid, shape, per_area, seed
         self.rate: dict[int, float] = {}
+        self._valid: dict[int, np.ndarray] = {}  # area -> (V, H, W) bool, the valid blobs drawn
+        self._drawn: dict[int, int] = {}
 
     def __call__(self, areas: np.ndarray) -> np.ndarray:
         """(M,) white areas -> (M,) p(area)."""
         areas = np.asarray(areas, dtype=np.int64)
         for a in np.unique(areas):
-            if int(a) not in self.rate:
-                self.rate[int(a)] = self._measure(int(a))
+            self._measure(int(a))
         return np.array([self.rate[int(a)] for a in areas], dtype=np.float64)
 
-    def _measure(self, area: int) -> float:
+    def valid_blobs(self, area: int) -> np.ndarray:
+        """(V, H, W) bool: the blobs of this area that passed, of ``drawn(area)`` (coverage.py)."""
+        self._measure(area)
+        return self._valid[area]
+
+    def drawn(self, area: int) -> int:
+        self._measure(area)
+        return self._drawn[area]
+
+    def _measure(self, area: int) -> None:
+        if area in self.rate:
+            return
         if area == 0:
-            return float(self.is_valid(as_images(np.zeros((1, *self.shape), bool)))[0])
-        rng = seeding.numpy_rng(self.seed, "chance", area)
-        return float(np.mean(self.is_valid(as_images(grow_blobs(area, self.per_area, self.shape, rng)))))
+            blobs = np.zeros((1, *self.shape), bool)
+        else:
+            blobs = grow_blobs(area, self.per_area, self.shape, seeding.numpy_rng(self.seed, "chance", area))
+        valid = np.asarray(self.is_valid(as_images(blobs)), bool)
+        self.rate[area], self._valid[area], self._drawn[area] = float(valid.mean()), blobs[valid], len(blobs)
 
 
 def chance_level(is_valid: IsValid, areas: np.ndarray, shape: tuple[int, int],

@@ -31,6 +31,7 @@ class Reference:
     scale: np.ndarray  # (D,) standard deviation (1 where constant)
     radii: np.ndarray  # (R,) k-NN radius of each reference point, standardized space
     k: int
+    sorted_distances: np.ndarray  # (R, R): row j, the distances from r_j in increasing order
 
     @classmethod
     def build(cls, names, values: np.ndarray, k: int = K_DEFAULT) -> "Reference":
@@ -38,7 +39,17 @@ class Reference:
         values = values[np.isfinite(values).all(axis=1)]
         std = values.std(axis=0)
         scale = np.where(std > 0, std, 1.0)
-        return cls(tuple(names), values, scale, knn_radii(values / scale, k), k)
+        ordered = np.sort(pairwise(values / scale, values / scale), axis=1)  # column 0: the point itself
+        radii = ordered[:, k] if len(values) > k else np.full(len(values), np.inf)
+        return cls(tuple(names), values, scale, radii, k, ordered)
+
+    @property
+    def standardized(self) -> np.ndarray:
+        return self.values / self.scale
+
+    def ball_radii(self, k: int) -> np.ndarray:
+        """(R,) distance from each reference point to its k-th nearest other one (coverage.py)."""
+        return self.sorted_distances[:, k]
 
 
 def knn_radii(x: np.ndarray, k: int) -> np.ndarray:

@@ -1,5 +1,6 @@
 """What scoring needs from the target beyond the training set, drawn once per target:
-a reference sample's descriptors (precision / recall) and the chance table of its validity test.
+a reference sample's descriptors (precision / recall, coverage), the chance table of its validity
+test, and the chance level of coverage built from both.
 
 Both are seeded by ``metrics.reference_seed`` alone, not by the task: the reference is a
 property of the target, so every task and scored step of a run (and ``tsearch score`` later)
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from .. import seeding
 from .chance import ChanceTable
+from .coverage import ChanceCoverage
 from .fidelity import Reference
 
 
@@ -19,6 +21,7 @@ from .fidelity import Reference
 class TargetReference:
     descriptors: Reference | None  # None: precision / recall off
     chance: ChanceTable | None  # None: chance_valid off
+    coverage_chance: ChanceCoverage | None = None  # None: one of the two above off
 
 
 def build_reference(target, config) -> TargetReference:
@@ -33,4 +36,6 @@ def build_reference(target, config) -> TargetReference:
     if config.chance_blobs > 0:
         chance = ChanceTable(lambda images: target.is_valid(images).valid, target.shape,
                              per_area=config.chance_blobs, seed=config.reference_seed)
-    return TargetReference(descriptors, chance)
+    both = descriptors is not None and chance is not None
+    return TargetReference(descriptors, chance,
+                           ChanceCoverage(chance, target.descriptors, descriptors) if both else None)

@@ -23,6 +23,8 @@ p(|s_i|); samples that pass by chance, specks or full canvases, do not raise it)
 and recall of the valid samples (fidelity.py; W1 per descriptor in extra["w1"]). Intervals:
 fractions over all M samples by bootstrap_intervals; precision over the valid samples, recall
 over the reference points, quantiles by resampling the valid h_i.
+Coverage of the target by the g_far samples, its chance level and ``learned`` = coverage -
+coverage_chance, the default fitness (coverage.py); intervals over the reference points.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import torch
 
 from .bootstrap import bootstrap_intervals, bootstrap_quantiles
 from .copies import min_hamming, nearest_ratio
+from .coverage import learned
 from .fidelity import descriptor_distances, precision_recall
 from .reference import TargetReference
 from .shifts import copy_shift, min_shift_hamming, shift_keys, symmetries
@@ -45,6 +48,7 @@ SHIFT_FRACTIONS = ("copy_shift", "novel_shift", "g_shift", "near_copy", "g_far")
 CHANCE_FRACTIONS = ("chance_valid", "g_above_chance", "g_shift_above_chance")
 HAMMING_QUANTILES = {"hamming_q10": 0.1, "hamming_q50": 0.5, "hamming_q90": 0.9}
 FIDELITY = ("precision", "recall")
+COVERAGE = ("coverage", "coverage_chance", "learned")
 NAN = float("nan")
 
 
@@ -97,7 +101,7 @@ def _beyond_exact(white, train_white, valid, novel, target, config, reference, r
         # a function of columns already there: the bootstrap's draws (over distinct rows) and
         # so every other interval stay as they were
         per_sample["g_shift_above_chance"] = per_sample["novel_shift"] - per_sample["chance_valid"]
-    out = MetricsReport({name: NAN for name in CHANCE_FRACTIONS + FIDELITY})  # NaN: not computed
+    out = MetricsReport({name: NAN for name in CHANCE_FRACTIONS + FIDELITY + COVERAGE})  # NaN: not computed
     out.metrics.update({k: float(np.mean(v)) for k, v in per_sample.items()})
     out.intervals.update(bootstrap_intervals(per_sample, n_resamples=config.n_bootstrap,
                                              confidence=config.confidence, rng=rng))
@@ -110,7 +114,18 @@ def _beyond_exact(white, train_white, valid, novel, target, config, reference, r
                                              confidence=config.confidence, rng=rng))
     if reference is not None and reference.descriptors is not None:
         _fidelity(out, white[valid], target, reference.descriptors, config, rng)
+        _coverage(out, white, per_sample["g_far"] > 0, target, reference, config, rng)
     return out
+
+
+def _coverage(out: MetricsReport, white, far, target, reference: TargetReference, config, rng) -> None:
+    """coverage, coverage_chance and learned, with intervals over the reference points."""
+    _, values = target.descriptors(np.where(white[far], 1.0, -1.0))
+    per_point = learned(values, white.sum(axis=(1, 2)), reference.descriptors,
+                        reference.coverage_chance, config.coverage_beta)
+    out.metrics.update({name: float(np.mean(v)) for name, v in per_point.items()})
+    out.intervals.update(bootstrap_intervals(per_point, n_resamples=config.n_bootstrap,
+                                             confidence=config.confidence, rng=rng))
 
 
 def _shift_indicators(white, train_white, valid, config, device) -> tuple[dict, np.ndarray]:
