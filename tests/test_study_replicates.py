@@ -107,3 +107,17 @@ def test_resume_with_another_config_is_refused(config_path, reference, tmp_path)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "search.population" in proc.stderr
     assert sorted(p.name for p in reference.rglob("*")) == before
+
+
+def test_a_study_is_extended_by_more_replicates_not_shortened(config_path, reference, tmp_path):
+    import shutil
+    path = tmp_path / "extended"
+    shutil.copytree(reference, path)
+    proc = subprocess.run([sys.executable, "-m", "tsearch", "study", "--resume", str(path), "--replicates", "1"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "shortened" in proc.stderr
+    done(study("--resume", path, "--replicates", 3))
+    result = pooled(path)
+    assert result["runs"] == 3 and result["seeds"] == [3, 4, 5]
+    assert json.loads((path / "run.json").read_text())["extended"][0]["change"] == "2 -> 3"
+    assert result["rows"] != pooled(reference)["rows"]

@@ -12,7 +12,8 @@ with the whole executor: on Ray every replicate's trainings go to the cluster), 
         study.json, study.png, report.*      the pool, written once every replicate has finished
 
 Killed at any point, ``tsearch study --resume STUDY_DIR`` (with or without CONFIG; a CONFIG
-that differs from the study's is refused, naming the key) goes on: a finished replicate is left
+that differs from the study's is refused, naming the key; a larger ``--replicates`` adds
+replicates: the second stage of a study planned from its first replicates' spread) goes on: a finished replicate is left
 as it is, an interrupted one is resumed (tsearch evolve --resume: it ends bit-identical), a
 missing one is started; the pool is written from the folders, so it is the uninterrupted
 study's, and the one of pooling its folders by hand.
@@ -30,7 +31,8 @@ from .evolve_state import check_config, complete, default_config_path
 from .folder import RunFolder
 from .lock import holder
 from .pipeline import open_executor, with_executor
-from .provenance import first_difference
+from .provenance import command_line, first_difference, now
+from .records import write_json
 from .study import MAY_DIFFER, write_study
 
 REPLICATES = "replicates"  # the folder of the replicates' evolve folders
@@ -53,14 +55,18 @@ def run_study(config_path: str | None, overrides=(), *, replicates: int | None, 
         count = folder.meta.get("replicates")
         if not isinstance(count, int) or count < 2:
             raise UserError(f"{folder.path / 'run.json'}: no replicate count (not a study made by --replicates)")
-        if replicates is not None and replicates != count:
-            raise UserError(f"--replicates: the study in {folder.path} has {count} (given {replicates})")
+        if replicates is not None and replicates < count:
+            raise UserError(f"--replicates: the study in {folder.path} has {count}; a study can be "
+                            f"extended, not shortened (given {replicates})")
         if config_path is not None or overrides:
             given = load_config(config_path, overrides)
             why = first_difference(folder.config, given, labels=("in the study", "given"), ignore=MAY_DIFFER)
             if why:
                 raise UserError(f"{folder.path}: a study of another config ({why})")
         config = folder.config
+        if replicates is not None and replicates > count:  # a second stage of a planned study
+            extend(folder, replicates)
+            count = replicates
     else:
         if replicates is None or replicates < 2:
             raise UserError("--replicates: a study needs at least 2 replicates (given "
@@ -85,6 +91,14 @@ def run_study(config_path: str | None, overrides=(), *, replicates: int | None, 
                            address=address, show_progress="lines" if not quiet else False))
     write_study(folder.path, [RunFolder.open(r, "evolve") for r in runs])
     return folder.path
+
+
+def extend(folder: RunFolder, replicates: int) -> None:
+    """More replicates of the same config: run.json's count grows and notes the change."""
+    extended = [*folder.meta.get("extended", []), {"key": "replicates", "change": f"{folder.meta['replicates']} -> "
+                                                   f"{replicates}", "command": command_line(folder.path), "at": now()}]
+    folder.meta = {**folder.meta, "replicates": replicates, "extended": extended}
+    write_json(folder.path / "run.json", folder.meta)
 
 
 def seeds(config: Config, count: int) -> list[int]:
