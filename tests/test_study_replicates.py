@@ -121,3 +121,18 @@ def test_a_study_is_extended_by_more_replicates_not_shortened(config_path, refer
     assert result["runs"] == 3 and result["seeds"] == [3, 4, 5]
     assert json.loads((path / "run.json").read_text())["extended"][0]["change"] == "2 -> 3"
     assert result["rows"] != pooled(reference)["rows"]
+
+
+@pytest.mark.parametrize("sd", [0.05, 0.13, 0.26])
+def test_replicates_for_an_interval_is_the_smallest_that_reaches_it(sd):
+    from scipy import stats
+
+    from tsearch.search.study import paired_test, replicates_for
+
+    r = replicates_for(sd, 0.10)
+    def half(k):
+        return stats.t.ppf(0.975, k - 1) * sd / k ** 0.5
+    assert half(r) <= 0.10 < half(r - 1)
+    test = paired_test([0.1, -0.2, 0.05, 0.3])
+    assert test["half_width"] == pytest.approx((test["difference_ci"][1] - test["difference_ci"][0]) / 2)
+    assert test["replicates_for"]["0.1"] == replicates_for(test["sd"], 0.10)
