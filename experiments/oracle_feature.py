@@ -15,7 +15,9 @@ and timed (wall clock, one process, torch threads as configured). Then:
     Spearman(oracle, trained)                  with its p value
     out-of-sample R^2 of the screening surrogate (tsearch.search.screening.Surrogate, a
     Gaussian process) on the set features, with and without the oracle's value as a feature,
-    by 5-fold cross-validation repeated over 20 fold draws (mean and sd over draws)
+    by 5-fold cross-validation repeated over 20 fold draws (mean and sd over draws); the same
+    for the feature regression's ridge (tsearch.search.regression, one fold draw), and the
+    ridge on the oracle's value alone
     cost: the oracle's seconds per set against a training's
 
 Each set's line goes to OUT.jsonl as it finishes (a killed run goes on where it stopped);
@@ -34,18 +36,13 @@ from pathlib import Path
 import numpy as np
 
 from tsearch import configs
-from tsearch.config import config_from_dict, config_to_dict, load_config
+from tsearch.config import load_config
 from tsearch.search.features import FEATURES, set_features
 from tsearch.search.genomes import random_genome
 from tsearch.seeding import training_seed
 from tsearch.targets import build_target
+from tsearch.runs.screen_oracle import oracle_config
 from tsearch.tasks import EvalTask
-
-
-def oracle_config(config):
-    data = config_to_dict(config)
-    data["model"] = {"kind": "local", "patch": 3, "padding": "black"}
-    return config_from_dict(data, source="<oracle>")
 
 
 def measure(config, genome, *, oracle: bool) -> tuple[dict, float]:
@@ -97,6 +94,14 @@ def cv_r2(rows, y, *, folds: int = 5, draws: int = 20) -> tuple[float, float]:
     return float(np.mean(scores)), float(np.std(scores))
 
 
+def _ridge_r2(rows, y) -> float | None:
+    """The feature regression's out-of-fold R^2 (tsearch.search.regression: ridge, 5 folds)."""
+    from tsearch.search.regression import cv_r2 as ridge_cv_r2, design
+
+    X, _ = design(rows, list(rows[0]))
+    return ridge_cv_r2(X, y, penalty=1.0, folds=5, seed=0)
+
+
 def analyze(out: Path, metric: str) -> dict:
     from scipy import stats
 
@@ -109,10 +114,12 @@ def analyze(out: Path, metric: str) -> dict:
     with_oracle = [{**b, "oracle": o} for b, o in zip(base, oracle)]
     r2_without, r2_without_sd = cv_r2(base, trained)
     r2_with, r2_with_sd = cv_r2(with_oracle, trained)
+    ridge = {name: _ridge_r2(rows, trained) for name, rows in (("features", base), ("features_and_oracle", with_oracle))}
     cost = np.array([x["oracle_s"] for x in lines]) / np.array([x["trained_s"] for x in lines])
     return {"metric": metric, "sets": len(lines), "spearman": float(rho.statistic), "p": float(rho.pvalue),
             "r2_features": r2_without, "r2_features_sd": r2_without_sd,
             "r2_features_and_oracle": r2_with, "r2_features_and_oracle_sd": r2_with_sd,
+            "ridge_r2": ridge, "oracle_alone_r2": _ridge_r2([{"oracle": o} for o in oracle], trained),
             "oracle_s_median": float(np.median([x["oracle_s"] for x in lines])),
             "trained_s_median": float(np.median([x["trained_s"] for x in lines])),
             "cost_ratio_median": float(np.median(cost)),

@@ -65,3 +65,18 @@ def test_bad_screening_is_one_line_and_no_folder(screened, tmp_path, setting):
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and setting.split("=")[0] in proc.stderr
     assert not out.exists()
+
+
+def test_the_oracle_feature_reaches_the_surrogate(tmp_path):
+    """search.screen_oracle: every surrogate pick carries the local oracle's train-free value
+    (the run's fitness metric of its samples), and the surrogate's inputs include it."""
+    path = tmp_path / "oracle.toml"
+    path.write_text(SCREENED.replace("generations = 5", "generations = 3").replace(
+        "[search]\n", "[search]\nscreen_oracle = true\n"))
+    finish(evolve(path, "--out", tmp_path / "run"))
+    logged = [json.loads(x) for x in (tmp_path / "run" / "logbook.jsonl").read_text().splitlines()]
+    screened = [e["screen"] for e in logged if e.get("screen", {}).get("by") == "surrogate"]
+    assert screened, "no generation had enough trained sets for the surrogate"
+    for record in screened:
+        assert "oracle" in record["inputs"]
+        assert all(isinstance(p["oracle"], float) for p in record["picks"])

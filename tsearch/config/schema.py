@@ -622,6 +622,9 @@ class SearchConfig:
     # screen_explore: the share of those picks drawn at random instead. 1 = no screening
     screen_factor: int = 1
     screen_explore: float = 0.25
+    # screen_oracle: the surrogate also sees the local (ELS) oracle's train-free fitness of
+    # each set (sampled, not trained: tsearch.runs.screen_oracle)
+    screen_oracle: bool = False
 
     def __post_init__(self):
         check_range(self.generations, 1, MAX_COUNT, "generations")

@@ -24,7 +24,9 @@ of its sizes), and trains ``population`` of them, chosen as follows.
 
 With fewer than MIN_TRAINED trained sets (or no feature that varies) there is no surrogate:
 the first ``population`` distinct candidates are trained, which is a random pick, and the
-logbook says so. The surrogate is refit every generation from the arms' archives, which each
+logbook says so. With ``search.screen_oracle`` the surrogate has one more feature, given by
+the driver: the fitness of the local (ELS) oracle's samples on the set, no training
+(tsearch.runs.screen_oracle; docs/experiments.md measured what it adds). The surrogate is refit every generation from the arms' archives, which each
 checkpoint holds, so a killed and resumed search asks the same sets. ``screen_factor = 1``
 never comes here: the search asks exactly what it asked before screening existed.
 
@@ -97,11 +99,27 @@ class Screener:
                  prior: Callable[[], list[ParetoArchive]] = list):
         self.explore, self.features_of, self.prior = explore, features_of, prior
         self._features: dict[str, dict] = {}  # a set's features never change: computed once
+        # more features computed in batches by the driver (search.screen_oracle: the local
+        # oracle's train-free fitness, tsearch.runs.screen_oracle): genomes -> hash -> {name: value}
+        self.extra_of: Callable[[list[Genome]], dict[str, dict]] | None = None
+        self.extra_names: tuple[str, ...] = ()
 
     def features(self, genome: Genome) -> dict:
         if genome.hash not in self._features:
             self._features[genome.hash] = self.features_of(genome)
         return self._features[genome.hash]
+
+    def add_extra(self, genomes: Sequence[Genome]) -> None:
+        """The driver's features of the sets that lack them, in one batch."""
+        missing = list({g.hash: g for g in genomes if "extra" not in self.features(g)}.values())
+        if self.extra_of is not None and missing:
+            extra = self.extra_of(missing)
+            for g in missing:
+                self._features[g.hash] = {**self._features[g.hash], "extra": extra.get(g.hash, {})}
+
+    def row(self, genome: Genome) -> dict:
+        features = self.features(genome)
+        return {**{k: v for k, v in features.items() if k != "extra"}, **features.get("extra", {})}
 
     def trained(self, own: ParetoArchive) -> list[tuple[Genome, float]]:
         """(set, mean fitness so far) of every set the arm and its prior were told, once each."""
@@ -123,17 +141,21 @@ class Screener:
                            "why": f"{len(trained)} trained sets (the surrogate needs {MIN_TRAINED} "
                                   "with a feature that varies)",
                            "picks": [_pick(g, None, None, False) for g in picks]}
-        surrogate = Surrogate(rows, [v for _, v in trained])
-        mu, sigma = surrogate.predict([self.features(g) for g in distinct])
+        self.add_extra([g for g, _ in trained] + distinct)
+        surrogate = Surrogate([self.row(g) for g, _ in trained], [v for _, v in trained],
+                              FEATURES + self.extra_names)
+        mu, sigma = surrogate.predict([self.row(g) for g in distinct])
         n = min(n, len(distinct))
         n_explore = min(math.floor(self.explore * n + 0.5), n)
         chosen = select_nsga2([g.size for g in distinct], list(mu + KAPPA * sigma), n - n_explore)
         rest = sorted(set(range(len(distinct))) - set(chosen))
         explored = [rest[i] for i in rng.choice(len(rest), size=n_explore, replace=False)] if n_explore else []
-        picks = [_pick(distinct[i], mu[i], sigma[i], i in explored) for i in chosen + explored]
+        picks = [{**_pick(distinct[i], mu[i], sigma[i], i in explored),
+                  **{name: self.row(distinct[i]).get(name) for name in self.extra_names}}
+                 for i in chosen + explored]
         return [distinct[i] for i in chosen + explored], {
             **record, "by": "surrogate", "trained": len(picks), "explore": n_explore,
-            "features": surrogate.leaned_on(), "picks": picks}
+            "inputs": list(surrogate.design.labels), "features": surrogate.leaned_on(), "picks": picks}
 
 
 def attach(strategies: dict, cfg, target) -> None:
