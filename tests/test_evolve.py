@@ -182,6 +182,17 @@ def test_outputs_and_report(reference):
     assert "random baseline" in report and "Search against control, on fresh seeds" in report
     assert pareto["headline"][0] in report and "What the search found" in report
     assert "Training budget: train.steps = 30 for every training set" in report
+    # the answer's sets side by side: their samples beside their training images, what they draw
+    for n, pair in pareto["extremes"].items():
+        for which, point in pair.items():
+            assert (run_dir / "sets" / f"n{int(n):03d}-{which}-samples.png").is_file()
+            assert set(point["metrics"]) >= {"near_copy", "g_far", "precision", "recall", "coverage"}
+    assert "what each set makes the model draw" in report
+    flagged = {p["hash"] for p in pareto["near_copy_sets"]}
+    for p in pareto["front"] + pareto["control_front"]:
+        assert (p["hash"] in flagged) == (p["metrics"]["near_copy"] > 0.5)
+        if p["hash"] in flagged:
+            assert f"{p['hash'][:8]} draws near copies" in report
 
 
 def test_control_arm_has_the_search_budget_at_each_size(reference):
@@ -540,3 +551,25 @@ def test_an_images_search_resumes_exactly_and_finds_sets_off_the_support(tmp_pat
     assert pareto["genome"] == "images"
     assert all(0 <= p["features"]["valid"] <= 1 for p in pareto["front"])
     assert "valid" in pareto["found"]["search"]
+
+
+SHRUNK = ["--set", "model.kind=mlp", "--set", "model.width=32", "--set", "model.depth=1",
+          "--set", "train.epochs=0", "--set", "train.steps=40", "--set", "sampler.n_samples=16",
+          "--set", "sampler.n_select=8", "--set", "sampler.n_steps=10", "--set", "search.generations=2",
+          "--set", "search.population=4", "--set", "search.size_grid=[1,2]", "--set", "search.n_max=2",
+          "--set", "search.baseline_repeats=2", "--set", "search.reevaluate_seeds=2"]
+
+
+@pytest.mark.slow
+def test_the_packaged_evolve_on_its_fitness_resumes_exactly(tmp_path):
+    """The packaged evolve (polygons, the fitness ``learned``), shrunk to seconds: killed in its
+    search and resumed, the outcome of the uninterrupted run, with varying fitness values."""
+    reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
+    finish(evolve("evolve", "--out", reference_dir, *SHRUNK))
+    kill_after(evolve("evolve", "--out", killed_dir, *SHRUNK), killed_dir, 2, 0.1)
+    finish(evolve("--resume", killed_dir))
+    expected = outcome(reference_dir)
+    assert outcome(killed_dir) == expected
+    assert expected["pareto"]["metric"] == "learned"
+    values = [v for e in expected["logbook"] if e["fitness"] for v in (e["fitness"]["max"], e["fitness"]["min"])]
+    assert max(values) > min(values)  # real, varying numbers compared

@@ -5,7 +5,8 @@ outputs at the end.
                   the answer per size, the feature regression
     best/         per front member of either arm: training set grid + .npz of its parameters,
                   sample grid
-    sets/         per size of size_grid: the best and the worst evaluated set (grids)
+    sets/         per size of size_grid: the best and the worst evaluated set, its training
+                  images and the samples of its first training's reported step (grids)
 """
 
 from __future__ import annotations
@@ -71,7 +72,12 @@ def write_outputs(folder: RunFolder, config: Config, target, state,
         for which, point in pair.items():
             if point["hash"] in told:
                 folder.write_grid(f"sets/n{int(n):03d}-{which}.png", told[point["hash"]].render(target))
+            samples = folder.inside(f"samples/{point['hash'][:16]}.npz")
+            if samples.is_file():
+                with np.load(samples, allow_pickle=False) as data:
+                    folder.write_grid(f"sets/n{int(n):03d}-{which}-samples.png", data["images"])
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
+    keep |= {p["hash"][:16] for pair in summary["extremes"].values() for p in pair.values()}
     for path in folder.inside("samples").glob("*.npz"):
         if path.stem not in keep and not path.stem.endswith("_steps"):  # *_steps: every scored step, kept for re-scoring
             folder.delete(f"samples/{path.name}")

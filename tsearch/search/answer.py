@@ -24,6 +24,15 @@ from scipy import stats
 
 from .compare import interval, ok_values, proposal
 
+# beside the fitness, for the same sets: what their models draw (docs/metrics.md)
+SIDE_METRICS = ("learned", "coverage", "precision", "recall", "near_copy", "g_far", "g_shift_above_chance")
+NEAR_COPY_SHARE = 0.5  # a front set whose samples are more than half near copies is flagged
+
+
+def side_metrics(metrics: dict | None) -> dict:
+    """The SIDE_METRICS of a set's metrics (means over its trainings in the search)."""
+    return {k: (metrics or {}).get(k) for k in SIDE_METRICS}
+
 
 def quantile_interval(values: list[float], q: float, confidence: float = 0.95) -> dict | None:
     """The q-quantile of ``values`` and its order-statistic interval (see the docstring)."""
@@ -57,6 +66,7 @@ def arm_best(front: list[dict], n: int) -> dict | None:
     values = ok_values(member.get("fresh"))
     return {"hash": member["hash"], "size": member["size"], "in_search": member["value"],
             "trainings_in_search": member.get("trainings"), "k": len(values),
+            "metrics": side_metrics(member.get("metrics")),
             "mean": float(np.mean(values)) if values else None, "ci": interval(values, 0.95)}
 
 

@@ -15,7 +15,10 @@
                    the search's best (fresh, with intervals); n* per arm; in words
     regression     which features of a set predict its fitness, over every evaluated set of
                    every phase (tsearch.search.regression): cross-validated R^2, top terms
-    extremes       per size of size_grid: the best and the worst evaluated set (any phase)
+    extremes       per size of size_grid: the best and the worst evaluated set (any phase), with
+                   the mean over its trainings of answer.SIDE_METRICS (what the set makes the model draw)
+    near_copy_sets the front sets (either arm) whose samples are mostly near copies: mean
+                   near_copy over their trainings above NEAR_COPY_SHARE
     landscape      the share of fitness variance between sets (tsearch.search.answer.landscape)
     smallest_size  per arm, the smallest size whose fresh mean reaches the threshold
     training       the training budget (steps or epochs), its schedule, how often the best
@@ -37,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import SearchConfig, TrainConfig
-from .answer import curves, landscape, n_star, sentences
+from .answer import NEAR_COPY_SHARE, curves, landscape, n_star, sentences, side_metrics
 from .compare import compare_arms, headline, proposal, smallest_fresh
 from .features import FEATURES, mean_features
 from .regression import feature_regression, sentence
@@ -78,7 +81,11 @@ def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
             "landscape": landscape([p["value"] for p in points["baseline"]],
                                    [[t["value"] for t in e["trainings"].values() if t["value"] is not None]
                                     for _, e in state.cache.items()]),
-            "extremes": extremes(cfg, points),
+            "extremes": extremes(cfg, points, state.cache),
+            "near_copy_sets": [{"arm": arm, "hash": p["hash"], "size": p["size"],
+                                "near_copy": p["metrics"]["near_copy"]}
+                               for arm in ("search", "control") for p in fronts[arm]
+                               if (p["metrics"].get("near_copy") or 0) > NEAR_COPY_SHARE],
             # a screened search only (search.screen_factor > 1): what its surrogate did
             **({"screening": screened} if (screened := screening_summary(state.logbook)) else {})}
 
@@ -100,11 +107,12 @@ def regression_of(cfg: SearchConfig, points: dict[str, list[dict]], features: di
     return {"fit": fit, "sentence": sentence(fit, cfg.fitness_metric)}
 
 
-def extremes(cfg: SearchConfig, points: dict[str, list[dict]]) -> dict[str, dict]:
+def extremes(cfg: SearchConfig, points: dict[str, list[dict]], cache) -> dict[str, dict]:
     """Per size of size_grid: the best and the worst evaluated set (mean over its trainings)."""
     out = {}
     for n in cfg.size_grid:
-        at_n = [{**p, "phase": phase} for phase in PHASES for p in points[phase] if p["size"] == n]
+        at_n = [{**p, "phase": phase, "metrics": side_metrics(cache.get(p["hash"])["metrics"])}
+                for phase in PHASES for p in points[phase] if p["size"] == n]
         if at_n:
             out[str(n)] = {"best": max(at_n, key=lambda p: (p["value"], p["hash"])),
                            "worst": min(at_n, key=lambda p: (p["value"], p["hash"]))}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...search.answer import NEAR_COPY_SHARE, SIDE_METRICS
 from .plots import figure, save
 from .sections import Figure, Section, Table, fmt
 
@@ -49,10 +50,38 @@ def answer_section(run_dir: Path, summary: dict) -> Section | None:
         return None
     answer_plot(run_dir / "answer.png", summary)
     return Section("The answer: " + summary["metric"] + " against the training-set size",
-                   list(summary["answer"]["lines"]) + landscape_lines(summary.get("landscape")),
+                   list(summary["answer"]["lines"]) + landscape_lines(summary.get("landscape"))
+                   + near_copy_lines(summary),
                    figures=[Figure("answer.png", "the typical random set, the control's best and the "
                                    "search's best, on fresh seeds, with 95% intervals")],
-                   tables=[answer_table(summary)])
+                   tables=[answer_table(summary), drawn_table(summary)])
+
+
+def near_copy_lines(summary: dict) -> list[str]:
+    """A warning per front set whose samples are mostly near copies of its training images."""
+    flagged = summary.get("near_copy_sets") or []
+    return [f"Mostly near copies: the {p['arm']} front's set of {p['size']} image(s) {p['hash'][:8]} "
+            f"draws near copies of its training images in {p['near_copy']:.0%} of its samples "
+            f"(more than {NEAR_COPY_SHARE:.0%}): its model reproduces its set more than it learned the target."
+            for p in flagged]
+
+
+def drawn_table(summary: dict) -> Table:
+    """For the answer's sets and each size's best and worst evaluated set: what the model draws."""
+    rows = []
+    for r in summary["answer"]["curves"]:
+        for arm in ("search", "control"):
+            if r.get(arm):
+                rows.append([r["size"], f"{arm}'s best", r[arm]["size"], fmt(r[arm]["mean"]),
+                             *[fmt(r[arm].get("metrics", {}).get(k)) for k in SIDE_METRICS]])
+        for which, p in (summary.get("extremes") or {}).get(str(r["size"]), {}).items():
+            rows.append([r["size"], f"{which} evaluated ({p['phase']})", p["size"], "-",
+                         *[fmt((p.get("metrics") or {}).get(k)) for k in SIDE_METRICS]])
+    return Table(["n", "set", "images", f"fresh {summary['metric']}", *SIDE_METRICS], rows,
+                 caption="what each set makes the model draw: metrics at the reported step, mean over the "
+                         "set's trainings in the search (coverage: of the target by the samples beyond the "
+                         "near-copy band; near_copy: samples within 10% of a training image's pixels; "
+                         "docs/metrics.md)")
 
 
 def landscape_lines(land: dict | None) -> list[str]:
@@ -92,7 +121,7 @@ def answer_table(summary: dict) -> Table:
                          "judged on fresh seeds only")
 
 
-def teaching_section(summary: dict) -> Section | None:
+def teaching_section(run_dir: Path, summary: dict) -> Section | None:
     """What makes a set teach: the regression over every evaluated set, best and worst sets."""
     reg = summary.get("regression")
     if not reg:
@@ -105,8 +134,13 @@ def teaching_section(summary: dict) -> Section | None:
         caption=f"ridge regression (penalty {fit['penalty']:g}) on standardized features of "
                 f"{fit['sets']} sets; cross-validated R² = {fmt(fit['r2_cv'])} ({fit['folds']} folds), "
                 f"in sample {fmt(fit['r2_in_sample'])}")]
-    figures = [Figure(f"sets/n{int(n):03d}-{which}.png",
-                      f"n = {n}: the {which} evaluated set ({p['phase']}), {summary['metric']} = "
-                      f"{fmt(p['value'])} over {p.get('trainings', 1)} training(s)")
-               for n, pair in (summary.get("extremes") or {}).items() for which, p in pair.items()]
+    figures = [figure
+               for n, pair in (summary.get("extremes") or {}).items() for which, p in pair.items()
+               for figure in (Figure(f"sets/n{int(n):03d}-{which}.png",
+                                     f"n = {n}: the {which} evaluated set ({p['phase']}), {summary['metric']} = "
+                                     f"{fmt(p['value'])} over {p.get('trainings', 1)} training(s)"),
+                              Figure(f"sets/n{int(n):03d}-{which}-samples.png",
+                                     f"n = {n}: what the {which} set's model draws (its first training, "
+                                     "reported step)"))
+               if (run_dir / figure.path).is_file()]
     return Section("What makes a set teach", [reg["sentence"]], figures=figures, tables=tables)

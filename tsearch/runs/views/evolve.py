@@ -96,7 +96,7 @@ def report_sections(folder: RunFolder) -> list[Section]:
     metric = summary["metric"]
     pareto_plot(run_dir / "pareto.png", summary)
     progress_plot(run_dir / "progress.png", logbook, metric)
-    answer = [s for s in (answer_section(run_dir, summary), teaching_section(summary)) if s]
+    answer = [s for s in (answer_section(run_dir, summary), teaching_section(run_dir, summary)) if s]
     return answer[:1] + [Section("Search against control, on fresh seeds", headline_paragraphs(summary),
                     tables=[arms_table(summary)] if summary.get("headline") and summary["comparison"] else []),
             Section("What was observed", observations(summary, logbook)),

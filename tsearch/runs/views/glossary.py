@@ -46,6 +46,13 @@ METRICS = {
                  "sample, in the target's descriptor space (Kynkäänniemi et al. 2019)",
     "recall": "coverage: fraction of the target sample inside the k-NN balls of the valid "
               "samples (Kynkäänniemi et al. 2019)",
+    "coverage": "fraction of a fresh target sample's k-NN balls (sized so that the target's own M "
+                "samples would put metrics.coverage_beta in each) holding a g_far sample (Naeem et al. 2020)",
+    "coverage_chance": "the coverage that random connected blobs with the samples' white areas reach "
+                       "(exact expectation over the chance table's blobs)",
+    "learned": "coverage minus coverage_chance: the samples are valid, beyond the near-copy band, and "
+               "cover the target beyond what blobs of their sizes would (the default fitness; "
+               "docs/metrics.md)",
 }
 COLUMNS = {
     "n": "training-set size (images)",
