@@ -12,10 +12,12 @@ n_min..n_max of the packaged search, as many at each), each set is
 
 and timed (wall clock, one process, torch threads as configured). Then:
 
-    Spearman(oracle, trained)                  with its p value
+    Spearman(oracle, trained)                  with its p value; within each size, and partial
+                                               on size (both grow with the set's size)
     out-of-sample R^2 of the screening surrogate (tsearch.search.screening.Surrogate, a
-    Gaussian process) on the set features, with and without the oracle's value as a feature,
-    by 5-fold cross-validation repeated over 20 fold draws (mean and sd over draws); the same
+    Gaussian process, and its "linear" kind, Bayesian ridge) on the set features, with and
+    without the oracle's value as a feature, by 5-fold cross-validation repeated over 20 fold
+    draws (mean and sd over draws); the same
     for the feature regression's ridge (tsearch.search.regression, one fold draw), and the
     ridge on the oracle's value alone
     cost: the oracle's seconds per set against a training's
@@ -77,7 +79,7 @@ def collect(config, n_sets: int, out: Path, seed: int) -> None:
               f"trained {trained.get(config.search.fitness_metric)} ({trained_s:.1f} s)", flush=True)
 
 
-def cv_r2(rows, y, *, folds: int = 5, draws: int = 20) -> tuple[float, float]:
+def cv_r2(rows, y, *, kind: str = "gp", folds: int = 5, draws: int = 20) -> tuple[float, float]:
     """Out-of-fold R^2 of the screening surrogate: mean and sd over fold draws."""
     from tsearch.search.screening import Surrogate
 
@@ -88,7 +90,7 @@ def cv_r2(rows, y, *, folds: int = 5, draws: int = 20) -> tuple[float, float]:
         predicted = np.empty(len(y))
         for k in range(folds):
             train, test = np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)
-            model = Surrogate([rows[i] for i in train], y[train], names)
+            model = Surrogate([rows[i] for i in train], y[train], names, kind)
             predicted[test] = model.predict([rows[i] for i in test])[0]
         scores.append(1 - ((y - predicted) ** 2).sum() / ((y - y.mean()) ** 2).sum())
     return float(np.mean(scores)), float(np.std(scores))
@@ -102,6 +104,11 @@ def _ridge_r2(rows, y) -> float | None:
     return ridge_cv_r2(X, y, penalty=1.0, folds=5, seed=0)
 
 
+def _residual(y: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """y minus its mean at each size (ranks regressed on size as a factor)."""
+    return y - np.array([y[sizes == n].mean() for n in sizes])
+
+
 def analyze(out: Path, metric: str) -> dict:
     from scipy import stats
 
@@ -110,16 +117,25 @@ def analyze(out: Path, metric: str) -> dict:
     trained = np.array([x["trained"][metric] for x in lines])
     oracle = np.array([x["oracle"][metric] for x in lines])
     rho = stats.spearmanr(oracle, trained)
+    sizes = np.array([x["size"] for x in lines])
+    # both grow with the set's size: within each size, and on the ranks with size regressed out
+    within = {int(n): float(stats.spearmanr(oracle[sizes == n], trained[sizes == n]).statistic)
+              for n in np.unique(sizes) if (sizes == n).sum() >= 4}
+    partial = stats.pearsonr(*(_residual(stats.rankdata(v), sizes) for v in (oracle, trained)))
     base = [{k: x["features"].get(k) for k in FEATURES} for x in lines]
     with_oracle = [{**b, "oracle": o} for b, o in zip(base, oracle)]
     r2_without, r2_without_sd = cv_r2(base, trained)
     r2_with, r2_with_sd = cv_r2(with_oracle, trained)
+    linear = {name: cv_r2(rows, trained, kind="linear") for name, rows in (("features", base),
+                                                                          ("features_and_oracle", with_oracle))}
     ridge = {name: _ridge_r2(rows, trained) for name, rows in (("features", base), ("features_and_oracle", with_oracle))}
     cost = np.array([x["oracle_s"] for x in lines]) / np.array([x["trained_s"] for x in lines])
     return {"metric": metric, "sets": len(lines), "spearman": float(rho.statistic), "p": float(rho.pvalue),
+            "spearman_within_size": within, "spearman_partial_on_size": float(partial.statistic),
+            "partial_p": float(partial.pvalue), "per_size": {int(n): int((sizes == n).sum()) for n in np.unique(sizes)},
             "r2_features": r2_without, "r2_features_sd": r2_without_sd,
             "r2_features_and_oracle": r2_with, "r2_features_and_oracle_sd": r2_with_sd,
-            "ridge_r2": ridge, "oracle_alone_r2": _ridge_r2([{"oracle": o} for o in oracle], trained),
+            "linear_surrogate_r2": linear, "ridge_r2": ridge, "oracle_alone_r2": _ridge_r2([{"oracle": o} for o in oracle], trained),
             "oracle_s_median": float(np.median([x["oracle_s"] for x in lines])),
             "trained_s_median": float(np.median([x["trained_s"] for x in lines])),
             "cost_ratio_median": float(np.median(cost)),

@@ -97,10 +97,12 @@ def test_screened_search_beats_unscreened_at_equal_trainings():
     assert min(correlations) > 0.3 and np.mean(correlations) > 0.5, correlations
 
 
-def test_screening_records_what_it_did():
+@pytest.mark.parametrize("model", ["gp", "linear"])
+def test_screening_records_what_it_did(model):
     """Random picks (said so) while the surrogate has too few sets, then surrogate picks with
-    predictions, an explore share, candidates >= factor x trained, features leaned on."""
-    run = run_search(0, 4, screen_factor=4, screen_explore=0.25, baseline_repeats=2)
+    predictions, an explore share, candidates >= factor x trained, features leaned on; and
+    the planted feature is among them (compactness: the fitness is its value plus noise)."""
+    run = run_search(0, 4, screen_factor=4, screen_explore=0.25, baseline_repeats=2, screen_model=model)
     first, *later = [s for s in run["screens"] if s is not None]
     assert first["by"] == "random" and "6 trained sets" in first["why"]  # 3 sizes x 2 baseline sets
     assert first["candidates"] == 32 and first["trained"] == 8
@@ -111,6 +113,7 @@ def test_screening_records_what_it_did():
         assert len(s["features"]) == 3 and {f["feature"] for f in s["features"]} <= set(
             ["size", "white", "white_sd", "vertices", "convexity", "compactness", "centre",
              "spread", "hamming", "overlap"] + [f"{n} missing" for n in ("hamming", "overlap")])
+    assert "compactness" in {f["feature"] for f in later[-1]["features"]}
 
 
 def test_screening_is_deterministic():

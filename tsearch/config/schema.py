@@ -625,6 +625,8 @@ class SearchConfig:
     # screen_oracle: the surrogate also sees the local (ELS) oracle's train-free fitness of
     # each set (sampled, not trained: tsearch.runs.screen_oracle)
     screen_oracle: bool = False
+    # the surrogate: "gp" (Gaussian process, ARD RBF) or "linear" (Bayesian ridge)
+    screen_model: Literal["gp", "linear"] = "gp"
 
     def __post_init__(self):
         check_range(self.generations, 1, MAX_COUNT, "generations")

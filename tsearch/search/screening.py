@@ -7,7 +7,8 @@ cost microseconds. With ``search.screen_factor`` = k > 1, each generation the st
 ``population`` candidate sets by its usual operators (the initial population: k draws at each
 of its sizes), and trains ``population`` of them, chosen as follows.
 
-    surrogate   a Gaussian process on the standardized features of the sets this arm has
+    surrogate   (``search.screen_model = "gp"``; "linear": Bayesian ridge, see Surrogate)
+                a Gaussian process on the standardized features of the sets this arm has
                 trained, and of the shared random baseline (never the control arm's: the
                 comparison stays one of equal trainings), y = a set's mean fitness so far:
                 kernel  c * RBF with one length scale per feature (ARD) + white noise,
@@ -32,8 +33,8 @@ never comes here: the search asks exactly what it asked before screening existed
 
 What the surrogate did is logged per generation (:func:`outcome`): candidates screened and
 trained, each pick's prediction and, once trained, its measured value; the Spearman rank
-correlation of the two (out of sample: predicted before the training); the features with the
-shortest length scales (those the prediction leans on).
+correlation of the two (out of sample: predicted before the training); the features the
+prediction leans on most (:meth:`Surrogate.leaned_on`).
 """
 
 from __future__ import annotations
@@ -55,23 +56,30 @@ TOP_FEATURES = 3  # features named per generation
 
 
 class Surrogate:
-    """mu, sigma of a set's fitness from its features (see the module docstring)."""
+    """mu, sigma of a set's fitness from its features (see the module docstring). ``kind``:
+    "gp", the Gaussian process; "linear", Bayesian ridge regression (MacKay 1992; scikit-learn's
+    BayesianRidge: a linear model whose predictive sd includes the weights' uncertainty),
+    steadier with few trained sets and many features."""
 
-    def __init__(self, rows: Sequence[dict], values: Sequence[float], names: Sequence[str] = FEATURES):
+    def __init__(self, rows: Sequence[dict], values: Sequence[float], names: Sequence[str] = FEATURES,
+                 kind: str = "gp"):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+        from sklearn.linear_model import BayesianRidge
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        self.design = Design.fit(rows, names)
+        self.design, self.kind = Design.fit(rows, names), kind
         d = len(self.design.labels)
         kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(d), (1e-2, 1e3))
                   + WhiteKernel(0.1, (1e-5, 1e1)))
         # one deterministic optimizer start (the kernel's initial values): refit from the same
         # archive, the same predictions, so a resumed search asks the same sets
-        self.model = make_pipeline(StandardScaler(), GaussianProcessRegressor(
-            kernel, normalize_y=True, n_restarts_optimizer=0))
+        model = (GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=0) if kind == "gp"
+                 else BayesianRidge())
+        self.model = make_pipeline(StandardScaler(), model)
+        self.y_sd = float(np.std(values)) or 1.0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # a length scale at its bound
             self.model.fit(self.design.matrix(rows), np.asarray(values, dtype=float))
@@ -84,11 +92,16 @@ class Surrogate:
         return self.model.predict(self.design.matrix(rows), return_std=True)
 
     def leaned_on(self, top: int = TOP_FEATURES) -> list[dict]:
-        """The features with the shortest fitted length scales (in sds of the feature): a
-        change of one length scale moves the prediction by about one kernel sd."""
-        scales = np.atleast_1d(self.model[-1].kernel_.k1.k2.length_scale)
-        order = np.argsort(scales, kind="stable")[:top]
-        return [{"feature": self.design.labels[j], "length_scale": float(scales[j])} for j in order]
+        """The features the prediction leans on most, by relevance: for the GP the inverse of
+        the fitted length scale (in sds of the feature: a change of one length scale moves the
+        prediction by about one kernel sd); for the linear model |coefficient| per sd of the
+        feature, in sds of the fitness."""
+        if self.kind == "gp":
+            relevance = 1 / np.atleast_1d(self.model[-1].kernel_.k1.k2.length_scale)
+        else:
+            relevance = np.abs(self.model[-1].coef_) / self.y_sd
+        order = np.argsort(-relevance, kind="stable")[:top]
+        return [{"feature": self.design.labels[j], "relevance": float(relevance[j])} for j in order]
 
 
 class Screener:
@@ -96,8 +109,8 @@ class Screener:
     archives besides the strategy's own that the surrogate learns from (the baseline's)."""
 
     def __init__(self, *, explore: float, features_of: Callable[[Genome], dict],
-                 prior: Callable[[], list[ParetoArchive]] = list):
-        self.explore, self.features_of, self.prior = explore, features_of, prior
+                 prior: Callable[[], list[ParetoArchive]] = list, model: str = "gp"):
+        self.explore, self.features_of, self.prior, self.model = explore, features_of, prior, model
         self._features: dict[str, dict] = {}  # a set's features never change: computed once
         # more features computed in batches by the driver (search.screen_oracle: the local
         # oracle's train-free fitness, tsearch.runs.screen_oracle): genomes -> hash -> {name: value}
@@ -143,7 +156,7 @@ class Screener:
                            "picks": [_pick(g, None, None, False) for g in picks]}
         self.add_extra([g for g, _ in trained] + distinct)
         surrogate = Surrogate([self.row(g) for g, _ in trained], [v for _, v in trained],
-                              FEATURES + self.extra_names)
+                              FEATURES + self.extra_names, self.model)
         mu, sigma = surrogate.predict([self.row(g) for g in distinct])
         n = min(n, len(distinct))
         n_explore = min(math.floor(self.explore * n + 0.5), n)
@@ -164,7 +177,7 @@ def attach(strategies: dict, cfg, target) -> None:
     search, baseline = strategies.get("search"), strategies.get("baseline")
     if cfg.screen_factor > 1 and search is not None:
         search.screener = Screener(
-            explore=cfg.screen_explore,
+            explore=cfg.screen_explore, model=cfg.screen_model,
             features_of=lambda g: set_features(g.render(target), g.elements),
             prior=lambda: [baseline.archive] if baseline is not None else [])
 

@@ -13,7 +13,7 @@ def screening_section(summary: dict) -> Section | None:
     rho = s["rank_correlation"]
     words = [f"Each generation the search made {s['candidates']} candidate training sets in all and "
              f"trained {s['trained']} of them ({s['candidates'] / max(1, s['trained']):.1f} candidates "
-             "per training), picked by a Gaussian-process surrogate of the fitness on the sets' features, "
+             "per training), picked by a surrogate of the fitness on the sets' features (search.screen_model), "
              "fit on the sets the search and the random baseline had trained (never the control's), at "
              "the upper confidence bound of each candidate's predicted fitness and NSGA-II over (bound, "
              "size); a share of the picks is random (explore). While too few sets were trained, the "
@@ -24,9 +24,9 @@ def screening_section(summary: dict) -> Section | None:
     rows = [[g["step"], g["candidates"], g["trained"], g["by"] + (f" ({g['why']})" if g.get("why") else ""),
              g.get("explore") if g.get("explore") is not None else "-", g["trained_sets"],
              fmt(g["rank_correlation"]),
-             ", ".join(f"{f['feature']} ({f['length_scale']:.2g} sd)" for f in g.get("features") or []) or "-"]
+             ", ".join(f"{f['feature']} ({f['relevance']:.2g})" for f in g.get("features") or []) or "-"]
             for g in s["generations"]]
     table = Table(["step", "candidates", "trained", "picked by", "explore", "sets it learned from",
-                   "rank correlation", "features leaned on (length scale)"], rows,
+                   "rank correlation", "features leaned on (relevance)"], rows,
                   caption="per generation of the search; rank correlation over that generation's picks")
     return Section("Screening: what the surrogate did", words, tables=[table])
