@@ -79,8 +79,8 @@ def collect(config, n_sets: int, out: Path, seed: int) -> None:
               f"trained {trained.get(config.search.fitness_metric)} ({trained_s:.1f} s)", flush=True)
 
 
-def cv_r2(rows, y, *, kind: str = "gp", folds: int = 5, draws: int = 20) -> tuple[float, float]:
-    """Out-of-fold R^2 of the screening surrogate: mean and sd over fold draws."""
+def cv_r2(rows, y, *, kind: str = "gp", folds: int = 5, draws: int = 20) -> np.ndarray:
+    """Out-of-fold R^2 of the screening surrogate, one per fold draw (draw d: folds from seed d)."""
     from tsearch.search.screening import Surrogate
 
     names = list(rows[0])
@@ -93,7 +93,7 @@ def cv_r2(rows, y, *, kind: str = "gp", folds: int = 5, draws: int = 20) -> tupl
             model = Surrogate([rows[i] for i in train], y[train], names, kind)
             predicted[test] = model.predict([rows[i] for i in test])[0]
         scores.append(1 - ((y - predicted) ** 2).sum() / ((y - y.mean()) ** 2).sum())
-    return float(np.mean(scores)), float(np.std(scores))
+    return np.array(scores)
 
 
 def _ridge_r2(rows, y) -> float | None:
@@ -102,6 +102,12 @@ def _ridge_r2(rows, y) -> float | None:
 
     X, _ = design(rows, list(rows[0]))
     return ridge_cv_r2(X, y, penalty=1.0, folds=5, seed=0)
+
+
+def _spread(scores: np.ndarray) -> dict:
+    """Mean, sd and range over the fold draws."""
+    return {"mean": float(scores.mean()), "sd": float(scores.std()), "min": float(scores.min()),
+            "max": float(scores.max())}
 
 
 def _residual(y: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -124,18 +130,17 @@ def analyze(out: Path, metric: str) -> dict:
     partial = stats.pearsonr(*(_residual(stats.rankdata(v), sizes) for v in (oracle, trained)))
     base = [{k: x["features"].get(k) for k in FEATURES} for x in lines]
     with_oracle = [{**b, "oracle": o} for b, o in zip(base, oracle)]
-    r2_without, r2_without_sd = cv_r2(base, trained)
-    r2_with, r2_with_sd = cv_r2(with_oracle, trained)
-    linear = {name: cv_r2(rows, trained, kind="linear") for name, rows in (("features", base),
-                                                                          ("features_and_oracle", with_oracle))}
+    surrogate = {}
+    for kind in ("gp", "linear"):  # the same fold draws with and without: the gain is paired
+        without, with_ = cv_r2(base, trained, kind=kind), cv_r2(with_oracle, trained, kind=kind)
+        surrogate[kind] = {"features": _spread(without), "features_and_oracle": _spread(with_),
+                           "gain": _spread(with_ - without)}
     ridge = {name: _ridge_r2(rows, trained) for name, rows in (("features", base), ("features_and_oracle", with_oracle))}
     cost = np.array([x["oracle_s"] for x in lines]) / np.array([x["trained_s"] for x in lines])
     return {"metric": metric, "sets": len(lines), "spearman": float(rho.statistic), "p": float(rho.pvalue),
             "spearman_within_size": within, "spearman_partial_on_size": float(partial.statistic),
             "partial_p": float(partial.pvalue), "per_size": {int(n): int((sizes == n).sum()) for n in np.unique(sizes)},
-            "r2_features": r2_without, "r2_features_sd": r2_without_sd,
-            "r2_features_and_oracle": r2_with, "r2_features_and_oracle_sd": r2_with_sd,
-            "linear_surrogate_r2": linear, "ridge_r2": ridge, "oracle_alone_r2": _ridge_r2([{"oracle": o} for o in oracle], trained),
+            "surrogate_r2": surrogate, "ridge_r2": ridge, "oracle_alone_r2": _ridge_r2([{"oracle": o} for o in oracle], trained),
             "oracle_s_median": float(np.median([x["oracle_s"] for x in lines])),
             "trained_s_median": float(np.median([x["trained_s"] for x in lines])),
             "cost_ratio_median": float(np.median(cost)),
