@@ -48,7 +48,7 @@ RUNS_ALLOWED = {
 }
 # every module that runs a command: a driver and the steps, state and plans only drivers use
 RUNS_DRIVERS = {"run", "sweep", "bisect", "evolve", "evolve_tasks", "evolve_state", "evolve_outputs", "rescore", "estimate",
-                "status", "study"}
+                "status", "study", "replicates", "screen_oracle"}
 RUNS_BASE = {"folder", "records", "provenance", "images", "sweep_grid", "integrity", "lock", "pipeline", "progress"}
 
 

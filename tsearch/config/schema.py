@@ -563,6 +563,9 @@ OPERATOR_WEIGHTS = {"perturb": 3.0, "add_vertex": 1.0, "remove_vertex": 1.0, "re
 assert tuple(OPERATOR_WEIGHTS) == OPERATORS.names, "a default weight per registered operator"
 
 
+MAX_SCREEN_FACTOR = 64  # candidates per trained set: beyond it the surrogate, not the training, costs
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """``tsearch evolve``: the genetic search over training sets (experiment 3).
@@ -618,6 +621,17 @@ class SearchConfig:
     genome: Literal["polygons", "images"] = "polygons"
     flip_rate: float = 0.02
     splice_prob: float = 0.5
+    # screening (tsearch.search.screening): each generation the search makes screen_factor x
+    # population candidate sets and trains population of them, chosen by a surrogate fit on
+    # the sets it and the baseline trained (upper confidence bound, NSGA-II over (bound, size));
+    # screen_explore: the share of those picks drawn at random instead. 1 = no screening
+    screen_factor: int = 1
+    screen_explore: float = 0.25
+    # screen_oracle: the surrogate also sees the local (ELS) oracle's train-free fitness of
+    # each set (sampled, not trained: tsearch.runs.screen_oracle)
+    screen_oracle: bool = False
+    # the surrogate: "gp" (Gaussian process, ARD RBF) or "linear" (Bayesian ridge)
+    screen_model: Literal["gp", "linear"] = "gp"
 
     def __post_init__(self):
         check_range(self.generations, 1, MAX_COUNT, "generations")
@@ -649,6 +663,11 @@ class SearchConfig:
         check(0 < self.promote <= 1, "promote", "must be in (0, 1]")
         check(0 < self.flip_rate <= 0.5, "flip_rate", "must be in (0, 0.5]")
         check(0 <= self.splice_prob <= 1, "splice_prob", "must be in [0, 1]")
+        check(isinstance(self.screen_factor, int) and 1 <= self.screen_factor <= MAX_SCREEN_FACTOR,
+              "screen_factor", f"must be an integer in [1, {MAX_SCREEN_FACTOR}] (1 = no screening)")
+        check(self.screen_factor == 1 or self.strategy != "random", "screen_factor",
+              "a random search has no offspring to screen (use nsga2 or single)")
+        check(0 <= self.screen_explore <= 1, "screen_explore", "must be in [0, 1]")
         for name, weight in self.operator_weights.items():
             check_name(OPERATORS, name, "operator_weights")
             check(isinstance(weight, (int, float)) and not isinstance(weight, bool)

@@ -54,7 +54,7 @@ from ..search.summary import reevaluated_genomes
 from ..seeding import derive_seed
 from ..targets import build_target
 from ..tasks import EvalTask, fitness_record
-from . import integrity, lock
+from . import integrity, lock, screen_oracle
 from .estimate import dry_run_text, estimate_evolve
 from .evolve_outputs import log_entry, write_outputs
 from .evolve_state import (check_config, complete, default_config_path, fresh_state, load_state,
@@ -128,6 +128,7 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
     display, folder = display or SilentDisplay(), RunFolder.open(run_dir)
     target = build_target(config.target)
     state = load_state(folder, config, target, display.warn) if resume else fresh_state(config, target)
+    screen_oracle.attach(state, config, executor)  # search.screen_oracle: a screening feature
     logged = {e["step"] for e in folder.records("logbook.jsonl")}
     store = CheckpointStore(run_dir / "checkpoints", keep=config.search.keep_checkpoints)
     display.start(sum(s.generations for s in state.strategies.values()), len(state.logbook))

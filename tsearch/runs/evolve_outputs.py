@@ -51,6 +51,8 @@ def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step
         "front_size": len(strategy.archive.entries),
         "hypervolume": hypervolume(strategy, search),
         "best": None if best is None else {"hash": best[0].hash, "size": best[0].size, "value": best[1]},
+        # a screened generation (search.screen_factor > 1): what the surrogate did
+        **({"screen": screen} if (screen := strategy.screening()) else {}),
         "timing": {"seconds": round(seconds, 3),
                    "evals_per_s": round(counts["evaluations"] / seconds, 4) if seconds > 0 else None},
     }

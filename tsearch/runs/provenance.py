@@ -25,7 +25,7 @@ from ..errors import UserError
 from . import lock
 from .records import dumps, read_json, warn, write_json
 
-KINDS = ("run", "sweep", "evolve")
+KINDS = ("run", "sweep", "evolve", "study")  # study: made by tsearch study --replicates (runs/replicates.py)
 
 
 def sha256(data: bytes) -> str:
@@ -89,7 +89,7 @@ def _relative(arg: str, base: Path) -> str:
     return f"{head}{sep}{Path(os.path.relpath(tail, base)).as_posix()}"
 
 
-VERSIONED = ("tsearch", "torch", "numpy", "deap", "shapely", "ray", "moocore", "scipy", "click")
+VERSIONED = ("tsearch", "torch", "numpy", "deap", "shapely", "ray", "moocore", "scipy", "scikit-learn", "click")
 
 
 def package_versions() -> dict[str, str]:

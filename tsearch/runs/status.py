@@ -107,7 +107,12 @@ def _value(line: dict, metric: str):
     return None if best is None else best.get(metric)
 
 
-READERS = {"run": _run, "sweep": _sweep, "evolve": _evolve}
+def _study(folder: RunFolder) -> dict:
+    from .replicates import study_status  # a study folder of tsearch study --replicates
+    return study_status(folder)
+
+
+READERS = {"run": _run, "sweep": _sweep, "evolve": _evolve, "study": _study}
 
 
 def _mark(path: Path) -> dict:
@@ -158,7 +163,10 @@ def render(s: dict) -> str:
     lines.append(f"phase:        {phase}")
     done = ", ".join(f"{k} {s['done'].get(k, 0)}/{'≤' if s['kind'] == 'evolve' else ''}{v}"
                      for k, v in s["planned"].items())
-    lines.append(f"evaluations:  {done}")
+    if s["kind"] == "study":
+        from .replicates import replicates_line
+        done = replicates_line(s)
+    lines.append(f"replicates:   {done}" if s["kind"] == "study" else f"evaluations:  {done}")
     lines.append(f"failed:       {s['failed']}")
     lines.append(f"best so far:  {_best(s.get('best'))}")
     if s["kind"] == "evolve":

@@ -37,18 +37,23 @@ def study(run_dirs: list[str], out: str, *, allow_mixed: bool = False) -> Path:
     if len(folders) < 2:
         raise UserError("tsearch study: give at least 2 finished evolve folders (replicates)")
     check_replicates(folders)
-    summaries = [f.read_json("pareto.json") for f in folders]
-    problems = mixed(folders, summaries)
-    if problems and not allow_mixed:
+    problems = mixed(folders, [f.read_json("pareto.json") for f in folders])
+    if problems and not allow_mixed:  # refused before the study folder exists
         raise UserError(f"tsearch study: not comparable: {problems[0]}"
                         + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
                         + "; --allow-mixed pools them anyway, recorded in the study")
+    return write_study(new_run_dir("study", "study", out), folders, problems)
+
+
+def write_study(path: Path, folders: list[RunFolder], problems: list[str] = ()) -> Path:
+    """The pool of finished replicates into the folder ``path`` (also tsearch.runs.replicates');
+    ``problems``: what --allow-mixed let through, recorded."""
+    summaries = [f.read_json("pareto.json") for f in folders]
     search = folders[0].config.search
     result = pool(summaries, search.size_grid, threshold=search.threshold, alpha=search.alpha)
     result["runs_dirs"] = [str(f.path) for f in folders]
     result["seeds"] = [f.config.run.seed for f in folders]
-    result["mixed"] = problems  # what --allow-mixed let through: [] when every run compares
-    path = new_run_dir("study", "study", out)
+    result["mixed"] = list(problems)  # [] when every run compares
     write_atomic(path / "study.json", dumps(result))
     study_plot(path / "study.png", result, search.fitness_metric)
     sections = study_sections(result, search.fitness_metric)

@@ -22,6 +22,8 @@ genome kept of the support otherwise). It is reported, not regressed on (constan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
@@ -73,3 +75,42 @@ def mean_features(rows: list[dict]) -> dict:
         values = [r[name] for r in rows if r.get(name) is not None]
         out[name] = float(np.mean(values)) if values else None
     return out
+
+
+@dataclass(frozen=True)
+class Design:
+    """The columns of a feature matrix, chosen on some rows and applied to any: each named
+    feature (a missing value, None, takes the column's mean over the fitting rows) plus a
+    ``<name> missing`` indicator where it is missing in some but not all of them; columns
+    constant over the fitting rows are dropped. The regression and the screening surrogate
+    (tsearch.search.screening) read sets through it."""
+
+    labels: tuple[str, ...]
+    fill: dict  # feature name -> the value a missing one takes
+
+    @classmethod
+    def fit(cls, rows: Sequence[dict], names: Sequence[str]) -> "Design":
+        fill = {name: float(np.nanmean(raw)) for name in names
+                if not np.isnan(raw := _column(rows, name)).all()}
+        labels = []
+        for name in fill:
+            raw = _column(rows, name)
+            absent = np.isnan(raw)
+            for column, label in ((np.where(absent, fill[name], raw), name),
+                                  (absent.astype(float), f"{name} missing")):
+                if np.ptp(column) > 0:
+                    labels.append(label)
+        return cls(tuple(labels), fill)
+
+    def matrix(self, rows: Sequence[dict]) -> np.ndarray:
+        columns = []
+        for label in self.labels:
+            name, indicator = label.removesuffix(" missing"), label.endswith(" missing")
+            raw = _column(rows, name)
+            columns.append(np.isnan(raw).astype(float) if indicator else
+                           np.where(np.isnan(raw), self.fill[name], raw))
+        return np.column_stack(columns) if columns else np.zeros((len(rows), 0))
+
+
+def _column(rows: Sequence[dict], name: str) -> np.ndarray:
+    return np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows])

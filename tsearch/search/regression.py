@@ -12,7 +12,8 @@ reported as standardized coefficients (the change of y per sd of a feature, othe
 R^2 is out of sample: K-fold cross-validation (folds drawn from a fixed seed), the
 standardization and the mean refit on each training fold, R^2_cv = 1 - SSE_cv / SS_tot; a
 value <= 0 says the features predict no better than the mean. The strongest terms carry a
-bootstrap 95% interval (sets resampled with replacement).
+bootstrap 95% interval (sets resampled with replacement). The fits are scikit-learn's
+(StandardScaler, Ridge, cross_val_predict over the folds drawn here).
 """
 
 from __future__ import annotations
@@ -20,37 +21,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import PredefinedSplit, cross_val_predict
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .features import Design
 
 
 def design(rows: Sequence[dict], names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """(X, column names): the named features (None -> the column mean) plus a ``<name> missing``
-    indicator where a feature is missing in some but not all rows; constant columns dropped."""
-    columns, labels = [], []
-    for name in names:
-        raw = np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows])
-        absent = np.isnan(raw)
-        if absent.all():
-            continue
-        filled = np.where(absent, np.nanmean(raw), raw)
-        for column, label in ((filled, name), (absent.astype(float), f"{name} missing")):
-            if np.ptp(column) > 0:
-                columns.append(column)
-                labels.append(label)
-    return (np.column_stack(columns) if columns else np.zeros((len(rows), 0))), labels
+    """(X, column names) of tsearch.search.features.Design fit on ``rows``."""
+    columns = Design.fit(rows, names)
+    return columns.matrix(rows), list(columns.labels)
 
 
-def ridge(X: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(beta, column means, column sds, mean of y) of the standardized ridge fit."""
-    mean, sd = X.mean(axis=0), X.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    Z = (X - mean) / sd
-    beta = np.linalg.solve(Z.T @ Z + penalty * np.eye(Z.shape[1]), Z.T @ (y - y.mean()))
-    return beta, mean, sd, float(y.mean())
-
-
-def predict(fit, X: np.ndarray) -> np.ndarray:
-    beta, mean, sd, intercept = fit
-    return intercept + ((X - mean) / sd) @ beta
+def ridge(X: np.ndarray, y: np.ndarray, penalty: float) -> Pipeline:
+    """The standardized ridge fit (scikit-learn: a constant column is left unscaled); its
+    standardized coefficients are ``fit[-1].coef_``."""
+    return make_pipeline(StandardScaler(), Ridge(alpha=penalty)).fit(X, y)
 
 
 def cv_r2(X: np.ndarray, y: np.ndarray, *, penalty: float, folds: int, seed: int) -> float | None:
@@ -60,11 +48,9 @@ def cv_r2(X: np.ndarray, y: np.ndarray, *, penalty: float, folds: int, seed: int
     if folds < 2 or m < 2 * folds or np.var(y) == 0:
         return None
     fold_of = np.random.default_rng(seed).permutation(m) % folds
-    residuals = np.empty(m)
-    for k in range(folds):
-        test = fold_of == k
-        residuals[test] = y[test] - predict(ridge(X[~test], y[~test], penalty), X[test])
-    return float(1 - (residuals ** 2).sum() / ((y - y.mean()) ** 2).sum())
+    predicted = cross_val_predict(make_pipeline(StandardScaler(), Ridge(alpha=penalty)), X, y,
+                                  cv=PredefinedSplit(fold_of))
+    return float(1 - ((y - predicted) ** 2).sum() / ((y - y.mean()) ** 2).sum())
 
 
 def feature_regression(rows: Sequence[dict], values: Sequence[float], names: Sequence[str], *,
@@ -76,19 +62,20 @@ def feature_regression(rows: Sequence[dict], values: Sequence[float], names: Seq
     X, labels = design(rows, names)
     if len(y) < 10 or not labels:
         return None
-    beta = ridge(X, y, penalty)[0]
+    fit = ridge(X, y, penalty)
+    beta = fit[-1].coef_
     rng = np.random.default_rng(seed)
     boot = []
     for _ in range(n_boot):
         i = rng.integers(len(y), size=len(y))
         if np.all(X[i].std(axis=0) > 0):
-            boot.append(ridge(X[i], y[i], penalty)[0])
+            boot.append(ridge(X[i], y[i], penalty)[-1].coef_)
     boot = np.array(boot) if boot else None
     order = np.argsort(-np.abs(beta))[:top]
     terms = [{"feature": labels[j], "coefficient": float(beta[j]),
               "ci": None if boot is None else [float(q) for q in np.percentile(boot[:, j], [2.5, 97.5])]}
              for j in order]
-    r2_in = 1 - float(((y - predict(ridge(X, y, penalty), X)) ** 2).sum() / ((y - y.mean()) ** 2).sum()) \
+    r2_in = 1 - float(((y - fit.predict(X)) ** 2).sum() / ((y - y.mean()) ** 2).sum()) \
         if np.var(y) > 0 else None
     return {"sets": len(y), "features": labels, "penalty": penalty, "folds": folds,
             "r2_cv": cv_r2(X, y, penalty=penalty, folds=folds, seed=seed), "r2_in_sample": r2_in,

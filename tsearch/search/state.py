@@ -26,6 +26,7 @@ from ..tasks import fitness_record
 from .cache import FitnessCache
 from .control import build_control, control_from_state
 from .genomes import Genome
+from .screening import attach as attach_screener
 from .strategies import Strategy, build_baseline, build_strategy, strategy_from_state
 
 EVALUATED_TABLES = ("target", "model", "diffusion", "train", "sampler", "metrics")
@@ -67,6 +68,7 @@ class SearchState:
         strategies["search"] = build_strategy(s, target, rng_of("search"))
         if s.strategy != "random" and s.control == "random_search":
             strategies["control"] = build_control(s, target, rng_of("control"))
+        attach_screener(strategies, s, target)
         return cls(strategies, FitnessCache(eval_hash(config)), [])
 
     def payload(self) -> dict:
@@ -84,6 +86,7 @@ class SearchState:
         strategies = {k: (control_from_state if saved[k]["kind"] == "control" else strategy_from_state)(
                           saved[k], cfg=cfg, target=target, genomes=genomes)
                       for k in sorted(saved, key=PHASES.index)}
+        attach_screener(strategies, cfg, target)
         # checkpoints written before the record became the source of truth kept a whole cache
         hash_ = payload["eval_hash"] if "eval_hash" in payload else payload["cache"]["eval_hash"]
         return cls(strategies, FitnessCache(hash_), [])

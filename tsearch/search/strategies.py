@@ -23,6 +23,7 @@ from ..config import SearchConfig
 from .archive import FAILED, ParetoArchive, rank_and_crowding, select_nsga2
 from .genomes import Genome
 from .operators import Rules, build_toolbox
+from .screening import outcome as screening_outcome
 
 
 class Strategy:
@@ -38,6 +39,8 @@ class Strategy:
         self.population: list[Genome] = []
         self.values: list[float | None] = []
         self.archive = ParetoArchive()
+        self.screener = None  # tsearch.search.screening.attach sets it (search.screen_factor > 1)
+        self.screen_record: dict | None = None
 
     def make_rules(self) -> Rules:
         return Rules(target=self.target, n_min=self.cfg.n_min, n_max=self.cfg.n_max,
@@ -49,7 +52,22 @@ class Strategy:
         return self.generation >= self.generations
 
     def ask(self) -> list[Genome]:
-        return self.initial() if self.generation == 0 else self.offspring()
+        """This generation's sets to train. With a screener (search.screen_factor > 1,
+        tsearch.search.screening), ``screen_factor`` x as many candidates are made by the same
+        operators and the screener picks ``population`` of them; ``screen_record`` says how."""
+        self.screen_record = None
+        if self.screener is None:
+            return self.initial() if self.generation == 0 else self.offspring()
+        k = self.cfg.screen_factor
+        candidates = self.initial(k) if self.generation == 0 else self.offspring(k * self.cfg.population)
+        picks, self.screen_record = self.screener.pick(candidates, self.cfg.population, self.archive, self.rng)
+        return picks
+
+    def screening(self) -> dict | None:
+        """This generation's screening record with the picks' measured values (once told)."""
+        if self.screen_record is None:
+            return None
+        return screening_outcome(self.screen_record, lambda h: self.archive.pool.get(h, (None, None))[1])
 
     def tell(self, genomes: list[Genome], values: list[float | None]) -> None:
         self.archive.update(genomes, values)
@@ -76,7 +94,8 @@ class Strategy:
         self.archive.update(self.population, self.values)
 
     # ------------------------------------------------------------------ to specialize
-    def initial(self) -> list[Genome]:
+    def initial(self, repeats: int = 1) -> list[Genome]:
+        """The first generation (``repeats`` x as many when screened)."""
         raise NotImplementedError
 
     def survivors(self, sizes: list[int], values: list[float | None]) -> list[int]:
@@ -87,10 +106,10 @@ class Strategy:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ shared GA step
-    def offspring(self) -> list[Genome]:
-        """``population`` children: tournament parents, pairwise crossover with probability
-        ``crossover_prob``, then each child mutated with probability ``mutation_prob``."""
-        keys, n = self.tournament_keys(), self.cfg.population
+    def offspring(self, n: int | None = None) -> list[Genome]:
+        """``n`` (default ``population``) children: tournament parents, pairwise crossover with
+        probability ``crossover_prob``, then each child mutated with probability ``mutation_prob``."""
+        keys, n = self.tournament_keys(), n or self.cfg.population
         parents = [self.population[self._tournament(keys)] for _ in range(n + n % 2)]
         children = []
         for a, b in zip(parents[::2], parents[1::2]):
@@ -129,10 +148,10 @@ class Strategy:
 class NSGA2Strategy(Strategy):
     kind = "nsga2"
 
-    def initial(self) -> list[Genome]:
+    def initial(self, repeats: int = 1) -> list[Genome]:
         # sizes spread evenly over [n_min, n_max]: the front is explored from the start
         sizes = np.linspace(self.cfg.n_min, self.cfg.n_max, self.cfg.population).round()
-        return [self.toolbox.sample(int(s)) for s in sizes]
+        return [self.toolbox.sample(int(s)) for s in np.tile(sizes, repeats)]
 
     def survivors(self, sizes, values):
         return select_nsga2(sizes, values, min(self.cfg.population, len(sizes)))
@@ -152,8 +171,8 @@ class SingleStrategy(Strategy):
         return Rules(target=self.target, n_min=n, n_max=n, allow_duplicates=self.cfg.allow_duplicates,
                      sigma=self.cfg.vertex_sigma, **image_rules(self.cfg))
 
-    def initial(self):
-        return [self.toolbox.sample(self.cfg.size) for _ in range(self.cfg.population)]
+    def initial(self, repeats: int = 1):
+        return [self.toolbox.sample(self.cfg.size) for _ in range(repeats * self.cfg.population)]
 
     def survivors(self, sizes, values):
         order = sorted(range(len(values)), key=lambda i: -_score(values[i]))  # stable

@@ -44,8 +44,22 @@ def paired_test(d: list[float], confidence: float = 0.95) -> dict | None:
     if len(d) < 2 or np.std(d) == 0:
         return None
     t = stats.ttest_1samp(d, 0.0)
-    return {"difference": float(np.mean(d)), "difference_ci": interval(d, confidence),
-            "t": float(t.statistic), "df": len(d) - 1, "p": float(t.pvalue)}
+    ci, sd = interval(d, confidence), float(np.std(d, ddof=1))
+    return {"difference": float(np.mean(d)), "difference_ci": ci,
+            "t": float(t.statistic), "df": len(d) - 1, "p": float(t.pvalue),
+            "sd": sd, "half_width": (ci[1] - ci[0]) / 2,
+            "replicates_for": {str(h): replicates_for(sd, h, confidence) for h in PLANNED_HALF_WIDTHS}}
+
+
+PLANNED_HALF_WIDTHS = (0.10, 0.05)  # the interval half-widths a study is planned for
+
+
+def replicates_for(sd: float, half_width: float, confidence: float = 0.95, most: int = 10_000) -> int | None:
+    """The smallest R with t_{(1+c)/2, R-1} sd / sqrt(R) <= half_width: the replicates a study
+    needs for that interval if the run-to-run sd of the paired differences is ``sd`` (its
+    estimate from a pilot is itself uncertain: plan with its upper range); None beyond ``most``."""
+    return next((r for r in range(2, most + 1)
+                 if stats.t.ppf((1 + confidence) / 2, r - 1) * sd / np.sqrt(r) <= half_width), None)
 
 
 def pool(summaries: list[dict], size_grid, *, threshold: float, alpha: float) -> dict:
@@ -64,7 +78,14 @@ def pool(summaries: list[dict], size_grid, *, threshold: float, alpha: float) ->
         row["winner"] = ("untested" if p is None else "neither" if p >= alpha
                          else "search" if row["test"]["difference"] > 0 else "control")
     return {"runs": len(summaries), "threshold": threshold, "alpha": alpha, "rows": rows,
-            "n_star": _n_star(rows, threshold)}
+            "n_star": _n_star(rows, threshold), "budget": budget(summaries)}
+
+
+def budget(summaries: list[dict]) -> dict:
+    """Per run: the trainings of each arm (pareto.json ``budget``) and, for a screened search,
+    the candidates it screened (``screening``; 0 without screening)."""
+    return {"trainings": {arm: [(x.get("budget") or {}).get(arm) for x in summaries] for arm in ("search", "control")},
+            "screened": [(x.get("screening") or {}).get("candidates", 0) for x in summaries]}
 
 
 def _arm(values: list[float]) -> dict | None:
@@ -99,9 +120,16 @@ def sentences(study: dict, metric: str) -> list[str]:
         typical = (f", typical (median of {r['typical']['sets']} random sets) "
                    f"{r['typical']['median']['value']:.3f}" if r["typical"] else "")
         test = ("not tested (fewer than 2 runs with both arms, or no spread)" if t is None else
-                f"difference {t['difference']:+.3f}{ci(t['difference_ci'])}, p = {t['p']:.3g}, "
+                f"difference {t['difference']:+.3f}{ci(t['difference_ci'])} (half-width {t['half_width']:.3f}; "
+                f"run-to-run sd {t['sd']:.3f}: ±0.10 needs {t['replicates_for']['0.1'] or 'over 10,000'} "
+                f"replicates), p = {t['p']:.3g}, "
                 f"Holm p = {r['p_holm']:.3g}: {'NEITHER wins' if r['winner'] == 'neither' else r['winner'].upper() + ' WINS'}")
         lines.append(f"n <= {r['size']}: {arms}{typical}; {test}.")
+    if "budget" in study:
+        trainings, screened = study["budget"]["trainings"], study["budget"]["screened"]
+        lines.append("Trainings per run: search " + ", ".join(map(str, trainings["search"])) + "; control "
+                     + ", ".join(map(str, trainings["control"])) + "; candidates screened by the search: "
+                     + (", ".join(map(str, screened)) if any(screened) else "none (no screening)") + ".")
     stars = study["n_star"]
     lines.append(f"n* (smallest n whose run-mean reaches {study['threshold']:g}): " + "; ".join(
         f"{arm} {'none reached' if v is None else v}" for arm, v in stars.items()) + ".")

@@ -23,6 +23,9 @@
     smallest_size  per arm, the smallest size whose fresh mean reaches the threshold
     training       the training budget (steps or epochs), its schedule, how often the best
                    scored step was the last one
+    screening      only when search.screen_factor > 1 (tsearch.search.screening): per
+                   generation the candidates screened and trained, how they were picked, the
+                   surrogate's out-of-sample rank correlation and the features it leaned on
     fresh          {values, mean, sd}: a set's values under search.reevaluate_seeds fresh seeds;
                    sd is the sample sd (ddof 1), None below two values
 
@@ -41,6 +44,7 @@ from .answer import NEAR_COPY_SHARE, curves, landscape, n_star, sentences, side_
 from .compare import compare_arms, headline, proposal, smallest_fresh
 from .features import FEATURES, mean_features
 from .regression import feature_regression, sentence
+from .screening import summary as screening_summary
 from .state import PHASES
 
 
@@ -81,7 +85,9 @@ def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
             "near_copy_sets": [{"arm": arm, "hash": p["hash"], "size": p["size"],
                                 "near_copy": p["metrics"]["near_copy"]}
                                for arm in ("search", "control") for p in fronts[arm]
-                               if (p["metrics"].get("near_copy") or 0) > NEAR_COPY_SHARE]}
+                               if (p["metrics"].get("near_copy") or 0) > NEAR_COPY_SHARE],
+            # a screened search only (search.screen_factor > 1): what its surrogate did
+            **({"screening": screened} if (screened := screening_summary(state.logbook)) else {})}
 
 
 def answer_of(cfg: SearchConfig, points: dict[str, list[dict]], fronts: dict[str, list[dict]]) -> dict:

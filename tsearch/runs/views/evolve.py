@@ -13,6 +13,7 @@ from pathlib import Path
 from ..folder import RunFolder
 from .answer import answer_section, teaching_section
 from .plots import figure, save
+from .screening import screening_section
 from .sections import Figure, Section, Table, fmt
 
 
@@ -110,7 +111,7 @@ def report_sections(folder: RunFolder) -> list[Section]:
                     figures=best_figures(run_dir, summary) + best_figures(run_dir, summary, "control_front")),
             Section("Search progress", figures=[Figure("progress.png", f"{metric} and hypervolume "
                                                      "of the front per generation")],
-                    tables=[logbook_table(logbook)])] + answer[1:]
+                    tables=[logbook_table(logbook)])] + [s for s in (screening_section(summary),) if s] + answer[1:]
 
 
 def live_sections(folder: RunFolder, out: Path) -> list[Section]:
