@@ -75,10 +75,7 @@ def write_outputs(folder: RunFolder, config: Config, target, state,
         for which, point in pair.items():
             if point["hash"] in told:
                 folder.write_grid(f"sets/n{int(n):03d}-{which}.png", told[point["hash"]].render(target))
-            samples = folder.inside(f"samples/{point['hash'][:16]}.npz")
-            if samples.is_file():
-                with np.load(samples, allow_pickle=False) as data:
-                    folder.write_grid(f"sets/n{int(n):03d}-{which}-samples.png", data["images"])
+            write_sample_grid(folder, point["hash"], f"sets/n{int(n):03d}-{which}-samples.png")
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
     keep |= {p["hash"][:16] for pair in summary["extremes"].values() for p in pair.values()}
     for path in folder.inside("samples").glob("*.npz"):
@@ -108,11 +105,16 @@ def write_best(folder: RunFolder, target, genome: Genome) -> None:
     folder.write_grid(f"{stem}-train.png", images)
     folder.write_npz(f"{stem}-train.npz", images=images.astype(np.int8),
                      **{f"element_{i}": e for i, e in enumerate(genome.elements)})
-    samples = folder.inside(f"samples/{genome.hash[:16]}.npz")
+    write_sample_grid(folder, genome.hash, f"{stem}-samples.png")
+
+
+def write_sample_grid(folder: RunFolder, genome_hash: str, grid: str) -> None:
+    """The grid of a set's best-step samples (samples/HASH16.npz), when the file is there."""
+    samples = folder.inside(f"samples/{genome_hash[:16]}.npz")
     if samples.is_file():
         try:
             images = read_images(samples)
         except UserError as exc:  # its grid is left out, the outputs and the report still written
-            warn(f"{exc}; the sample grid of {stem} is left out")
+            warn(f"{exc}; the sample grid {grid} is left out")
             return
-        folder.write_grid(f"{stem}-samples.png", images)
+        folder.write_grid(grid, images)
