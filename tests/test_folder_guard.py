@@ -171,9 +171,11 @@ def test_a_record_cut_in_its_middle_is_refused_then_repaired_line_for_line(
     for args in ([kind, "--resume", run, "--quiet"], ["export", run], ["report", run], ["status", run]):
         out = tsearch(*args)
         assert out.returncode == 2, (args, out.stderr)
+        # a sweep has no claim but record.json's: a cut cannot be told from a gap, and is not
         assert one_line(out.stderr).startswith(
             f"tsearch: error: {run / 'evaluations.jsonl'} holds {keep} of the {total} evaluations "
-            f"its last checkpoint was built from (cut after line {keep})"), out.stderr
+            f"its last checkpoint was built from ("), out.stderr
+        assert f"cut after line {keep}" in out.stderr, out.stderr
     out = tsearch(kind, "--resume", run, "--repair", "--quiet")
     assert out.returncode == 0, out.stderr
     assert f"repairing {run}: " in out.stderr and "Traceback" not in out.stderr

@@ -76,7 +76,8 @@ def rows(run_dir: str | Path) -> list[dict]:
     if kind not in READERS:
         raise UserError(f"{folder.path}: run.json has kind {kind!r}; expected run, sweep or evolve")
     require_records(folder.path, kind)
-    with malformed(folder.path / (EVALUATIONS if kind != "run" else "metrics.jsonl"), "record (a field of the wrong type)"):
+    record = folder.path / (EVALUATIONS if kind != "run" else "metrics.jsonl")
+    with malformed(record, "record (a field of the wrong type)"):
         return [{**head, **_scored_columns(scored), "n_params": n_params}
                 for head, steps, n_params in READERS[kind](folder)
                 for scored in steps]

@@ -89,9 +89,9 @@ def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str 
         config = resumed_config(folder, config, overrides)
         if config.search.generations == folder.config.search.generations and complete(folder) \
                 and not folder.repaired:
-            print(f"tsearch: {folder.path}: complete ({sum(logged_generations(folder).values())} generations and the "
-                  "re-evaluation); nothing to add (extend it with --set search.generations=N)",
-                  file=sys.stderr)
+            logged = sum(logged_generations(folder).values())  # every phase's
+            print(f"tsearch: {folder.path}: complete ({logged} generations and the re-evaluation); "
+                  "nothing to add (extend it with --set search.generations=N)", file=sys.stderr)
             return folder.path
         config = resume_executor(config, executor_kind, address)
     else:

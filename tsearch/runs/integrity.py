@@ -200,8 +200,8 @@ def problem(folder: Path) -> str | None:
     for where, c in found:
         if c["lines"] > s.count:
             where_lost = (f"cut after line {s.count}" if intact == s.count else
-                          f"{c['lines'] - s.count} lost: cut, or a gap after line {intact}, the last "
-                          "line a claim still vouches for")
+                          f"{c['lines'] - s.count} lost: cut after line {s.count}, or a gap after line "
+                          f"{intact}, the last line a claim still vouches for")
             return (f"{path} holds {s.count} of the {c['lines']} evaluations {where} was built from "
                     f"({where_lost})")
         if s.digests[c["lines"]] != c["sha256"]:

@@ -51,10 +51,10 @@ def search_evaluations(lines: Iterable[dict], steps: set[int]) -> dict[tuple, tu
     errors.jsonl lines: a line repeated by a resumed run, or a failure redone there, is one
     evaluation. ``fidelity`` is the fraction of the full training budget (multi-fidelity rungs,
     tsearch.search.fidelity; 1 otherwise)."""
+    # a re-evaluation's step is the number of generations so far: an extended search's first
     return {(line["step"], line["hash"], line.get("seed_index", 0), line.get("fidelity", 1.0)):
             (line["size"], line.get("fidelity", 1.0)) for line in lines
-            if line["step"] in steps and line.get("phase") != "reevaluate"}  # a re-evaluation's step
-            # is the generations so far: an extended search's first step
+            if line["step"] in steps and line.get("phase") != "reevaluate"}
 
 
 def control_plan(evaluations: dict[tuple, tuple[int, float]]) -> list[int]:
