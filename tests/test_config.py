@@ -80,7 +80,8 @@ def test_replace_path_validates():
 # ----------------------------------------------------------------------------- names
 @pytest.mark.parametrize("override, message", [
     ("sweep.generalization_metric=g_rell",
-     "<defaults>: sweep.generalization_metric: unknown metric 'g_rell' (did you mean 'g_rel'?)"),
+     "--set sweep.generalization_metric=g_rell: sweep.generalization_metric: unknown metric 'g_rell' "
+     "(did you mean 'g_rel'?)"),
     ("search.fitness_metric=novle",
      "search.fitness_metric: unknown metric 'novle' (did you mean 'novel'?)"),
     ("search.fitness_metric=copy", "search.fitness_metric: 'copy' measures memorization; choose one of g,"),
@@ -163,7 +164,9 @@ def test_every_count_has_an_upper_bound(select, key):
     with pytest.raises(ConfigError) as info:
         load_config(None, [*select, f"{key}=1e18"])
     blamed = {key, {"model.groups": "model.channels", "model.heads": "model.width"}.get(key, key)}
-    assert any(str(info.value).startswith(f"<defaults>: {k}: ") for k in blamed), str(info.value)
+    # the --set that gave the value is named; a bound found on another key names the config
+    assert any(str(info.value).startswith(start) for k in blamed
+               for start in (f"--set {key}=1e18: {k}: ", f"<defaults>: {k}: ")), str(info.value)
     assert "\n" not in str(info.value)
 
 
@@ -179,7 +182,7 @@ def test_non_finite_floats_are_rejected_everywhere(select, key, value):
     given = f"[{value}]" if key in SEQUENCE_KEYS else value
     with pytest.raises(ConfigError) as info:
         load_config(None, [*select, f"{key}={given}"])
-    assert str(info.value) == f"<defaults>: {key}: expected a finite number, got {float(value)}"
+    assert str(info.value) == f"--set {key}={given}: {key}: expected a finite number, got {float(value)}"
 
 
 @pytest.mark.parametrize("override, message", [
@@ -191,7 +194,7 @@ def test_non_finite_floats_are_rejected_everywhere(select, key, value):
 def test_non_finite_floats_are_rejected_inside_tables(override, message):
     with pytest.raises(ConfigError) as info:
         load_config(None, [override])
-    assert str(info.value) == f"<defaults>: {message}"
+    assert str(info.value) == f"--set {override}: {message}"
 
 
 def test_whole_floats_stand_for_integers():
@@ -202,7 +205,7 @@ def test_whole_floats_stand_for_integers():
     for given, shown in (("1.5", "1.5"), ("inf", "inf"), ("nan", "nan"), ("true", "True")):
         with pytest.raises(ConfigError) as info:
             load_config(None, [f"train.steps={given}"])
-        assert str(info.value) == f"<defaults>: train.steps: expected an integer, got {shown}"
+        assert str(info.value) == f"--set train.steps={given}: train.steps: expected an integer, got {shown}"
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -291,7 +294,7 @@ def test_cli_unknown_metric_exits_2_with_one_line_and_no_folder(tmp_path, comman
     out = tmp_path / "run"
     result = _cli([command, config, "--set", f"{key}=g_rell", "--out", str(out)], cwd=ROOT)
     assert result.returncode == 2, result.stderr
-    expected = f"tsearch: error: {config}: {key}: unknown metric 'g_rell' (did you mean 'g_rel'?)\n"
+    expected = f"tsearch: error: --set {key}=g_rell: {key}: unknown metric 'g_rell' (did you mean 'g_rel'?)\n"
     assert result.stderr == expected
     assert not out.exists()
 
@@ -308,6 +311,7 @@ def test_cli_bad_values_exit_2_before_any_folder(tmp_path, command, config, over
     out = tmp_path / "run"
     result = _cli([command, config, "--set", override, "--out", str(out)], cwd=ROOT)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith(f"tsearch: error: {config}: ") and message in result.stderr
+    # the value came from --set: the line names it (a422f33 named the config file)
+    assert result.stderr.startswith(f"tsearch: error: --set {override}: ") and message in result.stderr
     assert result.stderr.count("\n") == 1
     assert not out.exists()

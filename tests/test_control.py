@@ -273,5 +273,6 @@ def test_unequal_budgets_are_said_first():
     text = headline(rows, metric="g", k=2, alpha=0.05, budget=30, control_budget=20,
                     smallest={}, threshold=0.5)
     assert text[0].startswith("BUDGETS DIFFER: the search trained 30 models, the control 20")
+    assert not any("the same" in line for line in text)  # the headline never contradicts itself
     assert not headline(rows, metric="g", k=2, alpha=0.05, budget=30, control_budget=30,
                         smallest={}, threshold=0.5)[0].startswith("BUDGETS")

@@ -45,8 +45,8 @@ size_grid = [2, 3]
 baseline_repeats = 1
 reevaluate_seeds = 2
 keep_checkpoints = 10
-# an extension does not top up the control arm (its headline then says BUDGETS DIFFER), so the
-# equality with an uninterrupted longer run is checked without one
+# an extension tops its control arm up after the longer search (tests/test_long_runs.py), so its
+# logbook cannot equal an uninterrupted longer run's: the equality is checked without a control
 control = "none"
 """
 

@@ -33,7 +33,7 @@ ALLOWED = {
     "search": {"config", "errors", "registry", "seeding", "atomic", "tasks"},
     "runs": {"config", "configs", "errors", "seeding", "atomic", "tasks", "imageio", "targets",
              "engine", "executors", "search"},
-    "results": {"config", "errors", "seeding", "atomic", "runs"},  # a view: reads run folders
+    "results": {"config", "errors", "seeding", "atomic", "tasks", "runs"},  # a view: reads run folders
     "cli": {"config", "configs", "errors", "seeding", "tasks", "imageio", "targets", "engine",
             "executors", "search", "runs", "results"},
     "__main__": {"cli"},

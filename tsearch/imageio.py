@@ -24,7 +24,8 @@ from numpy.lib import format as npy_format
 
 from .errors import UserError
 
-MAX_PIXELS = 1 << 28  # all images together: 2 GiB once converted to float64 for binarizing
+MAX_PIXELS = 1 << 26  # all images (or arrays) of a file together: 512 MiB as float64; a forged
+# header declaring more is refused before any work (2^28 took 5 GB and hours in validate)
 MAX_PNG_PIXELS = 1 << 24  # one PNG: 4096 x 4096
 
 
@@ -57,6 +58,33 @@ def _read_array(path: Path) -> np.ndarray:
         raise UserError(f"{path}: cannot read as .npz or .npy ({exc.__class__.__name__})") from None
 
 
+def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz a run folder holds (samples, training sets), checked as
+    :func:`load_images` checks its images: declared sizes (all members together) within
+    ``MAX_PIXELS`` and within the bytes the file holds, numbers only; any problem (truncated,
+    replaced, forged) is one UserError naming the file."""
+    path = Path(path)
+    try:
+        if not zipfile.is_zipfile(path):
+            raise UserError(f"{path}: not an .npz archive (truncated or replaced)")
+        with zipfile.ZipFile(path) as archive:
+            declared = 0
+            for info in archive.infolist():
+                with archive.open(info) as fh:
+                    declared += _check_header(fh, info.file_size, path)
+            if declared > MAX_PIXELS:
+                raise UserError(f"{path}: declares {declared:,} values; the limit is {MAX_PIXELS:,}")
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+            RuntimeError) as exc:
+        raise UserError(f"{path}: cannot read as .npz ({_why(exc)})") from None
+    for name, array in arrays.items():
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise UserError(f"{path}: array {name!r} of dtype {array.dtype}; expected numbers")
+    return arrays
+
+
 def _check_declared_array(path: Path) -> None:
     """The array's header, read without its data, declares a shape that fits the limits and
     the bytes the file holds (an .npz: its member ``images.npy``)."""
@@ -73,7 +101,8 @@ def _check_declared_array(path: Path) -> None:
             _check_header(fh, archive.getinfo("images.npy").file_size, path)
 
 
-def _check_header(fh, size: int, path: Path) -> None:
+def _check_header(fh, size: int, path: Path) -> int:
+    """The number of values the array declares, once checked."""
     shape, dtype = _read_header(fh, path)
     if dtype.hasobject:
         raise UserError(f"{path}: an array of Python objects, not images")
@@ -85,6 +114,7 @@ def _check_header(fh, size: int, path: Path) -> None:
     if count * dtype.itemsize > size - header:
         raise UserError(f"{path}: declares shape {shape} ({count * dtype.itemsize:,} bytes) but holds "
                         f"{max(size - header, 0):,} bytes: truncated or altered")
+    return count
 
 
 def _read_header(fh, path: Path) -> tuple[tuple[int, ...], np.dtype]:

@@ -26,6 +26,11 @@ Works for the three kinds of run folder (``run.json`` says which). Columns, in t
     overrides       sweep: the grid point's overrides as JSON; else empty
     config/KEY      sweep: one column per grid key (tables as JSON)
     step            the training step of the scored checkpoint
+    fitness, fitness_step   sweep and evolve: the evaluation's fitness (evolve: search.fitness_metric;
+                    sweep: g) and the step it is read at, by tsearch.tasks.fitness_record, the one
+                    reader status, pareto.json and the report use (with two-stage scoring the fresh
+                    full-sample scoring of the selected step, not the maximum over scored steps);
+                    the same on every row of an evaluation
     METRIC          every metric the checkpoint carries (valid, copy, novel, g, g_rel, ...)
     loss, n_params
     METRIC_lo, METRIC_hi   the metric's bootstrap interval, where computed
@@ -49,15 +54,18 @@ import numpy as np
 from .atomic import write_atomic
 from .errors import UserError
 from .runs.folder import RunFolder
+from .runs.images import read_images
 from .runs.integrity import require_records
-from .runs.records import EVALUATIONS
+from .runs.records import EVALUATIONS, malformed
 from .seeding import derive_seed, training_seed
+from .tasks import fitness_record
 
 FORMATS = ("csv", "parquet", "jsonl")
 EXTRA = 'pip install "tsearch[results]"'
 IDENTITY = ("run_kind", "phase", "generation", "search_step", "hypervolume", "task_id", "seed_index",
             "n", "seed", "train_set_hash", "target_kind", "model_kind", "overrides")
 NOT_METRICS = {"step", "intervals", "loss", "extra"}
+FITNESS = ("fitness", "fitness_step")
 
 
 # ----------------------------------------------------------------------------- rows
@@ -68,9 +76,10 @@ def rows(run_dir: str | Path) -> list[dict]:
     if kind not in READERS:
         raise UserError(f"{folder.path}: run.json has kind {kind!r}; expected run, sweep or evolve")
     require_records(folder.path, kind)
-    return [{**head, **_scored_columns(scored), "n_params": n_params}
-            for head, steps, n_params in READERS[kind](folder)
-            for scored in steps]
+    with malformed(folder.path / (EVALUATIONS if kind != "run" else "metrics.jsonl"), "record (a field of the wrong type)"):
+        return [{**head, **_scored_columns(scored), "n_params": n_params}
+                for head, steps, n_params in READERS[kind](folder)
+                for scored in steps]
 
 
 def columns(table: list[dict]) -> list[str]:
@@ -78,9 +87,10 @@ def columns(table: list[dict]) -> list[str]:
     keys = {k for row in table for k in row}
     config_keys = sorted(k for k in keys if k.startswith("config/"))
     intervals = sorted(k for k in keys if k.endswith(("_lo", "_hi")))
-    rest = {"step", "loss", "n_params", *IDENTITY, *config_keys, *intervals}
+    fitness = [k for k in FITNESS if k in keys]
+    rest = {"step", "loss", "n_params", *IDENTITY, *FITNESS, *config_keys, *intervals}
     metrics = sorted(keys - rest)
-    return [*IDENTITY, *config_keys, "step", *metrics, "loss", "n_params", *intervals]
+    return [*IDENTITY, *config_keys, "step", *fitness, *metrics, "loss", "n_params", *intervals]
 
 
 def _scored_columns(cp: dict) -> dict:
@@ -113,7 +123,7 @@ def _sweep_records(folder: RunFolder):
                        model_kind=record.get("model_kind"),
                        train_set_hash=_images_hash(path / "samples" / f"p{record['index']:05d}_train.npz"),
                        overrides=json.dumps(overrides, sort_keys=True),
-                       **{f"config/{k}": _cell(v) for k, v in overrides.items()})
+                       **{f"config/{k}": _cell(v) for k, v in overrides.items()}, **_fitness(record, "g"))
         yield head, record["checkpoints"], record.get("n_params")
 
 
@@ -134,8 +144,15 @@ def _evolve_records(folder: RunFolder):
         head = _common("evolve", phase, config, generation=generation, search_step=step,
                        hypervolume=entry.get("hypervolume") if phase != "reevaluate" else None,
                        task_id=record["task_id"], seed_index=index, n=record["size"], seed=seed,
-                       train_set_hash=genome)
+                       train_set_hash=genome, **_fitness(record, config.search.fitness_metric))
         yield head, record["checkpoints"], record.get("n_params")
+
+
+def _fitness(record: dict, metric: str) -> dict:
+    """The evaluation's fitness as every reader reads it (tsearch.tasks.fitness_record)."""
+    best = fitness_record(record, metric)
+    return {"fitness": None if best is None else best.get(metric),
+            "fitness_step": None if best is None else best.get("step")}
 
 
 READERS = {"run": _run_records, "sweep": _sweep_records, "evolve": _evolve_records}
@@ -144,8 +161,7 @@ READERS = {"run": _run_records, "sweep": _sweep_records, "evolve": _evolve_recor
 def _images_hash(npz: Path) -> str | None:
     if not npz.is_file():
         return None
-    with np.load(npz) as data:
-        images = np.asarray(data["images"], np.int8)
+    images = np.asarray(read_images(npz), np.int8)
     digest = hashlib.sha256(str(images.shape).encode())
     digest.update(images.tobytes())
     return digest.hexdigest()

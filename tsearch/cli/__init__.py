@@ -3,7 +3,9 @@
 Every command turns a :class:`tsearch.errors.UserError` (and a usage mistake, and a file of a
 run folder that is not what it must be) into one line on stderr and exit 2. A fault during a
 run (disk full, permission lost, Ctrl-C) is one line too, naming the ``--resume`` command that
-continues the run: exit 1 (130 for Ctrl-C).
+continues the run: exit 1 (130 for Ctrl-C). SIGTERM and SIGHUP (a batch scheduler's time limit,
+``scancel``, a closed terminal) are handled as Ctrl-C is: the same line, the folder's lock
+released, exit 128 + the signal's number (143 for SIGTERM), as shells and SLURM report it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import errno
 import functools
 import importlib
+import signal
 import sys
+import threading
 
 import click
 
@@ -54,6 +58,29 @@ HELP = {
 }
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """A stop signal, raised where Ctrl-C's KeyboardInterrupt would be: every clean-up a
+    Ctrl-C gets (workers stopped, lock released, records whole) runs for it too."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+def interrupted(exc: BaseException | None) -> tuple[str, int]:
+    """(what stopped the command, its exit code): Ctrl-C 130, a stop signal 128 + its number."""
+    if isinstance(exc, Terminated):
+        return f"stopped by {signal.Signals(exc.signum).name}", 128 + exc.signum
+    return "interrupted", 130
+
+
 def fail(message: str, code: int):
     click.echo(f"tsearch: error: {message}", err=True)
     sys.exit(code)
@@ -74,8 +101,9 @@ def user_errors(fn):
                 raise  # anything else is a bug: its traceback is what a fix needs
             where = f" ({exc.filename})" if exc.filename else ""
             fail(f"{FAULTS[exc.errno]}{where}; {how_to_continue()}", 1)
-        except KeyboardInterrupt:
-            fail(f"interrupted; {how_to_continue()}", 130)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP (Terminated)
+            what, code = interrupted(exc)
+            fail(f"{what}; {how_to_continue()}", code)
 
     return wrapper
 
@@ -111,6 +139,9 @@ def executor_options(fn):
 class LazyGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """click's main, with its usage mistakes as one ``tsearch: error:`` line (exit 2)."""
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # signal handlers live there
+            previous = {sig: signal.signal(sig, _raise_terminated) for sig in STOP_SIGNALS}
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:  # plain `tsearch`: the help it asked for
@@ -126,10 +157,13 @@ class LazyGroup(click.Group):
             if not standalone_mode:
                 raise
             fail(exc.format_message(), exc.exit_code)
-        except click.exceptions.Abort:  # Ctrl-C before a command started: nothing to continue
+        except click.exceptions.Abort as exc:  # Ctrl-C before a command started: nothing to continue
             if not standalone_mode:
                 raise
-            fail("interrupted", 130)
+            fail(*interrupted(exc.__cause__))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         if standalone_mode:
             sys.exit(code if isinstance(code, int) else 0)
         return code

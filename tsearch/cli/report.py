@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import click
 
+from ..runs import lock
 from ..runs.folder import RunFolder
 from ..runs.integrity import require_records
-from ..runs.views.report import write_report
+from ..runs.views.report import write_live_report, write_report
 from . import user_errors
 
 
-@click.command(help="Write report.html and report.md for a run folder.")
+@click.command(help="Write report.html and report.md for a run folder. Of a search that is still "
+                    "running: an in-progress report from what it has recorded so far, written to a "
+                    "temporary folder (or --out), without the folder's lock.")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path())
+@click.option("--out", type=click.Path(file_okay=False), help="Where an in-progress report goes "
+              "(default: a new temporary folder).")
 @user_errors
-def command(run_dir):
+def command(run_dir, out):
     folder = RunFolder.open(run_dir)
     require_records(folder.path, folder.meta.get("kind"))
-    html, md = write_report(run_dir)
+    if lock.holder(folder.path) is not None:  # a writer works on it: read, never lock
+        target = Path(out) if out else Path(tempfile.mkdtemp(prefix="tsearch-live-report-"))
+        target.mkdir(parents=True, exist_ok=True)
+        html, md = write_live_report(folder.path, target)
+    else:
+        html, md = write_report(run_dir)
     click.echo(f"{html}\n{md}")

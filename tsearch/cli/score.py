@@ -31,10 +31,7 @@ def command(source: str, train: str | None, samples: str | None, overrides: tupl
         if train or samples or overrides:
             raise UserError(f"{source}: a run folder is re-scored with its own config and files; "
                             "--train, --samples and --set are for CONFIG")
-        from ..runs.folder import RunFolder
-        from ..runs.lock import hold
-        hold(RunFolder.open(source).path)  # one writer at a time: re-scoring a folder a run is writing is refused
-        records = list(rescore_folder(source))
+        records = list(rescore_folder(source))  # reads only: no lock (a read-only archive, a running search)
         for record in records:
             click.echo(json.dumps(record, sort_keys=True))
         if check:

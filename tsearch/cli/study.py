@@ -24,8 +24,10 @@ from . import config_argument, executor_options, user_errors
               help="With --replicates: override a config key (repeatable).")
 @executor_options
 @click.option("--quiet", is_flag=True, help="With --replicates: no log lines per generation.")
+@click.option("--allow-mixed", is_flag=True, help="Pool runs that are not comparable (unequal arm budgets, "
+              "engine.bf16, git commit) anyway; what differs is recorded in study.json and the report.")
 @user_errors
-def command(paths, out, replicates, resume, overrides, executor_kind, address, quiet):
+def command(paths, out, replicates, resume, overrides, executor_kind, address, quiet, allow_mixed):
     if replicates is not None or resume is not None:
         if len(paths) > 1:
             raise UserError("--replicates and --resume take one CONFIG (or none), not run folders")
@@ -39,4 +41,4 @@ def command(paths, out, replicates, resume, overrides, executor_kind, address, q
     if not paths or out is None:
         raise UserError("give RUN_DIR... --out DIR (pool finished runs) or CONFIG --replicates R")
     from ..runs.study import study  # numpy, scipy, matplotlib: only once the command runs
-    click.echo(study(list(paths), out))
+    click.echo(study(list(paths), out, allow_mixed=allow_mixed))

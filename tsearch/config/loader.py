@@ -34,7 +34,21 @@ def load_config(path: str | Path | None, overrides: typing.Sequence[str] = (),
         data = _merge(data, _read_toml(Path(path)))
     for item in overrides:
         _apply_override(data, item, source)
-    return config_from_dict(data, source=source)
+    try:
+        return config_from_dict(data, source=source)
+    except ConfigError as exc:
+        raise _blame_override(exc, source, overrides) from None
+
+
+def _blame_override(exc: ConfigError, source: str, overrides: typing.Sequence[str]) -> ConfigError:
+    """A value refused at a key a ``--set`` gave is that ``--set``'s error, not the file's."""
+    rest = str(exc).removeprefix(f"{source}: ")
+    key, _, why = rest.partition(": ")
+    for item in reversed(overrides):  # the last --set of a key is the one that counts
+        given = item.split("=", 1)[0].strip()
+        if why and (key == given or key.startswith(f"{given}.") or given.startswith(f"{key}.")):
+            return ConfigError(f"--set {item if len(item) <= 80 else item[:77] + '...'}: {key}: {why}")
+    return exc
 
 
 def config_from_dict(data: dict, *, source: str = "<dict>") -> Config:
@@ -87,10 +101,28 @@ def parse_override(item: str, source: str = "--set") -> tuple[str, Any]:
     key, raw = item.split("=", 1)
     key = key.strip()
     try:
-        value = tomllib.loads(f"v = {raw}")["v"]
+        value = check_depth(tomllib.loads(f"v = {raw}"), f"--set {key}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word is a string: --set model.kind=unet
+    except RecursionError:
+        raise ConfigError(f"--set {key}: nested more than {MAX_DEPTH} levels deep") from None
     return key, value
+
+
+MAX_DEPTH = 16  # tables and arrays in tables: a config needs 4; tomllib recurses per level
+
+
+def check_depth(data: dict, where: str) -> dict:
+    """A one-line refusal of TOML nested deeper than any config needs (a parser that recurses
+    per level would otherwise end in a traceback, or a config in a RecursionError later)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]
+    return data
 
 
 # ----------------------------------------------------------------------------- internals
@@ -102,9 +134,11 @@ def _read_toml(path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
     try:
-        return tomllib.loads(text)
+        return check_depth(tomllib.loads(text), str(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested more than {MAX_DEPTH} levels deep") from None
 
 
 def _apply_override(data: dict, item: str, source: str) -> None:

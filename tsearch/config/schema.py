@@ -69,6 +69,8 @@ MAX_SAMPLER_STEPS = 100_000
 MAX_BOOTSTRAP = 100_000
 MAX_ARRAY_GIB = 4.0  # one evaluation's float32 arrays (samples, training batch, reference set)
 MAX_TRAINING_SET = 1_000_000  # run.n, search sizes
+MAX_SIZE_GRID = 256  # search.size_grid entries: each costs a baseline and a re-evaluation
+MAX_NAME_BYTES = 200  # run.name: part of a folder name (255 bytes on most file systems)
 MAX_GRID_POINTS = 1_000_000  # a sweep's evaluations
 MAX_WIDTH = 8192  # a network's widths, channels, embedding dims (an 8192-wide MLP layer: 256 MiB)
 MAX_DEPTH = 256  # a network's blocks or layers
@@ -501,6 +503,9 @@ class RunConfig:
     def __post_init__(self):
         check(1 <= self.n <= MAX_TRAINING_SET, "n", f"must be in [1, {MAX_TRAINING_SET:,}]")
         check_range(self.seed, 0, MAX_SEED, "seed")
+        check(isinstance(self.name, str) and len(self.name.encode()) <= MAX_NAME_BYTES, "name",
+              f"must be text of at most {MAX_NAME_BYTES} bytes (it names the run folder; file systems "
+              "allow 255 per name)")
 
 
 SWEEP_SEARCHES = ("grid", "bisect")
@@ -636,8 +641,14 @@ class SearchConfig:
         check_range(self.population, 2, MAX_COUNT, "population")
         check(1 <= self.n_min <= self.n_max, "n_min", "need 1 <= n_min <= n_max")
         check(self.n_max <= MAX_TRAINING_SET, "n_max", f"must be <= {MAX_TRAINING_SET:,}")
-        check(len(self.size_grid) >= 1 and all(1 <= n <= MAX_TRAINING_SET for n in self.size_grid),
+        check(1 <= len(self.size_grid) <= MAX_SIZE_GRID, "size_grid",
+              f"needs 1 to {MAX_SIZE_GRID} sizes (each is a baseline, an answer row and fresh "
+              f"re-evaluations), got {len(self.size_grid):,}")
+        check(all(1 <= n <= MAX_TRAINING_SET for n in self.size_grid),
               "size_grid", f"needs sizes in [1, {MAX_TRAINING_SET:,}]")
+        repeated = sorted({n for n in self.size_grid if self.size_grid.count(n) > 1})
+        check(not repeated, "size_grid", f"lists {', '.join(map(str, repeated))} more than once "
+              "(each size is one row of the answer)")
         check(0 <= self.crossover_prob <= 1, "crossover_prob", "must be in [0, 1]")
         check(0 <= self.mutation_prob <= 1, "mutation_prob", "must be in [0, 1]")
         check(self.vertex_sigma > 0, "vertex_sigma", "must be > 0")

@@ -18,6 +18,9 @@ tsearch.search.control defines the budget). Run folder (besides run.json / confi
     checkpoints/ckpt-NNNNNN.{json,npz}  the strategies (RNG states, populations, archives)
     samples/<hash>.npz  samples of each evaluated training set's best scored step
     pareto.json, best/, report.html  written at the end (tsearch.search.summary, views.evolve)
+    outputs.json        written last: the generations per phase and the record the outputs rest
+                        on (tsearch.runs.integrity); a run is complete when it covers the
+                        config's plan and the whole record (evolve_state.complete)
 
 Determinism (CPU): every draw of the search comes from its own numpy generators, saved in each
 checkpoint; an evaluation's seed is derived from (run seed, genome hash), so a training set
@@ -54,8 +57,8 @@ from ..tasks import EvalTask, fitness_record
 from . import integrity, lock, screen_oracle
 from .estimate import dry_run_text, estimate_evolve
 from .evolve_outputs import log_entry, write_outputs
-from .evolve_state import (check_config, complete, default_config_path, fresh_state, load_state, plan_control,
-                           resumed_config, total_generations)
+from .evolve_state import (check_config, complete, default_config_path, fresh_state, load_state,
+                           logged_generations, plan_control, resumed_config)
 from .evolve_tasks import evaluation_task, training_id, training_set
 from .folder import RunFolder
 from .pipeline import open_executor, resume_executor, results, with_executor
@@ -86,7 +89,7 @@ def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str 
         config = resumed_config(folder, config, overrides)
         if config.search.generations == folder.config.search.generations and complete(folder) \
                 and not folder.repaired:
-            print(f"tsearch: {folder.path}: complete ({total_generations(config)} generations and the "
+            print(f"tsearch: {folder.path}: complete ({sum(logged_generations(folder).values())} generations and the "
                   "re-evaluation); nothing to add (extend it with --set search.generations=N)",
                   file=sys.stderr)
             return folder.path
@@ -105,6 +108,8 @@ def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str 
         display = LiveDisplay(config.search.fitness_metric, show_progress) if show_progress else SilentDisplay()
         run_evolve(config, folder.path, executor, resume=resume is not None, display=display)
     write_report(folder.path)
+    # written last: the outputs are complete, and rest on this much of the record
+    integrity.write_outputs(folder.path, generations=logged_generations(folder))
     return folder.path
 
 
@@ -130,6 +135,7 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
     for phase, strategy in state.strategies.items():
         if phase == "control":
             plan_control(strategy, state, folder)
+            display.retotal(sum(s.generations for s in state.strategies.values()))
         while not strategy.done:
             started = time.perf_counter()
             genomes = strategy.ask()

@@ -14,11 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import Config
+from ..errors import UserError
 from ..search import Genome, Strategy
 from ..search.features import set_features
 from ..search.hypervolume import front_hypervolume
 from ..search.summary import summarize
 from .folder import RunFolder
+from .images import read_images
+from .records import warn
 from .views.evolve import best_stem
 
 
@@ -107,5 +110,9 @@ def write_best(folder: RunFolder, target, genome: Genome) -> None:
                      **{f"element_{i}": e for i, e in enumerate(genome.elements)})
     samples = folder.inside(f"samples/{genome.hash[:16]}.npz")
     if samples.is_file():
-        with np.load(samples, allow_pickle=False) as data:
-            folder.write_grid(f"{stem}-samples.png", data["images"])
+        try:
+            images = read_images(samples)
+        except UserError as exc:  # its grid is left out, the outputs and the report still written
+            warn(f"{exc}; the sample grid of {stem} is left out")
+            return
+        folder.write_grid(f"{stem}-samples.png", images)

@@ -7,7 +7,6 @@ extended to more generations), and what a checkpoint or record edited by hand gi
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,13 @@ from .. import configs, seeding
 from ..config import Config, ConfigError, load_config, replace_path
 from ..errors import UserError
 from ..search import CheckpointStore, ForeignCheckpoint
+from ..search.operators import IMAGE_OPERATORS, POLYGON_OPERATORS
 from ..search.state import SearchState, eval_hash
 from ..targets import build_target
+from . import integrity
 from .folder import RunFolder
 from .provenance import EXTENDABLE, MAY_CHANGE, first_difference, identity_hash
-from .records import ERRORS, EVALUATIONS
+from .records import ERRORS, EVALUATIONS, malformed
 
 DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
 
@@ -40,6 +41,25 @@ def check_config(config: Config) -> None:
                           f"only {target.support_size} (lower search.n_max / size_grid or set "
                           "search.allow_duplicates = true)")
     target.render(target.sample_params(1, np.random.default_rng(0)))  # can it sample at all?
+    check_operators(s, config.target.kind)
+
+
+def check_operators(s, target_kind: str) -> None:
+    """Mutation weights that leave a genome no operator that can ever apply would run the
+    search without mutation, silently: refused, naming what each weighted operator needs."""
+    own = IMAGE_OPERATORS if s.genome == "images" else POLYGON_OPERATORS
+    never = set()
+    if s.n_min == s.n_max:
+        never |= {"delete", "insert"}  # a set's size never leaves its only allowed value
+    if s.genome != "images" and target_kind != "polygons":
+        never |= {"add_vertex", "remove_vertex"}  # only polygons have vertices
+    usable = [n for n in own if s.weights.get(n, 0) > 0 and n not in never]
+    if s.mutation_prob > 0 and not usable:
+        weighted = [n for n in own if s.weights.get(n, 0) > 0]
+        why = "; delete and insert need n_min < n_max" if s.n_min == s.n_max else ""
+        raise ConfigError(f"search.operator_weights: no mutation operator of a {s.genome} genome can apply "
+                          f"(weighted: {', '.join(weighted) or 'none'}{why}; its operators: {', '.join(own)}); "
+                          "give one a weight > 0, or set search.mutation_prob = 0")
 
 
 def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrides) -> Config:
@@ -58,16 +78,40 @@ def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrid
 
 
 def complete(folder: RunFolder) -> bool:
-    """Every generation logged, outputs and report written."""
-    logged = {e["step"] for e in folder.records("logbook.jsonl")}
-    return (len(logged) >= total_generations(folder.config) and (folder.path / "pareto.json").is_file()
-            and (folder.path / "report.html").is_file())
+    """The outputs rest on the config's plan and on the whole record as it is: outputs.json,
+    written last (tsearch.runs.integrity), names the search's generations and claims every
+    line. A folder written before outputs.json existed: every phase's generations logged
+    (counted per phase: the control's lines are not the search's) and the outputs written."""
+    written = all((folder.path / name).is_file() for name in ("pareto.json", "report.html"))
+    outputs = integrity.read_outputs(folder.path)
+    if outputs is not None:
+        return (written and planned(outputs) == planned_generations(folder.config, outputs)
+                and integrity.covers(folder.path, outputs[integrity.RECORD]))
+    logged = logged_generations(folder)
+    return written and all(logged.get(phase, 0) >= n for phase, n in planned_generations(folder.config).items())
 
 
-def total_generations(config: Config) -> int:
-    """Generations of both phases: the baseline's one, then the search's."""
+def logged_generations(folder: RunFolder) -> dict[str, int]:
+    """Phase -> generations in logbook.jsonl (one line per step; a resumed run logs a step once)."""
+    steps: dict[str, set] = {}
+    for entry in folder.records("logbook.jsonl"):
+        steps.setdefault(entry.get("phase") or "search", set()).add(entry["step"])
+    return {phase: len(found) for phase, found in steps.items()}
+
+
+def planned_generations(config: Config, outputs: dict | None = None) -> dict[str, int]:
+    """Generations per phase the config plans: the baseline's one, the search's; the control's
+    follow from the search's evaluations (as recorded in ``outputs``, when given)."""
     s = config.search
-    return s.generations + (1 if s.baseline_per_size else 0)
+    plan = {"baseline": 1 if s.baseline_per_size else 0, "search": s.generations}
+    if outputs is not None and "control" in planned(outputs):
+        plan["control"] = planned(outputs)["control"]
+    return plan
+
+
+def planned(outputs: dict) -> dict:
+    generations = outputs.get("generations")
+    return generations if isinstance(generations, dict) else {}
 
 
 def fresh_state(config: Config, target) -> SearchState:
@@ -103,19 +147,13 @@ def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
 
 def plan_control(control, state: SearchState, folder: RunFolder) -> None:
     """The control arm's plan, once the search has finished: the search's evaluations read
-    from the record (tsearch.search.control); a resumed control keeps its checkpointed plan."""
+    from the record (tsearch.search.control); a resumed control keeps its checkpointed plan,
+    topped up with what an extended search added since (the same trainings at each size)."""
+    lines = folder.records(EVALUATIONS) + folder.records(ERRORS)
     if not control.planned:
-        control.plan_from(state, folder.records(EVALUATIONS) + folder.records(ERRORS))
-
-
-@contextlib.contextmanager
-def malformed(path: Path, what: str):
-    """Files a user could edit (a checkpoint with its checksum recomputed, a record) must give
-    one line, not a traceback, when a field is missing or of the wrong type."""
-    try:
-        yield
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise UserError(f"{path}: malformed {what} ({type(exc).__name__}: {str(exc)[:80]})") from None
+        control.plan_from(state, lines)
+    else:
+        control.top_up(state, lines)
 
 
 def latest_checkpoint(folder: RunFolder, config: Config, warn):

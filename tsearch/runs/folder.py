@@ -35,10 +35,22 @@ RESULTS_DIR = Path("results")
 ACTIVE: list[Path] = []  # the folder this process is writing: named in a fault's --resume line
 
 
+NAME_MAX, PATH_MAX = 255, 4096  # bytes, Linux's (and most file systems')
+
+
+def check_path_length(path: Path, what: str) -> None:
+    """A path the file system cannot hold is one line naming it, not an OSError later."""
+    longest = max((len(part.encode()) for part in path.parts), default=0)
+    if longest > NAME_MAX or len(str(path).encode()) > PATH_MAX:
+        raise UserError(f"{what} {str(path)[:60]}...: a name of {longest} bytes or a path of "
+                        f"{len(str(path).encode())}; file systems allow {NAME_MAX} per name and {PATH_MAX} in all")
+
+
 def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
     """Create ``out`` (must not exist or be empty) or the next ``results/NNNNN-kind-name``."""
     if out is not None:
         path = Path(out)
+        check_path_length(path, "--out")
         for attempt in range(2):  # checked again once locked: another writer may have started
             if path.is_dir() and not path.is_symlink() and unstarted(path):
                 if attempt:

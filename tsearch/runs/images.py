@@ -11,6 +11,8 @@ import numpy as np
 from PIL import Image
 
 from ..atomic import write_atomic
+from ..errors import UserError
+from ..imageio import read_arrays
 from ..tasks import EvalResult
 
 
@@ -61,6 +63,24 @@ def unpack_samples(arrays: Mapping[str, np.ndarray]) -> tuple[dict[int, np.ndarr
     h, w = (int(v) for v in arrays["shape"])
     samples = {int(step): _unbits(bits, h, w) for step, bits in zip(arrays["steps"], arrays["bits"])}
     return samples, _unbits(arrays["train_bits"], h, w), int(arrays["seed"])
+
+
+def read_samples(path: Path) -> tuple[dict[int, np.ndarray], np.ndarray, int]:
+    """:func:`unpack_samples` of a file in a run folder: any file that is not one (truncated,
+    other arrays, forged shapes) is one UserError naming it."""
+    arrays = read_arrays(path)
+    try:
+        return unpack_samples(arrays)
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise UserError(f"{path}: not a packed samples file ({type(exc).__name__}: {str(exc)[:60]})") from None
+
+
+def read_images(path: Path, name: str = "images") -> np.ndarray:
+    """The array ``name`` of an .npz in a run folder (checked by tsearch.imageio.read_arrays)."""
+    arrays = read_arrays(path)
+    if name not in arrays:
+        raise UserError(f"{path}: no array named {name!r} (found: {', '.join(arrays) or 'none'})")
+    return arrays[name]
 
 
 def _bits(white: np.ndarray) -> np.ndarray:

@@ -10,13 +10,21 @@ digest D of those lines (``D_i = sha256(D_{i-1} + "\\n" + line_i)``, ``D_0 = ""`
                                      state of a finished run included), written atomically
     checkpoints/ckpt-N.json          evolve: each checkpoint's payload carries its claim
                                      under "record" (tsearch.runs.evolve)
+    outputs.json                     evolve: written last, once pareto.json and the report are:
+                                     the claim they were built from (the re-evaluations after
+                                     the last checkpoint included) and the generations of each
+                                     phase, so that a record cut after the last checkpoint is
+                                     found with record.json lost, and a run is complete only when
+                                     its outputs rest on its whole record and its config's plan
 
 :func:`problem` compares the record with every claim: fewer lines than a claim, or a digest that
-differs, is a one-line refusal naming how many evaluations are missing (resume, export, report,
-status). A torn *last* line written after the newest claim is not a problem: the next append
+differs, is a one-line refusal naming how many evaluations are missing and after which line the
+record is still what a claim says (resume, export, report, status). A torn *last* line written after the newest claim is not a problem: the next append
 trims it (tsearch.atomic.repair_tail). :func:`repair` (``--resume DIR --repair``) goes back to
-the newest state the remaining record covers and drops the claims it does not: every evaluation
-is determined by the run seed and the set, so the run then ends as an uninterrupted one.
+the newest state the remaining record covers and drops the claims it does not; lines lost (cut
+or a gap) leave every other line in place, so only the missing evaluations are computed again:
+every evaluation is determined by the run seed and the set, so the run then ends as an
+uninterrupted one.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from ..errors import UserError
 
 RECORD = "evaluations.jsonl"
 MARK = "record.json"
+OUTPUTS = "outputs.json"
 _CURRENT: dict[Path, tuple[int, str]] = {}  # resolved record path -> (lines, digest) of this writer
 _TIMES: dict[Path, list[float]] = {}  # resolved record path -> when this writer appended its last lines
 RATE_WINDOW = 50  # appends whose times record.json keeps: the folder's own rate (tsearch status)
@@ -124,7 +133,28 @@ def claims(folder: Path) -> list[tuple[str, dict]]:
         found.append(("its last checkpoint", mark[RECORD]))
     for step, doc in checkpoint_claims(folder):
         found.append((f"checkpoint {step}", doc))
+    outputs = read_outputs(folder)
+    if outputs is not None:
+        found.append(("its outputs (outputs.json)", outputs[RECORD]))
     return found
+
+
+def write_outputs(folder: Path, **plan) -> None:
+    """outputs.json, once every output of a finished run is written: this writer's claim now
+    and ``plan`` (the generations of each phase, the re-evaluations)."""
+    write_atomic(folder / OUTPUTS, json.dumps({RECORD: claim(folder), **plan}, sort_keys=True) + "\n")
+
+
+def read_outputs(folder: Path) -> dict | None:
+    """outputs.json with a valid claim, or None (absent: not finished, or an older folder)."""
+    doc = _read_json(folder / OUTPUTS)
+    return doc if isinstance(doc, dict) and _valid(doc.get(RECORD)) else None
+
+
+def covers(folder: Path, mark: dict) -> bool:
+    """Whether ``mark`` claims the whole record as it is now: nothing cut, nothing added."""
+    s = scan(folder / RECORD)
+    return mark["lines"] == s.count and mark["sha256"] == s.digests[-1]
 
 
 def checkpoint_claims(folder: Path) -> list[tuple[int, dict]]:
@@ -166,14 +196,24 @@ def problem(folder: Path) -> str | None:
         return None
     s = scan(folder / RECORD)
     path = folder / RECORD
+    intact = intact_lines(s, found)
     for where, c in found:
         if c["lines"] > s.count:
+            where_lost = (f"cut after line {s.count}" if intact == s.count else
+                          f"{c['lines'] - s.count} lost: cut, or a gap after line {intact}, the last "
+                          "line a claim still vouches for")
             return (f"{path} holds {s.count} of the {c['lines']} evaluations {where} was built from "
-                    f"(cut after line {s.count})")
+                    f"({where_lost})")
         if s.digests[c["lines"]] != c["sha256"]:
             return (f"{path}: its first {c['lines']} lines are not those {where} was built from "
                     "(edited or replaced)")
     return None
+
+
+def intact_lines(s: Scan, found: list[tuple[str, dict]]) -> int:
+    """How many first lines of the record a claim still vouches for (the longest it matches)."""
+    return max((c["lines"] for _, c in found if c["lines"] <= s.count and s.digests[c["lines"]] == c["sha256"]),
+               default=0)
 
 
 def check(folder: Path, *, resume: str | None = None) -> None:
@@ -187,21 +227,23 @@ def check(folder: Path, *, resume: str | None = None) -> None:
 
 # ----------------------------------------------------------------------------- --repair
 def repair(folder: Path, warn) -> bool:
-    """Go back to the newest state the remaining record covers: the complete lines stay when
-    the record was only cut (a cut changes no line it keeps); when a line was changed, the
-    record is cut back to the newest claim it still matches (the rest kept aside in
-    ``evaluations.jsonl.repaired-N``). Checkpoints built from more than what stays are
-    removed; record.json then claims what stays. True if anything was repaired."""
+    """Go back to the newest state the remaining record covers. Lines lost (the record holds
+    fewer than a claim: cut, or a gap in the middle) leave every complete line in place, each
+    a whole evaluation, so only the missing ones are computed again; when a line was changed
+    (no line lost, a digest differs), the record is cut back to the newest claim it still
+    matches (the rest kept aside in ``evaluations.jsonl.repaired-N``). Checkpoints and
+    outputs.json built from what is not there are removed; record.json then claims what stays.
+    True if anything was repaired."""
     why = problem(folder)
     if why is None:
         return False
     path = folder / RECORD
     s = scan(path)
     keep = s.count
-    edited = any(c["lines"] <= s.count and s.digests[c["lines"]] != c["sha256"] for _, c in claims(folder))
-    if edited:
-        keep = max([c["lines"] for _, c in claims(folder)
-                    if c["lines"] <= s.count and s.digests[c["lines"]] == c["sha256"]], default=0)
+    found = claims(folder)
+    lost = any(c["lines"] > s.count for _, c in found)
+    if not lost:  # a line was changed: nothing after the newest claim it matches can be trusted
+        keep = intact_lines(s, found)
         _cut_back(path, s, keep)
     removed = []
     for step, c in checkpoint_claims(folder):
@@ -209,13 +251,19 @@ def repair(folder: Path, warn) -> bool:
             for suffix in ("json", "npz"):
                 (folder / "checkpoints" / f"ckpt-{step:06d}.{suffix}").unlink(missing_ok=True)
             removed.append(step)
+    outputs = read_outputs(folder)
+    stale = outputs is not None and (outputs[RECORD]["lines"] > keep
+                                     or s.digests[outputs[RECORD]["lines"]] != outputs[RECORD]["sha256"])
+    if stale:  # the outputs are written again once the missing evaluations are
+        (folder / OUTPUTS).unlink()
     left = [step for step, _ in checkpoint_claims(folder)]
     write_mark(folder, {"lines": keep, "sha256": s.digests[keep]})
     forget(folder)
-    start = f"checkpoint {max(left)}" if left else "the start (reusing the evaluations it holds)"
-    warn(f"repairing {folder}: {why}; going back to {start}"
+    start = f"checkpoint {max(left)}" if left else "the start"
+    warn(f"repairing {folder}: {why}; going back to {start}, keeping the {keep} evaluations it holds"
          + (f", {len(removed)} later checkpoint(s) removed" if removed else "")
-         + "; the missing evaluations are computed again")
+         + (", its outputs to be written again" if stale else "")
+         + "; only the missing evaluations are computed again")
     return True
 
 

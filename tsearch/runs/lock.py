@@ -1,7 +1,7 @@
 """One writer per run folder: an OS file lock held for the life of the writing command.
 
 Every command that writes into a run folder (``run``, ``sweep``, ``evolve`` and their
-``--resume``, ``report``, ``score DIR``) calls :func:`hold` before its first write. The lock is
+``--resume``, ``report`` of a folder nobody writes) calls :func:`hold` before its first write. The lock is
 ``DIR/tsearch.lock``: ``fcntl.flock`` on it (the kernel releases it when the process ends,
 however it ends, SIGKILL included) plus one JSON line inside naming the holder (pid, host,
 command, start time), so that a second writer can say who has the folder:
@@ -11,9 +11,11 @@ command, start time), so that a second writer can say who has the folder:
 A lock file whose holder died (the flock is free, the file still names it) is taken over with
 one line saying so when the holder ran on this host and its pid is gone. A holder named on
 another host cannot be checked from here: that case is refused with what to do (on a shared
-filesystem the flock is only as good as the server's lock support: docs/cluster.md).
-Readers (``export``, ``status``, ``results.load``) never take the lock; :func:`holder` tells
-them who holds it.
+filesystem the flock is only as good as the server's lock support: docs/cluster.md). A lock
+file tsearch did not write (garbage) is said as such and replaced once its flock is free.
+Readers (``export``, ``status``, ``score DIR``, ``results.load``, ``report`` of a running
+search) never take the lock; :func:`holder` tells them who holds it, asking the kernel
+(/proc/locks) whether anyone does, so that a reused pid is not taken for a live holder.
 
 Within one process the lock is re-entrant (a driver that writes its report holds it once);
 drivers called from Python release what they took when they return (:func:`releasing`).
@@ -107,6 +109,12 @@ def _take_over_if_stale(fd: int, folder: str | Path, quiet: bool) -> None:
     previous = _read(fd)
     if not previous:
         return
+    if previous.get("garbage"):  # no tsearch wrote it, and no process holds its lock
+        _PENDING.append(f"tsearch: warning: {folder}: replaced a lock file tsearch did not write "
+                        "(no process held its lock)")
+        if not quiet:
+            announce()
+        return
     if previous.get("host") != socket.gethostname():
         raise UserError(f"{folder} was locked by {describe(previous)} and that lock is free here, but a "
                         f"process on another host cannot be checked from {socket.gethostname()}; if it "
@@ -174,11 +182,43 @@ def holder(folder: str | Path) -> dict | None:
         return None
     try:
         record = _read(fd)
+        held = flocked(fd)
     finally:
         os.close(fd)
-    if not record or (record.get("host") == socket.gethostname() and not alive(record.get("pid"))):
+    if held is False:  # the kernel says no process holds it: whatever the file names is gone
         return None
+    if not record or record.get("garbage") or (record.get("host") == socket.gethostname()
+                                               and not alive(record.get("pid"))):
+        return None if held is None else record or {"pid": "?", "host": "?", "command": "?"}
     return record
+
+
+def flocked(fd: int) -> bool | None:
+    """Whether any process holds a flock on ``fd``'s file, from the kernel's table
+    (/proc/locks: type, pid and device:inode of each lock), without taking it; None where that
+    table cannot be read (then the lock file's pid is all there is to go by)."""
+    st = os.fstat(fd)
+    inode = f":{st.st_ino} "
+    try:
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        return None
+    for line in table.splitlines():
+        fields = line.split()
+        if "FLOCK" in fields and inode in line:
+            device = next((f for f in fields if f.endswith(f":{st.st_ino}")), None)
+            if device is not None and _same_device(device, st.st_dev):
+                return True
+    return False
+
+
+def _same_device(field: str, dev: int) -> bool:
+    """/proc/locks spells a device as MAJOR:MINOR:INODE in hex."""
+    try:
+        major, minor = (int(part, 16) for part in field.split(":")[:2])
+    except ValueError:
+        return False
+    return os.major(dev) == major and os.minor(dev) == minor
 
 
 def describe(record: dict | None) -> str:
@@ -196,7 +236,7 @@ def describe(record: dict | None) -> str:
 
 def alive(pid) -> bool:
     """Whether a process with this pid exists on this host."""
-    if not isinstance(pid, int) or pid <= 0:
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2 ** 31:  # beyond any pid_max
         return False
     try:
         os.kill(pid, 0)
@@ -215,8 +255,10 @@ def _read(fd: int) -> dict | None:
             raw += chunk
         record = json.loads(raw.decode()) if raw.strip() else None
     except (OSError, UnicodeDecodeError, ValueError):
-        return {"pid": "?", "host": "?", "command": "an unreadable lock file"}
-    return record if isinstance(record, dict) else None
+        record = "garbage"
+    if record is not None and not (isinstance(record, dict) and isinstance(record.get("host"), str)):
+        return {"pid": "?", "host": "?", "command": "a lock file tsearch did not write", "garbage": True}
+    return record
 
 
 def _write(fd: int, record: dict) -> None:

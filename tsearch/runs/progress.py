@@ -92,6 +92,7 @@ def progress(total: int, n_tasks: int, desc: str, *, unit: str = "step",
 # ----------------------------------------------------------------------------- evolve
 class SilentDisplay:
     def start(self, total: int, done: int) -> None: ...
+    def retotal(self, total: int) -> None: ...
     def evaluating(self, n: int) -> None: ...
     def evaluated(self) -> None: ...
     def generation(self, entry: dict) -> None: ...
@@ -119,6 +120,13 @@ class LiveDisplay(SilentDisplay):
         if self.mode == "bar":
             self.bar = tqdm(total=total, initial=done, desc="evolve", unit="gen", file=sys.stderr,
                             dynamic_ncols=True)
+
+    def retotal(self, total):
+        """The control arm is planned (or topped up) once the search has run: every phase counts."""
+        self.total = total
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
 
     def evaluating(self, n):
         self.todo, self.done = n, 0

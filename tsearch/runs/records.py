@@ -7,6 +7,7 @@ through tsearch.atomic.to_jsonable (numpy values plain, NaN as null: strict JSON
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterator
@@ -57,6 +58,16 @@ def read_jsonl(path: str | Path, *, root: str | Path | None = None) -> Iterator[
         yield from atomic.read_jsonl(path, root=root)
     except FolderError as exc:
         raise UserError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def malformed(path: Path, what: str):
+    """Files a user could edit (a checkpoint with its checksum recomputed, a record) must give
+    one line, not a traceback, when a field is missing or of the wrong type."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise UserError(f"{path}: malformed {what} ({type(exc).__name__}: {str(exc)[:80]})") from None
 
 
 def warn(message: str) -> None:

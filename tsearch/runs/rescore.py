@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 
 from ..atomic import to_jsonable
 from ..config import Config
@@ -25,7 +24,7 @@ from ..errors import UserError
 from ..imageio import load_images
 from ..tasks import ScoredStep
 from .folder import RunFolder
-from .images import unpack_samples
+from .images import read_samples
 from .records import EVALUATIONS, scored_record, steps_stem
 from .sweep_grid import expand_grid
 
@@ -54,8 +53,7 @@ def rescore_folder(run_dir: str | Path) -> Iterator[dict]:
     if not files:
         raise UserError(f"{folder.path}: no saved samples (samples/*steps.npz) to re-score")
     for path, config in files:
-        with np.load(path, allow_pickle=False) as arrays:
-            samples, train, seed = unpack_samples(arrays)
+        samples, train, seed = read_samples(path)
         target = shared_target(config.target)
         mass = novel_mass(target, train, seed=seed, metrics_cfg=config.metrics)
         for step, images in samples.items():

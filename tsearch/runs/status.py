@@ -16,11 +16,12 @@ import datetime as _dt
 import json
 from pathlib import Path
 
-from ..tasks import best_record
+from ..tasks import best_record, fitness_record
 from . import integrity, lock
 from .estimate import evolve_phases
+from .evolve_state import complete
 from .folder import RunFolder
-from .records import ERRORS, EVALUATIONS
+from .records import ERRORS, EVALUATIONS, malformed
 from .sweep_grid import expand_grid
 
 MIN_APPENDS = 3  # appends of one writer needed to call a rate a rate
@@ -32,9 +33,12 @@ def status(run_dir: str | Path) -> dict:
     kind = folder.meta["kind"]
     mark = _mark(folder.path)  # read before the record: a writer appending meanwhile only adds
     holder = lock.holder(folder.path)
-    out = {"folder": str(folder.path), "kind": kind, "config": name_of(folder),
-           "created": folder.meta.get("created"), "lock": holder, **READERS[kind](folder)}
-    out["failed"] = len(folder.records(ERRORS, key=lambda r: r.get("task_id")))
+    record = folder.path / ("metrics.jsonl" if kind == "run" else EVALUATIONS)
+    with malformed(record, "record (a field of the wrong type)"):
+        out = {"folder": str(folder.path), "kind": kind, "config": name_of(folder),
+               "created": folder.meta.get("created"), "lock": holder, **READERS[kind](folder)}
+    with malformed(folder.path / ERRORS, "record (a field of the wrong type)"):
+        out["failed"] = len(folder.records(ERRORS, key=lambda r: r.get("task_id")))
     out["last_record"] = _last_record(folder.path, kind)
     out["eta"] = eta(out, mark, running=holder is not None)
     return out
@@ -60,7 +64,7 @@ def _sweep(folder: RunFolder) -> dict:
     finished = (folder.path / "report.html").is_file() and len(lines) >= planned
     best = None
     for line in lines:
-        b = best_record(line.get("checkpoints") or [])
+        b = fitness_record(line, "g")
         if b is not None and b.get("g") is not None and (best is None or b["g"] > best["value"]):
             best = {"metric": "g", "value": b["g"], "task_id": line["task_id"]}
     return {"phase": "finished" if finished else "sweep", "finished": finished,
@@ -86,7 +90,7 @@ def _evolve(folder: RunFolder) -> dict:
     means = [(sum(v for v, _ in vals) / len(vals), vals[0][1], len(vals)) for vals in fresh.values()]
     fresh_best = max(means, default=None)
     last = logbook[-1] if logbook else None
-    finished = (folder.path / "pareto.json").is_file()
+    finished = complete(folder)  # a killed extension keeps the shorter run's pareto.json
     phase = ("finished" if finished else "reevaluate" if done.get("reevaluate")
              else (last["phase"] if last else "baseline" if "baseline" in planned else "search"))
     return {"phase": phase, "finished": finished,
@@ -98,7 +102,8 @@ def _evolve(folder: RunFolder) -> dict:
 
 
 def _value(line: dict, metric: str):
-    best = best_record(line.get("checkpoints") or [], metric)
+    """A training's fitness, read as pareto.json, the report and export read it."""
+    best = fitness_record(line, metric)
     return None if best is None else best.get(metric)
 
 

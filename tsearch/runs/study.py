@@ -18,6 +18,8 @@ from pathlib import Path
 from ..atomic import write_atomic
 from ..errors import UserError
 from ..search.study import pool, sentences
+from . import integrity
+from .evolve_state import complete
 from .folder import RunFolder, new_run_dir
 from .provenance import first_difference
 from .records import dumps
@@ -25,25 +27,33 @@ from .views.plots import figure, save
 from .views.report import render_html, render_markdown
 from .views.sections import Figure, Section, Table, fmt
 
-MAY_DIFFER = ("run.seed", "run.name", "executor", "engine")
+MAY_DIFFER = ("run.seed", "run.name", "executor", "engine")  # engine.bf16 aside: see mixed()
 
 
-def study(run_dirs: list[str], out: str) -> Path:
-    """Pool the runs into ``out`` (created; must not exist or be empty); returns it."""
+def study(run_dirs: list[str], out: str, *, allow_mixed: bool = False) -> Path:
+    """Pool the runs into ``out`` (created; must not exist or be empty); returns it. Runs that
+    are not comparable (:func:`mixed`) are refused, or with ``allow_mixed`` pooled and said so."""
     folders = [open_finished(d) for d in run_dirs]
     if len(folders) < 2:
         raise UserError("tsearch study: give at least 2 finished evolve folders (replicates)")
     check_replicates(folders)
-    return write_study(new_run_dir("study", "study", out), folders)
+    problems = mixed(folders, [f.read_json("pareto.json") for f in folders])
+    if problems and not allow_mixed:  # refused before the study folder exists
+        raise UserError(f"tsearch study: not comparable: {problems[0]}"
+                        + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                        + "; --allow-mixed pools them anyway, recorded in the study")
+    return write_study(new_run_dir("study", "study", out), folders, problems)
 
 
-def write_study(path: Path, folders: list[RunFolder]) -> Path:
-    """The pool of finished replicates into the folder ``path`` (also tsearch.runs.replicates')."""
+def write_study(path: Path, folders: list[RunFolder], problems: list[str] = ()) -> Path:
+    """The pool of finished replicates into the folder ``path`` (also tsearch.runs.replicates');
+    ``problems``: what --allow-mixed let through, recorded."""
     summaries = [f.read_json("pareto.json") for f in folders]
     search = folders[0].config.search
     result = pool(summaries, search.size_grid, threshold=search.threshold, alpha=search.alpha)
     result["runs_dirs"] = [str(f.path) for f in folders]
     result["seeds"] = [f.config.run.seed for f in folders]
+    result["mixed"] = list(problems)  # [] when every run compares
     write_atomic(path / "study.json", dumps(result))
     study_plot(path / "study.png", result, search.fitness_metric)
     sections = study_sections(result, search.fitness_metric)
@@ -55,9 +65,30 @@ def write_study(path: Path, folders: list[RunFolder]) -> Path:
 
 def open_finished(run_dir: str) -> RunFolder:
     folder = RunFolder.open(run_dir, "evolve")
-    if not (folder.path / "pareto.json").is_file():
-        raise UserError(f"{folder.path}: not finished (no pareto.json); resume it first")
+    outputs = integrity.read_outputs(folder.path)
+    if not (folder.path / "pareto.json").is_file() or (outputs is not None and not complete(folder)):
+        raise UserError(f"{folder.path}: not finished (its outputs do not cover its config and record); "
+                        f"finish it with: tsearch evolve --resume {folder.path}")
     return folder
+
+
+def mixed(folders: list[RunFolder], summaries: list[dict]) -> list[str]:
+    """What makes runs not comparable though their configs agree: arms of unequal budgets
+    within a run (an extended search whose control was not topped up), different arithmetic
+    (engine.bf16), different code (git commit: it may change numbers)."""
+    problems = []
+    for folder, summary in zip(folders, summaries):
+        budget = summary.get("budget") or {}
+        if budget and round(budget.get("search", 0)) != round(budget.get("control", 0)):
+            problems.append(f"{folder.path}: budget: the search trained {budget.get('search')} models, "
+                            f"the control {budget.get('control')}")
+    first = folders[0]
+    for other in folders[1:]:
+        for key, a, b in (("engine.bf16", first.config.engine.bf16, other.config.engine.bf16),
+                          ("git_commit", first.meta.get("git_commit"), other.meta.get("git_commit"))):
+            if a != b:
+                problems.append(f"{other.path}: {key}: {b} (in {first.path}: {a})")
+    return problems
 
 
 def check_replicates(folders: list[RunFolder]) -> None:
@@ -113,4 +144,5 @@ def study_sections(result: dict, metric: str) -> list[Section]:
     return [Section("Replicated searches, pooled", sentences(result, metric),
                     figures=[Figure("study.png", "each arm's best set of at most n images, fresh "
                                     "seeds, per run (dots) and over runs (95% CI)")], tables=[table]),
-            Section("Runs", [f"`{d}`" for d in result["runs_dirs"]])]
+            Section("Runs", [f"`{d}`" for d in result["runs_dirs"]]
+                    + [f"NOT COMPARABLE, pooled with --allow-mixed: {m}" for m in result.get("mixed", ())])]

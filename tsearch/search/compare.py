@@ -126,14 +126,15 @@ def headline(rows: list[dict], *, metric: str, k: int, alpha: float, budget: flo
                 f"{_size(smallest.get('search'))}."]
     tested = sum(r["p_holm"] is not None for r in rows)
     if control_budget is not None and round(control_budget) != round(budget):
-        lines_first = [f"BUDGETS DIFFER: the search trained {budget:g} models, the control "
-                       f"{control_budget:g} (a search extended after its control ran): the arms are "
-                       "not compared on equal terms."]
+        lines = [f"BUDGETS DIFFER: the search trained {budget:g} models, the control "
+                 f"{control_budget:g}: the arms are not compared on equal terms.",
+                 f"Search against control (a random search, {control_budget:g} models), each arm's best "
+                 f"set of at most n images trained again with {k} fresh seeds; Welch's t test, "
+                 f"Holm-corrected over {tested} size(s), alpha = {alpha:g}:"]
     else:
-        lines_first = []
-    lines = lines_first + [f"Search against control (a random search training the same {budget:g} models at the "
-             f"same sizes), each arm's best set of at most n images trained again with {k} fresh seeds; "
-             f"Welch's t test, Holm-corrected over {tested} size(s), alpha = {alpha:g}:"]
+        lines = [f"Search against control (a random search training the same {budget:g} models at the "
+                 f"same sizes), each arm's best set of at most n images trained again with {k} fresh seeds; "
+                 f"Welch's t test, Holm-corrected over {tested} size(s), alpha = {alpha:g}:"]
     by_verdict = {v: [r for r in rows if r["winner"] == v] for v in ("search", "control", "neither", "untested")}
     if not tested:
         lines.append("NO SIZE COULD BE TESTED: at every size an arm has no set, fewer than 2 fresh "

@@ -31,6 +31,7 @@ comparison (tsearch.search.compare) then judges the sets each arm reports for "a
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,7 +52,9 @@ def search_evaluations(lines: Iterable[dict], steps: set[int]) -> dict[tuple, tu
     evaluation. ``fidelity`` is the fraction of the full training budget (multi-fidelity rungs,
     tsearch.search.fidelity; 1 otherwise)."""
     return {(line["step"], line["hash"], line.get("seed_index", 0), line.get("fidelity", 1.0)):
-            (line["size"], line.get("fidelity", 1.0)) for line in lines if line["step"] in steps}
+            (line["size"], line.get("fidelity", 1.0)) for line in lines
+            if line["step"] in steps and line.get("phase") != "reevaluate"}  # a re-evaluation's step
+            # is the generations so far: an extended search's first step
 
 
 def control_plan(evaluations: dict[tuple, tuple[int, float]]) -> list[int]:
@@ -85,14 +88,18 @@ class ControlStrategy(RandomStrategy):
 
     kind = "control"
 
-    def __init__(self, *, plan: list[int] | None = None, taken: Iterable[str] = (), **kwargs):
+    def __init__(self, *, plan: list[int] | None = None, top_ups: Iterable[list[int]] = (),
+                 taken: Iterable[str] = (), **kwargs):
         super().__init__(**kwargs)
         self.plan = None
-        self.sets: list[tuple[int, int]] = []
+        self.parts: list[list[int]] = []  # the plan, then each top-up of an extended search
+        self.sets: list[tuple[int, int] | None] = []  # None: no set (a part starts a generation)
         self.seeds: dict[str, int] = {}  # hash -> trainings, of the sets asked (not saved: asked again on resume)
         self.taken: set[str] = set(taken)
         if plan is not None:
             self.set_plan(plan, ())
+            for extra in top_ups:
+                self.add_plan(extra)
 
     @property
     def planned(self) -> bool:
@@ -105,10 +112,19 @@ class ControlStrategy(RandomStrategy):
     def set_plan(self, plan: list[int], taken: Iterable[str]) -> None:
         """Train models on sets of these sizes (one entry per training, grouped into sets by
         :func:`control_sets`); never on one of ``taken`` (hashes already evaluated)."""
-        self.plan = list(plan)
+        self.plan, self.parts = list(plan), [list(plan)]
         self.sets = control_sets(self.plan, self.cfg.seeds_per_set)
         self.generations = math.ceil(len(self.sets) / self.cfg.population)
         self.taken |= set(taken)
+
+    def add_plan(self, extra: list[int]) -> None:
+        """More trainings (an extended search's), in generations of their own after the planned
+        ones: the sets already asked stay as they were."""
+        population = self.cfg.population
+        self.sets += [None] * (-len(self.sets) % population)
+        self.sets += control_sets(extra, self.cfg.seeds_per_set)
+        self.plan, self.parts = self.plan + list(extra), [*self.parts, list(extra)]
+        self.generations = math.ceil(len(self.sets) / population)
 
     def plan_from(self, state, lines: Iterable[dict]) -> None:
         """Plan from a search state whose search phase has finished (its logbook holds the
@@ -119,10 +135,21 @@ class ControlStrategy(RandomStrategy):
         taken = {h for h, entry in state.cache.items() if entry["step"] < start}
         self.set_plan(control_plan(search_evaluations(lines, steps)), taken)
 
+    def top_up(self, state, lines: Iterable[dict]) -> int:
+        """A search extended after its control ran (more generations): the trainings the
+        search added since, at their sizes, on sets not evaluated before, so that both arms
+        train as many models at each size again. Returns how many trainings were added."""
+        steps = {e["step"] for e in state.logbook if e["phase"] == "search"}
+        extra = Counter(control_plan(search_evaluations(lines, steps))) - Counter(self.plan)
+        if extra:
+            self.taken |= {h for h, _ in state.cache.items()}
+            self.add_plan(sorted(extra.elements()))
+        return extra.total()
+
     def ask(self) -> list[Genome]:
         start = self.generation * self.cfg.population
         genomes = []
-        for n, trainings in self.sets[start:start + self.cfg.population]:
+        for n, trainings in filter(None, self.sets[start:start + self.cfg.population]):
             genomes.append(self.draw(n))
             self.seeds[genomes[-1].hash] = trainings
         return genomes
@@ -142,7 +169,8 @@ class ControlStrategy(RandomStrategy):
                         "for a control arm; set search.control = \"none\")")
 
     def params(self) -> dict:
-        return {**super().params(), "plan": self.plan}
+        parts = self.parts or [None]
+        return {**super().params(), "plan": parts[0], **({"top_ups": parts[1:]} if parts[1:] else {})}
 
     def state(self) -> dict:
         return {**super().state(), "taken": sorted(self.taken)}

@@ -114,6 +114,26 @@ def report_sections(folder: RunFolder) -> list[Section]:
                     tables=[logbook_table(logbook)])] + [s for s in (screening_section(summary),) if s] + answer[1:]
 
 
+def live_sections(folder: RunFolder, out: Path) -> list[Section]:
+    """A running search, from what is recorded so far (the logbook), its figure drawn in
+    ``out``: the folder is only read, so the writer goes on undisturbed."""
+    logbook = folder.records("logbook.jsonl", key=lambda e: e["step"])
+    metric, planned = folder.config.search.fitness_metric, folder.config.search
+    done = sum(e["phase"] == "search" for e in logbook)
+    last = logbook[-1] if logbook else None
+    where = (f"IN PROGRESS, search generation {done} of {planned.generations}"
+             + (f" (last logged: {last['phase']} generation {last['generation'] + 1})" if last else "")
+             + ". Nothing here is a result yet: pareto.json, the comparison on fresh seeds and this "
+             "report's final form come at the end. `tsearch status DIR` says where it stands; "
+             "`tsearch export DIR` tables every evaluation so far.")
+    figures = []
+    if logbook:
+        progress_plot(out / "progress.png", logbook, metric)
+        figures = [Figure("progress.png", f"{metric} and hypervolume of the front per generation so far")]
+    return [Section("A running search", [where]),
+            Section("Search progress", figures=figures, tables=[logbook_table(logbook)] if logbook else [])]
+
+
 def headline_paragraphs(summary: dict) -> list[str]:
     """The answer (pareto.json's headline, fresh values only), the budgets and the training."""
     lines = list(summary.get("headline") or [])

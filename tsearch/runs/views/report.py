@@ -21,7 +21,7 @@ from . import evolve, run, sweep
 from .glossary import glossary_section
 from .sections import Figure, Section, Table, fmt
 
-__all__ = ["write_report", "render_markdown", "render_html"]
+__all__ = ["write_report", "write_live_report", "render_markdown", "render_html"]
 
 SECTIONS = {"run": run.report_sections, "sweep": sweep.report_sections,
             "evolve": evolve.report_sections}
@@ -47,6 +47,23 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     return path / "report.html", path / "report.md"
 
 
+def write_live_report(run_dir: str | Path, out: Path) -> tuple[Path, Path]:
+    """report.html and report.md of a search another process is writing, in ``out`` (not the
+    run folder): read without the lock, so the writer is neither refused nor disturbed."""
+    folder = RunFolder.read(run_dir)  # a cut record is refused; a writer appending only adds
+    if folder.meta.get("kind") != "evolve":
+        raise UserError(f"{folder.path}: a {folder.meta.get('kind')} is running; its report comes at the end "
+                        f"(`tsearch status {folder.path}` says where it stands, `tsearch export` tables what "
+                        "is recorded)")
+    sections = evolve.live_sections(folder, out)
+    title = f"tsearch evolve (in progress): {folder.path.name}"
+    sections = [*sections, _config_section(folder)]
+    write_atomic(out / "report.md", render_markdown(title, sections, LIVE_BANNER))
+    write_atomic(out / "report.html", render_html(title, sections, out, LIVE_BANNER))
+    return out / "report.html", out / "report.md"
+
+
+LIVE_BANNER = "In progress: rendered from what the running search has recorded so far."
 SMOKE_BANNER = ("Smoke run (--smoke): the config's [sweep.smoke] reductions were applied, to check "
                 "the pipeline end to end. Its numbers are not results.")
 

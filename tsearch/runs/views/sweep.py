@@ -12,7 +12,7 @@ import numpy as np
 
 from ...tasks import fitness_record
 from ..folder import RunFolder
-from ..images import save_grid
+from ..images import read_images, save_grid
 from . import plots
 from .analysis import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows,
                        group_by, group_by_fields, in_epochs, label_of, mean_curve, peak, seed_mean,
@@ -327,6 +327,5 @@ def train_grid(run_dir: Path, index: int) -> bool:
     if not npz.is_file():
         return False
     if not png.is_file():
-        with np.load(npz) as data:
-            save_grid(png, data["images"])
+        save_grid(png, read_images(npz))
     return True
