@@ -33,7 +33,7 @@ from .lock import holder
 from .pipeline import open_executor, with_executor
 from .provenance import command_line, first_difference, now
 from .records import write_json
-from .study import MAY_DIFFER, write_study
+from .study import MAY_DIFFER, mixed, write_study
 
 REPLICATES = "replicates"  # the folder of the replicates' evolve folders
 
@@ -89,7 +89,9 @@ def run_study(config_path: str | None, overrides=(), *, replicates: int | None, 
         runs.append(evolve(None if started else replicate_config(config, seed), out=None if started else str(path),
                            resume=str(path) if started else None, executor_kind=executor_kind,
                            address=address, show_progress="lines" if not quiet else False))
-    write_study(folder.path, [RunFolder.open(r, "evolve") for r in runs])
+    folders = [RunFolder.open(r, "evolve") for r in runs]
+    # replicates resumed under other code or arithmetic are pooled, and the study says so
+    write_study(folder.path, folders, mixed(folders, [f.read_json("pareto.json") for f in folders]))
     return folder.path
 
 
