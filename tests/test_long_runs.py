@@ -1,4 +1,4 @@
-"""Long searches on a shared machine (issue 31): extended, copied, cut, watched, scheduled.
+"""Long searches on a shared machine: extended, copied, cut, watched, scheduled.
 
 One tiny search with a control arm and two-stage scoring (``A``: 2 generations; its fitness,
 ``valid``, is where the selected step's fresh value and the maximum over scored steps differ
