@@ -175,6 +175,37 @@ def n_star_plot(path: str | Path, series: dict[str, list[tuple[float, float, flo
     save(fig, path)
 
 
+def share_plot(path: str | Path, series: dict[str, list[tuple[float, float, bool]]]) -> None:
+    """n*/S (the share of the support that had to be shown) against d, per label, on log-log
+    (left) and semi-log (right) axes. series: label -> [(d, share, censored)]; a censored point
+    (n* = S: not reached at S - 1) is an upward triangle at 1."""
+    fig, axes = figure(2, width=4.6, height=3.6)
+    ds = [d for pts in series.values() for d, *_ in pts]
+    for ax, title in zip(axes, ("log-log", "semi-log")):
+        for label, pts in series.items():
+            found = [(d, v) for d, v, cens in pts if not cens]
+            cens = [(d, v) for d, v, c in pts if c]
+            color = None
+            if found:
+                line, = ax.plot(*zip(*found), "o", label=f"{label}: n*/S")
+                color = line.get_color()
+            if cens:
+                ax.plot(*zip(*cens), "^", color=color, mfc="none", label=f"{label}: n* = S (censored)")
+        ax.set_yscale("log")
+        if ax is axes[0]:
+            ax.set_xscale("log")
+        plain_log_ticks(ax, xticks=ds)
+        ax.set_xlabel("d")
+        ax.set_ylabel("n*/S")
+        ax.set_title(title, fontsize=8)
+    if not ds:
+        no_data(axes[0], "no n* searched")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        axes[1].legend(handles, labels, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    save(fig, path)
+
+
 def plain_log_ticks(ax, *, xticks=(), yticks=()) -> None:
     """Log axes labelled with the data's own values (16, 25, 36), not 2x10^1."""
     from matplotlib.ticker import NullFormatter, ScalarFormatter
