@@ -91,8 +91,8 @@ def test_a_memorizer_needs_the_whole_support_within_log2_s_plus_2_probes(tmp_pat
             assert max(probes) == size - 1 and len(probes) <= math.ceil(math.log2(size)) + 2
             copies = [r["checkpoints"][-1]["copy"] for r in records if r["d"] == p["d"]]
             assert min(copies) == 1.0  # it only ever copies
-        assert analysis["against_support"][group].startswith("tracks S: n* = S")
-    assert "against S: tracks S" in output and "(all >= 0.9: memorized)" in output
+        assert analysis["against_support"][group].startswith("n* = S (the whole support) at every d")
+    assert "against S: n* = S" in output and "(all >= 0.9: memorized)" in output
 
 
 @pytest.mark.parametrize("flag, culprit", [
@@ -108,3 +108,21 @@ def test_a_search_that_cannot_end_at_the_support_is_refused_before_any_work(tmp_
     assert culprit in run.output and "Traceback" not in run.output
     assert len(run.output.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_n_star_against_the_support_tells_a_fixed_share_from_a_falling_one():
+    from tsearch.runs.views.analysis import track_support
+    rng = np.random.default_rng(2)
+    sizes = {16: 4, 25: 8, 36: 16, 49: 64, 64: 256}  # a code's S over d
+
+    def brackets(law):
+        out = {}
+        for d, size in sizes.items():
+            stars = [min(size - 1, max(1, round(law(size) * math.exp(rng.normal(0, 0.1))))) for _ in range(3)]
+            out[d] = {seed: (n - 1, n) for seed, n in enumerate(stars)}
+        return out
+
+    assert track_support(brackets(lambda s: 0.5 * s), sizes).startswith("consistent with n* ∝ S")
+    assert track_support(brackets(lambda s: 2 * s ** 0.5), sizes).startswith("grows slower than S")
+    whole = {d: {0: (size - 1, None), 1: (size - 1, None)} for d, size in sizes.items()}
+    assert track_support(whole, sizes).startswith("n* = S (the whole support) at every d and seed (10 points)")

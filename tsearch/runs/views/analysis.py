@@ -276,18 +276,19 @@ def n_star_share(lo: int, hi: int | None, size: int | None) -> float | None:
 def track_support(brackets: dict[int, dict], support: dict[int, int | None]) -> str:
     """Does n* track S? The censored power law n* = a S^b over every (d, seed) (views.censored,
     with S in place of d): b = 1 is n* proportional to S (a fixed share of the support must be
-    shown), b < 1 a share that falls as S grows. Every point at n* = S: the whole support."""
+    shown; for S = 2^rank, exponential in d), b < 1 a share that falls as S grows. Every point
+    at n* = S: the whole support, at every d."""
     if not support or any(not s for s in support.values()):
         return "no finite support: n*/S undefined"
     points = [Point(support[d], lo, None) if hi is None else
               (Point(support[d], hi, hi) if hi - lo <= 1 else Point(support[d], lo, hi))
               for d, by_seed in brackets.items() for lo, hi in by_seed.values()]
-    shares = {d: [n_star_share(lo, hi, support[d]) for lo, hi in by_seed.values()]
-              for d, by_seed in brackets.items()}
-    share_text = "n*/S " + ", ".join(f"{min(v):.2f}-{max(v):.2f}" if min(v) != max(v) else f"{v[0]:.2f}"
-                                     for v in shares.values() if v) + f" at S = {', '.join(map(str, support.values()))}"
+    shares = [[n_star_share(lo, hi, support[d]) for lo, hi in by_seed.values()] for d, by_seed in brackets.items()]
+    share_text = ("n*/S " + ", ".join(f"{min(v):.2f}-{max(v):.2f}" if min(v) != max(v) else f"{v[0]:.2f}"
+                                      for v in shares if v)
+                  + f" at S = {', '.join(map(str, support.values()))}")
     if points and all(p.kind == "lower" and p.lower == p.d - 1 for p in points):
-        return f"tracks S: n* = S (the whole support) at every d and seed ({len(points)} points); {share_text}"
+        return f"n* = S (the whole support) at every d and seed ({len(points)} points); {share_text}"
     reason = unfit_reason(points)
     if reason:
         return f"cannot tell: {reason}; {share_text}"
@@ -295,15 +296,16 @@ def track_support(brackets: dict[int, dict], support: dict[int, int | None]) -> 
     lo, hi = fit.beta_ci
     exponent = f"n* ∝ S^b, b = {fit.beta:.2f} [{lo:.2f}, {hi:.2f}] ({fit.censored} of {fit.points} at n* = S)"
     if lo > 0 and lo <= 1 <= hi:
-        return f"tracks S: {exponent}; {share_text}"
-    if hi < 1:
-        return f"falls below S: {exponent}; {share_text}"
+        return f"consistent with n* ∝ S (b = 1 inside the interval): {exponent}; {share_text}"
+    if 0 < hi < 1:
+        return f"grows slower than S (b < 1): {exponent}; {share_text}"
     return f"cannot tell: {exponent}; {share_text}"
 
 
 def largest_set_copy(records: Sequence[dict]) -> dict:
-    """Is the largest training set memorized? Per seed, the copy fraction at the last checkpoint
-    of its largest n: the training budget must reach memorization there (copy >= 0.9)."""
+    """Is the largest training set probed memorized? Per seed, (n, copy at the last checkpoint) of
+    its largest n: the training budget must reach memorization there (copy >= 0.9). A search
+    that ends censored probed S - 1, the design's largest set; one that passes early did not."""
     out = {}
     for seed in sorted({r["seed"] for r in records}):
         largest = max((r for r in records if r["seed"] == seed), key=lambda r: r["n_train"])
@@ -438,7 +440,8 @@ def verdict_lines(summary: dict) -> list[str]:
                     "nan" if r["copy_last"] is None else f"{r['copy_last']:.2f}" for r in rs)
                 for d, rs in copies.items()]
         short = [d for d, rs in copies.items() if any((r["copy_last"] or 0) < MEMORIZED for r in rs)]
-        lines.append(f"{group}: copy at the last checkpoint of the largest set: " + "; ".join(memo)
-                     + (f" (below {MEMORIZED} at d = {', '.join(map(str, short))}: under-trained)"
+        lines.append(f"{group}: copy at the last checkpoint of the largest set probed: " + "; ".join(memo)
+                     + (f" (below {MEMORIZED} at d = {', '.join(map(str, short))}: not memorized; an n* = S "
+                        "there may be the training budget's, not the support's)"
                         if short else f" (all >= {MEMORIZED}: memorized)"))
     return lines
