@@ -431,7 +431,10 @@ def verdict_lines(summary: dict) -> list[str]:
             share = f" (n*/S {np.mean(shares):.2f})" if shares else ""
             cells.append(f"d={d} S={ps[0]['support_size']}: n* {stars}{share}")
         lines.append(f"{group}: " + "; ".join(cells))
-        lines.append(f"{group}: in d: {summary['censored_fits'][group]['verdict']}")
+        at_support = all(p["censored"] and p["lo"] == (p["support_size"] or 0) - 1 for p in points)
+        lines.append(f"{group}: in d: " + ("n* = S at every d and seed (censored at the support's size): "
+                                           "no measured n* to fit; n* grows as S does" if at_support
+                                           else summary["censored_fits"][group]["verdict"]))
         lines.append(f"{group}: against S: {summary['against_support'][group]}")
         copies = {}
         for row in summary.get("largest_set_copy", {}).get(group, []):

@@ -154,7 +154,7 @@ def n_star_plot(path: str | Path, series: dict[str, list[tuple[float, float, flo
                 color = bar[0].get_color()
             if cens:
                 d, lo = map(np.asarray, zip(*cens))
-                line, = ax.plot(d, lo, "^", color=color, mfc="none", label=f"{label}: n* > n_max")
+                line, = ax.plot(d, lo, "^", color=color, mfc="none", label=f"{label}: not reached (n* > n)")
                 color = line.get_color()
             if ds:
                 grid = np.linspace(min(ds), max(ds), 60)
@@ -194,7 +194,8 @@ def share_plot(path: str | Path, series: dict[str, list[tuple[float, float, bool
         ax.set_yscale("log")
         if ax is axes[0]:
             ax.set_xscale("log")
-        plain_log_ticks(ax, xticks=ds)
+        low = min((v for pts in series.values() for _, v, _ in pts), default=1.0)
+        plain_log_ticks(ax, xticks=ds, yticks=[t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 1.0) if t >= low / 1.5])
         ax.set_xlabel("d")
         ax.set_ylabel("n*/S")
         ax.set_title(title, fontsize=8)
