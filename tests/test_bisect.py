@@ -136,14 +136,15 @@ def test_brackets_from_records_bisection_grid_and_censored():
 
 
 # ----------------------------------------------------------------------------- the driver
-BISECT = tiny_toml(seed=0, n=2) + """
+# a code of 4 codewords (rate 0.125 at side 4): n* in 1 ... 3, or censored at S - 1 = 3
+BISECT = tiny_toml(seed=0, n=2).replace('kind = "dots"', 'kind = "linear_code"\nrate = 0.125') + """
 [executor]
 tasks_per_chunk = 1
 workers = 1
 [sweep]
 search = "bisect"
 n_max = 4
-metric_by_target = { dots = "coverage_unseen" }
+generalization_metric = "coverage_unseen"
 [sweep.grid]
 "target.side" = [4]
 "run.n" = [2, 4]
@@ -160,9 +161,9 @@ def test_bisect_sweep_resumes_after_a_kill_at_every_probe(tmp_path, monkeypatch)
     assert run.exit_code == 0, run.output
     lines = (tmp_path / "full" / "evaluations.jsonl").read_text().splitlines()
     probes = [json.loads(line)["n_train"] for line in lines]
-    assert len(probes) == len(set(probes)) >= 1 and set(probes) <= {1, 2, 3, 4}
+    assert len(probes) == len(set(probes)) >= 1 and set(probes) <= {1, 2, 3}
     assert probes[0] == 1  # run.n of the grid is ignored: the search starts at 1
-    replay = NStarSearch(4)
+    replay = NStarSearch(3)  # n_max 4, but S - 1 = 3 on a support of 4
     for line in lines:
         r = json.loads(line)
         assert replay.next_probe() == r["n_train"]  # the folder holds the search's own probes
@@ -195,5 +196,5 @@ def test_dry_run_counts_the_worst_case(tmp_path, monkeypatch):
     (tmp_path / "b.toml").write_text(BISECT)
     run = CliRunner().invoke(main, ["sweep", "b.toml", "--dry-run"])
     assert run.exit_code == 0, run.output
-    # one search (side 4, seed 0), n_max 4: probes 1, 2, 4 then one bisection probe
-    assert "at most 4 evaluation(s)" in run.output and 'search = "bisect"' in run.output
+    # one search (side 4, seed 0) on a support of 4: probes 1, 2, 3 (S - 1), no bisection left
+    assert "at most 3 evaluation(s)" in run.output and 'search = "bisect"' in run.output

@@ -26,7 +26,7 @@ def dry(*args):
     ("evolve", None, [], "at most 97"),  # 6x3 baseline + 4x3 search + 4x2 survivors + 20 control + 3x(2x5 front sizes + 3 grid sizes)
     ("sweep", "exp1", [], "135"),
     ("sweep", "exp1", ["--smoke"], "16"),
-    ("sweep", "exp1_wide", [], "at most 357"),  # 30 searches: dots 1..d-1, code 1..128 (bisect)
+    ("sweep", "exp1_wide", [], "at most 255"),  # 30 searches: n = 1 .. S - 1 (dots S = d, code S = 4 .. 64)
     ("run", "dots_small", [], "1"),
 ])
 def test_dry_run_prints_the_config_and_its_plan(tmp_path, monkeypatch, command, name, extra, evaluations):

@@ -110,6 +110,7 @@ class EvalTask:
     train_images: np.ndarray | None = None
     train_params: tuple | None = None
     n_train: int | None = None
+    distinct: bool = False  # with n_train: n distinct support images (drawn without replacement)
     keep_samples: bool = False  # return the binarized samples of every scored step
 
     @classmethod
@@ -126,7 +127,8 @@ class EvalTask:
             train = train if train.epochs else dataclasses.replace(train, steps=budget)
         return cls(task_id=task_id, target=config.target, model=config.model,
                    diffusion=config.diffusion, train=train, sampler=config.sampler,
-                   metrics=config.metrics, seed=seed, scored_steps=steps, **training_set)
+                   metrics=config.metrics, seed=seed, scored_steps=steps, distinct=config.run.distinct,
+                   **training_set)
 
     @property
     def stack_key(self) -> str:

@@ -8,7 +8,7 @@ import click
 from ..config import load_config
 from ..errors import UserError
 from ..runs.sweep import dry_run as sweep_dry_run
-from ..runs.sweep import run_sweep
+from ..runs.sweep import run_sweep, sweep_verdicts
 from . import config_argument, executor_options, user_errors
 
 
@@ -47,4 +47,6 @@ def command(config_path, overrides, out, resume, dry_run, repair, smoke, executo
     run_dir = run_sweep(config, source=str(config_path or "<resume>"), out=out, resume=resume,
                         smoke=smoke, show_progress="lines" if quiet else True, executor_kind=executor_kind,
                         address=address, repair=repair)
+    for line in sweep_verdicts(run_dir):
+        click.echo(line)
     click.echo(str(run_dir))

@@ -499,6 +499,9 @@ class RunConfig:
     seed: int = 0
     n: int = 8  # training-set size
     name: str = ""
+    # true: n distinct support images, drawn without replacement (a finite support: n <= its
+    # size); false: n independent target samples, repeats possible
+    distinct: bool = False
 
     def __post_init__(self):
         check(1 <= self.n <= MAX_TRAINING_SET, "n", f"must be in [1, {MAX_TRAINING_SET:,}]")

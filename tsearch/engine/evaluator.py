@@ -84,12 +84,16 @@ def prepare(task: EvalTask, device: torch.device) -> Job:
 
 
 def training_set(task: EvalTask, target) -> np.ndarray:
-    """(n, H, W) float32 in {-1, +1}: the given images, the rendered genome, or a target sample."""
+    """(n, H, W) float32 in {-1, +1}: the given images, the rendered genome, or a target sample
+    (``task.distinct``: n distinct support images)."""
     if task.train_images is not None:
         return binarize(task.train_images)
     if task.train_params is not None:
         return binarize(target.render(list(task.train_params)))
-    return binarize(target.sample(task.n_train, seeding.numpy_rng(task.seed, "train_set")).images)
+    rng = seeding.numpy_rng(task.seed, "train_set")
+    if task.distinct:
+        return binarize(target.sample_distinct(task.n_train, rng))
+    return binarize(target.sample(task.n_train, rng).images)
 
 
 def group_jobs(jobs: Sequence[Job]) -> dict[tuple, list[Job]]:

@@ -78,16 +78,16 @@ def estimate_run(config: Config) -> Estimate:
 def estimate_sweep(config: Config, source: str = "<config>") -> Estimate:
     points = expand_grid(config, source=source)
     if config.sweep.search == "bisect":
-        return estimate_bisect(config, points)
+        return estimate_bisect(config, points, source)
     return Estimate(len(points), False, sum(seconds_per_evaluation(p.config) for p in points),
                 workers(config))
 
 
-def estimate_bisect(config: Config, points) -> Estimate:
+def estimate_bisect(config: Config, points, source: str = "<config>") -> Estimate:
     """At most: every search gallops to its n_max and bisects the last doubling (the worst
     case of tsearch.runs.bisect; an n* found early or censored costs less)."""
     evaluations, seconds = 0, 0.0
-    for base in bisect_bases(points):
+    for base in bisect_bases(points, source=source):
         sizes = worst_case_probes(n_max_of(base.config))
         evaluations += len(sizes)
         seconds += sum(seconds_per_evaluation(base.config, n) for n in sizes)

@@ -25,6 +25,7 @@ is an ordinary evaluation (same record, same task_id as the grid point it would 
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 from pathlib import Path
 
@@ -35,8 +36,9 @@ from .bisect import NStarSearch
 from .estimate import dry_run_text, estimate_sweep
 from .folder import RunFolder
 from .pipeline import drive, open_executor, resume_executor, with_executor
-from .sweep_grid import N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id
-from .views.analysis import analyse, analysis_summary, group_by, peak
+from .sweep_grid import (N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id,
+                         support_of)
+from .views.analysis import analyse, analysis_summary, group_by, peak, verdict_lines
 from .views.report import write_report
 from .views.sweep import load_evaluations
 
@@ -131,7 +133,7 @@ def dry_run(config: Config, *, source: str = "<config>", smoke: bool = False,
 def sweep_points(config: Config, source: str) -> list[GridPoint]:
     """The grid's points; a bisection's searches (the grid without run.n)."""
     points = expand_grid(config, source=source)
-    return bisect_bases(points) if config.sweep.search == "bisect" else points
+    return bisect_bases(points, source=source) if config.sweep.search == "bisect" else points
 
 
 def resumed(resume: str | Path, given: Config | None, *, repair: bool = False) -> tuple[RunFolder, Config]:
@@ -153,7 +155,7 @@ def record(folder: RunFolder, point: GridPoint, result: EvalResult) -> None:
     c = point.config
     header = {"task_id": point.task_id, "index": point.index, "overrides": point.overrides,
               "seed": c.run.seed, "n_train": c.run.n, "target_kind": c.target.kind,
-              "d": c.target.side ** 2, "model_kind": c.model.kind}
+              "d": c.target.side ** 2, "support_size": support_of(c), "model_kind": c.model.kind}
     last = result.scored[-1] if result.scored else None
     stem = f"samples/p{point.index:05d}"
     if not folder.record(header, result, train=f"{stem}_train",
@@ -169,3 +171,12 @@ def write_analysis(run_dir: str | Path) -> None:
     if records:
         a = analyse(records, folder.config)
         folder.write_json("analysis.json", analysis_summary(a, group_by(records, a.group_axes)))
+
+
+def sweep_verdicts(run_dir: str | Path) -> list[str]:
+    """A bisection sweep's verdict lines (views.analysis.verdict_lines); none for a grid."""
+    folder = RunFolder.open(run_dir, "sweep")
+    path = folder.path / "analysis.json"
+    if folder.config.sweep.search != "bisect" or not path.exists():
+        return []
+    return verdict_lines(json.loads(path.read_text()))

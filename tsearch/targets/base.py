@@ -73,6 +73,25 @@ class Target(ABC):
     def is_valid(self, images) -> Validity:
         """Per-image membership in the support; ``images`` are binarized at 0 first."""
 
+    def sample_distinct(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, H, W) distinct support images: target samples in order of drawing, repeats
+        skipped. Drawing without replacement: of a uniform target, a uniform n-subset of the
+        support (every order of draws is equally likely)."""
+        size = self.support_size
+        if size is None:
+            raise UserError(f"run.distinct: {type(self).__name__} has no finite support to draw "
+                            "distinct images from")
+        if n > size:
+            raise UserError(f"run.distinct: {n} distinct images asked of a support of {size}")
+        chosen: dict[bytes, np.ndarray] = {}
+        while len(chosen) < n:  # a coupon collector: about size ln size draws at n = size
+            batch = self.sample(max(64, n), rng).images
+            for key, image in zip(image_keys(batch), batch):
+                chosen.setdefault(key, image)
+                if len(chosen) == n:
+                    break
+        return np.stack(list(chosen.values()))
+
     def sample_params(self, n: int, rng: np.random.Generator) -> list[Any]:
         return self.sample(n, rng).params
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ...tasks import fitness_record
 from ..sweep_grid import label
-from .censored import Point, Verdict, compare
+from .censored import Point, Verdict, compare, fit_censored, unfit_reason
 from .timescales import DEFINITIONS, epochs, tau_gen, tau_mem
 
 SEED, N, SIDE = "run.seed", "run.n", "target.side"
@@ -221,6 +221,10 @@ class Analysis:
     # label -> d -> seed -> (lo, hi): n* in (lo, hi]; hi None: not reached, n* > lo (censored)
     brackets: dict[str, dict[int, dict]] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # censored ML fits (views.censored)
+    support: dict[str, dict[int, int | None]] = field(default_factory=dict)  # label -> d -> S
+    against_support: dict[str, str] = field(default_factory=dict)  # label -> does n* track S
+    # label -> d -> copy at the last checkpoint of the largest training set of each seed
+    memorized: dict[str, dict[int, dict]] = field(default_factory=dict)
 
 
 def analyse(records: Sequence[dict], config) -> Analysis:
@@ -243,14 +247,70 @@ def analyse(records: Sequence[dict], config) -> Analysis:
         result.brackets[label] = {d: seed_brackets(_meaningful(rs, metric, d), metric, config.sweep.threshold)
                                   for d, rs in sorted(by_d.items())}
         result.verdicts[label] = compare(bracket_points(result.brackets[label]))
+        result.support[label] = {d: support_size(rs) for d, rs in sorted(by_d.items())}
+        result.against_support[label] = track_support(result.brackets[label], result.support[label])
+        result.memorized[label] = {d: largest_set_copy(rs) for d, rs in sorted(by_d.items())}
         result.timescales[label], result.tau_fits[label] = _timescales(members)
     return result
 
 
 def _meaningful(records: Sequence[dict], metric: str, d: int) -> list[dict]:
-    """coverage_unseen (single dot, support d) only means generalization while n < d: beyond,
-    the few positions left unseen make it a coin toss."""
-    return [r for r in records if metric != "coverage_unseen" or r["n_train"] < d]
+    """coverage_unseen (a support of S images) only means generalization while n < S: at n = S
+    nothing is left unseen. S is recorded per evaluation (older folders: the single dot's d)."""
+    return [r for r in records if metric != "coverage_unseen" or r["n_train"] < (r.get("support_size") or d)]
+
+
+def support_size(records: Sequence[dict]) -> int | None:
+    """S of the records of one (group, d): the target's support size (None: infinite or unrecorded)."""
+    return next((r["support_size"] for r in records if r.get("support_size")), None)
+
+
+def n_star_share(lo: int, hi: int | None, size: int | None) -> float | None:
+    """n*/S of one bracket: the share of the support that had to be shown. A search that never
+    reached the threshold on a finite support ran to n = S - 1: n* = S, a share of 1."""
+    if not size:
+        return None
+    return (hi if hi is not None else lo + 1) / size
+
+
+def track_support(brackets: dict[int, dict], support: dict[int, int | None]) -> str:
+    """Does n* track S? The censored power law n* = a S^b over every (d, seed) (views.censored,
+    with S in place of d): b = 1 is n* proportional to S (a fixed share of the support must be
+    shown; for S = 2^rank, exponential in d), b < 1 a share that falls as S grows. Every point
+    at n* = S: the whole support, at every d."""
+    if not support or any(not s for s in support.values()):
+        return "no finite support: n*/S undefined"
+    points = [Point(support[d], lo, None) if hi is None else
+              (Point(support[d], hi, hi) if hi - lo <= 1 else Point(support[d], lo, hi))
+              for d, by_seed in brackets.items() for lo, hi in by_seed.values()]
+    shares = [[n_star_share(lo, hi, support[d]) for lo, hi in by_seed.values()] for d, by_seed in brackets.items()]
+    share_text = ("n*/S " + ", ".join(f"{min(v):.2f}-{max(v):.2f}" if min(v) != max(v) else f"{v[0]:.2f}"
+                                      for v in shares if v)
+                  + f" at S = {', '.join(map(str, support.values()))}")
+    if points and all(p.kind == "lower" and p.lower == p.d - 1 for p in points):
+        return f"n* = S (the whole support) at every d and seed ({len(points)} points); {share_text}"
+    reason = unfit_reason(points)
+    if reason:
+        return f"cannot tell: {reason}; {share_text}"
+    fit = fit_censored(points, "power law")
+    lo, hi = fit.beta_ci
+    exponent = f"n* ∝ S^b, b = {fit.beta:.2f} [{lo:.2f}, {hi:.2f}] ({fit.censored} of {fit.points} at n* = S)"
+    if lo > 0 and lo <= 1 <= hi:
+        return f"consistent with n* ∝ S (b = 1 inside the interval): {exponent}; {share_text}"
+    if 0 < hi < 1:
+        return f"grows slower than S (b < 1): {exponent}; {share_text}"
+    return f"cannot tell: {exponent}; {share_text}"
+
+
+def largest_set_copy(records: Sequence[dict]) -> dict:
+    """Is the largest training set probed memorized? Per seed, (n, copy at the last checkpoint) of
+    its largest n: the training budget must reach memorization there (copy >= 0.9). A search
+    that ends censored probed S - 1, the design's largest set; one that passes early did not."""
+    out = {}
+    for seed in sorted({r["seed"] for r in records}):
+        largest = max((r for r in records if r["seed"] == seed), key=lambda r: r["n_train"])
+        out[seed] = (largest["n_train"], largest["checkpoints"][-1].get("copy"))
+    return out
 
 
 def _by(records: Sequence[dict], key: str) -> dict:
@@ -332,10 +392,16 @@ def analysis_summary(a: Analysis, groups: dict) -> dict:
         "n_star": {g: [{"d": d, "n_star": s, "per_seed": ps} for d, (s, ps) in by_d.items()]
                    for g, by_d in a.n_star.items()},
         "scaling_fits": {g: [fit_dict(f) for f in fits] if fits else None for g, fits in a.fits.items()},
-        "n_star_brackets": {g: [{"d": d, "seed": seed, "lo": lo, "hi": hi, "censored": hi is None}
+        "n_star_brackets": {g: [{"d": d, "seed": seed, "lo": lo, "hi": hi, "censored": hi is None,
+                                 "support_size": a.support[g].get(d),
+                                 "n_star_share": n_star_share(lo, hi, a.support[g].get(d))}
                                 for d, by_seed in by_d.items() for seed, (lo, hi) in by_seed.items()]
                             for g, by_d in a.brackets.items()},
         "censored_fits": {g: v.as_dict() for g, v in a.verdicts.items()},
+        "against_support": a.against_support,
+        "largest_set_copy": {g: [{"d": d, "seed": seed, "n": n, "copy_last": copy}
+                                 for d, by_seed in by_d.items() for seed, (n, copy) in by_seed.items()]
+                             for g, by_d in a.memorized.items()},
         "timescales": {g: [{"d": d, "n": n, "tau_gen": tg, "tau_mem": tm,
                             "tau_gen_epochs": in_epochs(tg, a.batch_size, n),
                             "tau_mem_epochs": in_epochs(tm, a.batch_size, n)}
@@ -344,3 +410,41 @@ def analysis_summary(a: Analysis, groups: dict) -> dict:
         "tau_mem_fit": {g: fit_dict(f) for g, f in a.tau_fits.items()},
         "comparison": [dict(zip(COMPARISON_COLUMNS, row)) for row in comparison_rows(a, groups)],
     }
+
+
+MEMORIZED = 0.9  # copy at the last checkpoint that counts as memorized
+
+
+def verdict_lines(summary: dict) -> list[str]:
+    """What ``tsearch sweep`` prints after a bisection: per target, n* and n*/S per d, the
+    verdicts (power law against exponential in d; n* against S), and whether the largest set
+    of every d was memorized (copy >= MEMORIZED at its last checkpoint)."""
+    lines = []
+    for group, points in summary.get("n_star_brackets", {}).items():
+        by_d: dict[int, list[dict]] = {}
+        for p in points:
+            by_d.setdefault(p["d"], []).append(p)
+        cells = []
+        for d, ps in by_d.items():
+            stars = ",".join(str(p["hi"]) if p["hi"] is not None else f">{p['lo']}" for p in ps)
+            shares = [p["n_star_share"] for p in ps if p["n_star_share"] is not None]
+            share = f" (n*/S {np.mean(shares):.2f})" if shares else ""
+            cells.append(f"d={d} S={ps[0]['support_size']}: n* {stars}{share}")
+        lines.append(f"{group}: " + "; ".join(cells))
+        at_support = all(p["censored"] and p["lo"] == (p["support_size"] or 0) - 1 for p in points)
+        lines.append(f"{group}: in d: " + ("n* = S at every d and seed (censored at the support's size): "
+                                           "no measured n* to fit; n* grows as S does" if at_support
+                                           else summary["censored_fits"][group]["verdict"]))
+        lines.append(f"{group}: against S: {summary['against_support'][group]}")
+        copies = {}
+        for row in summary.get("largest_set_copy", {}).get(group, []):
+            copies.setdefault(row["d"], []).append(row)
+        memo = [f"d={d} n={max(r['n'] for r in rs)}: " + ",".join(
+                    "nan" if r["copy_last"] is None else f"{r['copy_last']:.2f}" for r in rs)
+                for d, rs in copies.items()]
+        short = [d for d, rs in copies.items() if any((r["copy_last"] or 0) < MEMORIZED for r in rs)]
+        lines.append(f"{group}: copy at the last checkpoint of the largest set probed: " + "; ".join(memo)
+                     + (f" (below {MEMORIZED} at d = {', '.join(map(str, short))}: not memorized; an n* = S "
+                        "there may be the training budget's, not the support's)"
+                        if short else f" (all >= {MEMORIZED}: memorized)"))
+    return lines

@@ -154,7 +154,7 @@ def n_star_plot(path: str | Path, series: dict[str, list[tuple[float, float, flo
                 color = bar[0].get_color()
             if cens:
                 d, lo = map(np.asarray, zip(*cens))
-                line, = ax.plot(d, lo, "^", color=color, mfc="none", label=f"{label}: n* > n_max")
+                line, = ax.plot(d, lo, "^", color=color, mfc="none", label=f"{label}: not reached (n* > n)")
                 color = line.get_color()
             if ds:
                 grid = np.linspace(min(ds), max(ds), 60)
@@ -166,6 +166,38 @@ def n_star_plot(path: str | Path, series: dict[str, list[tuple[float, float, flo
         plain_log_ticks(ax, xticks=ds, yticks=[hi for pts in series.values() for _, _, hi, _ in pts])
         ax.set_xlabel("d")
         ax.set_ylabel("n*(d)")
+        ax.set_title(title, fontsize=8)
+    if not ds:
+        no_data(axes[0], "no n* searched")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        axes[1].legend(handles, labels, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    save(fig, path)
+
+
+def share_plot(path: str | Path, series: dict[str, list[tuple[float, float, bool]]]) -> None:
+    """n*/S (the share of the support that had to be shown) against d, per label, on log-log
+    (left) and semi-log (right) axes. series: label -> [(d, share, censored)]; a censored point
+    (n* = S: not reached at S - 1) is an upward triangle at 1."""
+    fig, axes = figure(2, width=4.6, height=3.6)
+    ds = [d for pts in series.values() for d, *_ in pts]
+    for ax, title in zip(axes, ("log-log", "semi-log")):
+        for label, pts in series.items():
+            found = [(d, v) for d, v, cens in pts if not cens]
+            cens = [(d, v) for d, v, c in pts if c]
+            color = None
+            if found:
+                line, = ax.plot(*zip(*found), "o", label=f"{label}: n*/S")
+                color = line.get_color()
+            if cens:
+                ax.plot(*zip(*cens), "^", color=color, mfc="none", label=f"{label}: n* = S (censored)")
+        ax.set_yscale("log")
+        if ax is axes[0]:
+            ax.set_xscale("log")
+        low = min((v for pts in series.values() for _, v, _ in pts), default=1.0)
+        plain_log_ticks(ax, xticks=ds, yticks=[t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 1.0) if t >= low / 1.5])
+        ax.set_xlabel("d")
+        ax.set_ylabel("n*/S")
         ax.set_title(title, fontsize=8)
     if not ds:
         no_data(axes[0], "no n* searched")

@@ -15,7 +15,7 @@ from ..folder import RunFolder
 from ..images import read_images, save_grid
 from . import plots
 from .analysis import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows,
-                       group_by, group_by_fields, in_epochs, label_of, mean_curve, peak, seed_mean,
+                       group_by, group_by_fields, in_epochs, label_of, mean_curve, n_star_share, peak, seed_mean,
                        steps_of)
 from .sections import Figure, Section, Table, fmt
 from .timescales import tau_gen, tau_mem
@@ -61,7 +61,7 @@ def observations(a: Analysis, records: Sequence[dict], total: int, bisect: bool 
            f"size n at which the seed mean of some checkpoint's generalization metric reaches "
            f"{a.threshold} (metric per group: " +
            ", ".join(f"{g}: {m}" for g, m in a.metric_of.items()) + ")" +
-           ("; coverage_unseen counts only n < d." if "coverage_unseen" in a.metric_of.values()
+           ("; coverage_unseen counts only n < S, the support's size." if "coverage_unseen" in a.metric_of.values()
             else ".")]
     groups_by_label = {label_of(a.group_axes, k): rs for k, rs in group_by(records, a.group_axes).items()}
     for label, by_d in a.n_star.items():
@@ -222,6 +222,16 @@ def censored_part(run_dir: Path, a: Analysis, section: Section) -> None:
                                   "bracket (error bar); triangles: not reached (lower bounds); "
                                   "censored ML fits, power law solid, exponential dashed; log-log "
                                   "left, semi-log right"))
+    shares = {label: [(d, n_star_share(lo, hi, a.support[label].get(d)), hi is None)
+                      for d, by_seed in by_d.items() for lo, hi in by_seed.values()]
+              for label, by_d in a.brackets.items() if all(a.support[label].values())}
+    if shares:
+        section.paragraphs.append("n* against the support's size S: " + " ".join(
+            f"{label}: {a.against_support[label]}." for label in shares))
+        plots.share_plot(run_dir / "figures" / "n_star_share.png", shares)
+        section.figures.append(Figure("figures/n_star_share.png", "every seed's n*/S (the share of "
+                                      "the support that had to be shown) against d; triangles: "
+                                      "n* = S (not reached at S - 1); log-log left, semi-log right"))
 
 
 def heatmap_figures(run_dir: Path, a: Analysis, groups: dict) -> list[Figure]:
