@@ -157,6 +157,9 @@ COLUMNS = {
     "points": "points the fit used",
     "formula": "the fitted scaling law",
     "params": "its fitted parameters",
+    "set": "which set of the size's row: an arm's answer (its best, re-trained on fresh seeds) or the "
+           "best / worst set evaluated in the search or the random baseline",
+    "images": "the number of training images in that set",
     "aic": "Akaike information criterion (lower: preferred)",
     "weight": "Akaike weight: relative support for the formula",
 }
@@ -177,8 +180,9 @@ def defined(column: str) -> bool:
     """Is a table column explained by the glossary (itself, its metric, or a suffix)?"""
     if column in METRICS or column in COLUMNS:
         return True
-    if column.startswith("in-search ") and column.removeprefix("in-search ") in METRICS:
-        return True  # "in-search g_shift": the fitness metric as the search measured it
+    for prefix in ("in-search ", "fresh "):  # "fresh learned": the fitness as re-measured on fresh seeds
+        if column.startswith(prefix) and column.removeprefix(prefix) in METRICS:
+            return True
     return any(column.endswith(suffix) and column[: -len(suffix)] in METRICS
                for suffix in ("_best", "_last"))
 
