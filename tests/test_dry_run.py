@@ -23,7 +23,7 @@ def dry(*args):
 
 
 @pytest.mark.parametrize("command, name, extra, evaluations", [
-    ("evolve", None, [], "at most 97"),  # 6x3 baseline + 4x3 search + 4x2 survivors + 20 control + 3x(2x5 front sizes + 3 grid sizes)
+    ("evolve", None, [], "at most 76"),  # 6x2 baseline + 4x3 search + 4x2 survivors + 20 control + 3x(2x3 front sizes + 2 grid sizes)
     ("sweep", "exp1", [], "135"),
     ("sweep", "exp1", ["--smoke"], "16"),
     ("sweep", "exp1_wide", [], "at most 255"),  # 30 searches: n = 1 .. S - 1 (dots S = d, code S = 4 .. 64)
