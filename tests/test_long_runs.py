@@ -246,6 +246,50 @@ def test_a_stop_signal_is_one_line_releases_the_lock_and_the_run_resumes(runs, t
         assert outcome(run_dir) == outcome(runs / "A")
 
 
+# ----------------------------------------------------------------------------- 9. a real full disk
+def mount_tmpfs(path: Path, kib: int, *, remount: bool = False) -> str | None:
+    """Mount (or resize) a tmpfs of ``kib`` KiB at ``path``; the reason it cannot, or None."""
+    path.mkdir(exist_ok=True)
+    options = f"{'remount,' if remount else ''}size={kib}k"
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"mount: {error}"
+    return None if done.returncode == 0 else f"mount -t tmpfs: {done.stderr.strip() or done.returncode}"
+
+
+@pytest.mark.slow
+def test_a_real_full_disk_is_one_line_and_the_resume_ends_identical(runs, tmp_path):
+    """A search whose disk fills (a real ENOSPC from a tmpfs half the finished folder's size, not
+    a file-size limit) says one line naming the resume and loses nothing; once the disk has room
+    again, the resume ends as the uninterrupted run. Skipped where this machine cannot mount a
+    tmpfs (not root, no CAP_SYS_ADMIN)."""
+    used_kib = int(subprocess.run(["du", "-sk", str(runs / "A")], capture_output=True, text=True,
+                                  check=True).stdout.split()[0])
+    disk = tmp_path / "disk"
+    reason = mount_tmpfs(disk, used_kib // 2)
+    if reason:
+        pytest.skip(f"cannot mount a small tmpfs here ({reason})")
+    try:
+        run_dir = disk / "full"
+        done = subprocess.run([*CLI, "evolve", "--quiet", str(runs / "tiny.toml"), "--out", str(run_dir)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+        errors = [line for line in done.stderr.splitlines() if line.startswith("tsearch: error:")]
+        assert len(errors) == 1 and "no space left on the disk" in errors[0], done.stderr
+        assert errors[0].endswith(f"continue with: tsearch evolve --resume {run_dir}"), errors[0]
+        assert not (run_dir / "tsearch.lock").exists()
+        assert not (run_dir / "outputs.json").exists()  # it stopped mid-run, not at the end
+
+        assert mount_tmpfs(disk, used_kib * 4, remount=True) is None  # room again, files kept
+        result = evolve("--resume", run_dir)
+        assert result.exit_code == 0, result.output
+        assert outcome(run_dir) == outcome(runs / "A")
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
 # ----------------------------------------------------------------------------- 7. bad files, bad configs
 def forge_samples(path: Path, how: str) -> None:
     if how == "truncated":
