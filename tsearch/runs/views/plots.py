@@ -167,12 +167,7 @@ def n_star_plot(path: str | Path, series: dict[str, list[tuple[float, float, flo
         ax.set_xlabel("d")
         ax.set_ylabel("n*(d)")
         ax.set_title(title, fontsize=8)
-    if not ds:
-        no_data(axes[0], "no n* searched")
-    handles, labels = axes[0].get_legend_handles_labels()
-    if handles:
-        axes[1].legend(handles, labels, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    save(fig, path)
+    finish_pair(fig, axes, path, searched=bool(ds))
 
 
 def share_plot(path: str | Path, series: dict[str, list[tuple[float, float, bool]]]) -> None:
@@ -199,7 +194,13 @@ def share_plot(path: str | Path, series: dict[str, list[tuple[float, float, bool
         ax.set_xlabel("d")
         ax.set_ylabel("n*/S")
         ax.set_title(title, fontsize=8)
-    if not ds:
+    finish_pair(fig, axes, path, searched=bool(ds))
+
+
+def finish_pair(fig, axes, path: str | Path, *, searched: bool) -> None:
+    """The n* figures' two panels: "no data" on an empty one, the left panel's legend beside the
+    right one, saved."""
+    if not searched:
         no_data(axes[0], "no n* searched")
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
