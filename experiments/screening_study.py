@@ -92,8 +92,8 @@ def table(result: dict) -> str:
              "| n <= | typical median | plain: search - control | screened: search - control | screened - plain search |",
              "|---|---|---|---|---|"]
     for r in result["rows"]:
-        typical = r["typical"] and r["typical"]["median"]["value"]
-        lines.append(f"| {r['size']} | {typical:.3f} | {fmt(r['plain: search - control'])} | "
+        typical = f"{r['typical']['median']['value']:.3f}" if r["typical"] else "-"
+        lines.append(f"| {r['size']} | {typical} | {fmt(r['plain: search - control'])} | "
                      f"{fmt(r['screened: search - control'])} | {fmt(r['screened - plain search'])} |")
     lines.append(f"trainings per run: {json.dumps(result['trainings'])}")
     lines.append(f"screened candidates per run: {result['screened_candidates']}")
