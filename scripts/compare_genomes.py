@@ -4,7 +4,7 @@ budget) against each other and against its own random-sample control, on fresh s
     python scripts/compare_genomes.py RUN_DIR [RUN_DIR ...]      (a Markdown table on stdout)
 
 Each cell: fresh mean [95% interval] (k seeds) and the share of the proposed set's images that
-are valid polygons; the last columns: Welch's difference [interval], p (tsearch.search.compare).
+are valid polygons; the last columns: Welch's difference [interval], p (tsearch.analysis.compare).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from tsearch.search.compare import compare_genomes
+from tsearch.analysis.compare import compare_genomes
 
 
 def cell(entry: dict | None) -> str:

@@ -46,11 +46,11 @@ reference_samples = 32
 SWEEP = RUN.replace("n = 4", "n = 4\ndistinct = true") + """
 [sweep]
 search = "bisect"
-n_max = 24
+n_max = 35
 threshold = 0.5
 generalization_metric = "coverage_unseen"
 [sweep.grid]
-"target.side" = [4, 5]
+"target.side" = [4, 5, 6]
 "run.seed" = [0, 1]
 """
 EVOLVE = RUN.replace('kind = "dots"\nside = 4', 'kind = "polygons"\nside = 8\nmax_vertices = 4\nmin_area = 4.0') + """

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsearch.runs.views.analysis import (analyse, compare_fits, fit_exponential, fit_linear, fit_power_law,
-                                   n_star, peak, scaling_fits)
+from tsearch.analysis.sweep import (analyse, compare_fits, fit_exponential, fit_linear, fit_power_law, n_star, peak, scaling_fits)
 from tsearch.config import config_from_dict
-from tsearch.runs.views.timescales import tau_gen, tau_mem
+from tsearch.analysis.timescales import tau_gen, tau_mem
 from tsearch.tasks import best_record
 from tsearch.seeding import numpy_rng
 

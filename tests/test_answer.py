@@ -1,13 +1,13 @@
-"""What a search reports: the answer per size (tsearch.search.answer), the feature regression
-(tsearch.search.regression) and the features it regresses on (tsearch.search.features)."""
+"""What a search reports: the answer per size (tsearch.analysis.answer), the feature regression
+(tsearch.analysis.regression) and the features it regresses on (tsearch.search.features)."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from tsearch.search.answer import curves, n_star, quantile_interval
+from tsearch.analysis.answer import curves, n_star, quantile_interval
 from tsearch.search.features import FEATURES, set_features
-from tsearch.search.regression import cv_r2, design, feature_regression
+from tsearch.analysis.regression import cv_r2, design, feature_regression
 
 
 def planted(m=120, effect=0.3, noise=0.05, seed=0):
@@ -87,7 +87,7 @@ def test_features_of_shapes_by_hand():
 
 
 def test_landscape_separates_set_variance_from_seed_noise():
-    from tsearch.search.answer import landscape
+    from tsearch.analysis.answer import landscape
 
     rng = np.random.default_rng(3)
     means = rng.normal(0, 0.3, size=400)  # sets: sd 0.3; seeds: sd 0.1 -> ICC 0.9

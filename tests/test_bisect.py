@@ -1,5 +1,5 @@
-"""n*(d) by bisection (tsearch.runs.bisect), its sweep driver, and the censored fits
-(tsearch.runs.views.censored) that count a not-reached n* as a lower bound."""
+"""n*(d) by bisection (tsearch.search.bisect), its sweep driver, and the censored fits
+(tsearch.analysis.censored) that count a not-reached n* as a lower bound."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from tsearch.cli import main
-from tsearch.runs.bisect import NStarSearch
+from tsearch.search.bisect import NStarSearch
 from tsearch.runs.estimate import worst_case_probes
-from tsearch.runs.views.analysis import bracket_points, seed_brackets
-from tsearch.runs.views.censored import Point, compare, fit_censored, loglik
+from tsearch.analysis.sweep import bracket_points, seed_brackets
+from tsearch.analysis.censored import Point, compare, fit_censored, loglik
 from tiny import keep_lines, tiny_toml
 
 

@@ -15,11 +15,11 @@ from scipy import stats
 
 from tsearch.config import ConfigError, load_config
 from tsearch.errors import UserError
-from tsearch.search.compare import compare_arms, headline, holm, welch
+from tsearch.analysis.compare import compare_arms, headline, holm, welch
 from tsearch.search.control import ControlStrategy, control_from_state, control_plan, search_evaluations
 from tsearch.search.features import set_features
 from tsearch.search.state import SearchState, fitness_entry
-from tsearch.search.summary import summarize
+from tsearch.analysis.summary import summarize
 from tsearch.targets import build_target
 from tsearch.tasks import EvalTask, scored_steps
 

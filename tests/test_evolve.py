@@ -320,7 +320,7 @@ def test_a_trained_evaluation_is_the_same_every_time(tmp_path):
     from tsearch.config import load_config
     from tsearch.executors import build_executor
     from tsearch.runs.evolve import SilentDisplay, evaluate_genomes, fresh_state
-    from tsearch.runs.folder import RunFolder
+    from tsearch.store.folder import RunFolder
     from tsearch.targets import build_target
 
     config = load_config(None, ["target.kind=polygons", "target.side=8", "target.min_area=4",
@@ -398,7 +398,7 @@ def memorizing_path(tmp_path_factory):
 def test_multi_fidelity_promotes_the_best_offspring_at_the_rung(memorizing_path, tmp_path):
     from tsearch.config import load_config
     from tsearch.runs.evolve import evaluate_generation, fresh_state, value_of
-    from tsearch.runs.folder import RunFolder
+    from tsearch.store.folder import RunFolder
     from tsearch.runs.pipeline import open_executor
     from tsearch.runs.progress import SilentDisplay
     from tsearch.search.fidelity import promoted

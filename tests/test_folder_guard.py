@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tsearch.errors import UserError
-from tsearch.runs import lock
+from tsearch.store import lock
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_robust import (EVOLVE_CONFIG, ROOT, SWEEP_CONFIG, VOLATILE, evolve_reference,  # noqa: E402, F401
@@ -77,7 +77,7 @@ def work(tmp_path_factory):
 
 # ----------------------------------------------------------------------------- the lock
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from tsearch.runs import lock; "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from tsearch.store import lock; "
                                f"lock.hold({str(tmp_path)!r}, ['tsearch', 'evolve', '--resume', 'X']); "
                                "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
     try:
@@ -190,8 +190,8 @@ def test_a_record_cut_in_its_middle_is_refused_then_repaired_line_for_line(
 
 
 def test_a_torn_last_line_after_the_latest_claim_is_still_trimmed(tmp_path):
-    from tsearch.runs import integrity
-    from tsearch.runs.records import append_jsonl, dumps
+    from tsearch.store import integrity
+    from tsearch.store.records import append_jsonl, dumps
 
     for i in range(3):
         append_jsonl(tmp_path / "evaluations.jsonl", {"i": i})
@@ -261,7 +261,7 @@ def test_status_eta_is_unknown_without_enough_appends_and_from_the_folders_own_r
 def test_the_recorded_command_holds_no_absolute_path(tmp_path, monkeypatch):
     """run.json says how a run was started, not where the machine keeps its files: absolute
     paths are kept relative to the folder that holds the run folder."""
-    from tsearch.runs.provenance import command_line
+    from tsearch.store.provenance import command_line
 
     run = tmp_path / "measure" / "exp1"
     argv = ["/opt/env/bin/tsearch", "sweep", str(tmp_path / "measure" / "exp1.toml"), "--set",

@@ -232,7 +232,7 @@ def flag_cases() -> list[Case]:
 def started_folder() -> dict:
     """A run folder killed before its first evaluation: run.json and config.json only."""
     from tsearch.config import config_from_dict, config_to_dict
-    from tsearch.runs.provenance import config_hash
+    from tsearch.store.provenance import config_hash
 
     config = config_from_dict(tomllib.loads(to_toml(RUN)))
     resolved = config_to_dict(config)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tsearch.search.hypervolume import front_hypervolume, reference_point
+from tsearch.analysis.hypervolume import front_hypervolume, reference_point
 
 
 def test_one_point_is_a_rectangle():

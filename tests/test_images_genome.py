@@ -14,7 +14,7 @@ import torch
 
 from tsearch.config import ConfigError, MetricsConfig, load_config
 from tsearch.metrics import compute_metrics
-from tsearch.search.checkpoint import CheckpointStore
+from tsearch.store.checkpoint import CheckpointStore
 from tsearch.search.genomes import Genome, random_genome
 from tsearch.search.operators import (IMAGE_ELEMENT_OPERATORS, IMAGE_OPERATORS, OPERATORS, Rules,
                                       crossover, mutate, splice)
@@ -161,7 +161,7 @@ def test_an_images_search_resumes_bit_identically_after_a_kill(images_run, tmp_p
 
 
 def test_compare_genomes_pairs_the_searches_and_each_with_its_control():
-    from tsearch.search.compare import compare_genomes
+    from tsearch.analysis.compare import compare_genomes
 
     def member(size, value, fresh, valid):
         return {"hash": f"{size}{value}", "size": size, "value": value,

@@ -31,25 +31,26 @@ ALLOWED = {
                "oracles", "metrics"},
     "executors": {"config", "errors", "seeding", "tasks", "engine"},
     "search": {"config", "errors", "registry", "seeding", "atomic", "tasks"},
+    "store": {"config", "errors", "seeding", "atomic", "tasks", "imageio", "search"},  # files of a run folder
+    "analysis": {"config", "errors", "seeding", "tasks", "search"},  # numbers from results: no files
+    "report": {"config", "errors", "seeding", "atomic", "tasks", "imageio", "search", "store", "analysis"},
     "runs": {"config", "configs", "errors", "seeding", "atomic", "tasks", "imageio", "targets",
-             "engine", "executors", "search"},
-    "results": {"config", "errors", "seeding", "atomic", "tasks", "runs"},  # a view: reads run folders
+             "engine", "executors", "search", "store", "analysis", "report"},
+    "results": {"report"},  # the public import of report.tables
     "cli": {"config", "configs", "errors", "seeding", "tasks", "imageio", "targets", "engine",
-            "executors", "search", "runs", "results"},
+            "executors", "search", "store", "analysis", "report", "runs", "results"},
     "__main__": {"cli"},
 }
-HEAVY_FOR_SEARCH = {"torch", "torch_seeding"}  # nor any tsearch module that loads torch
-TORCH_FREE = ("seeding", "search", "tasks", "executors")
-# inside runs/: module group -> the groups it may import (views never reach the drivers)
-RUNS_ALLOWED = {
-    "base": {"base"},  # the recorder and what views and drivers share (every module not below)
-    "views": {"base", "views"},
-    "drivers": {"base", "views", "drivers"},
+# the directions docs/architecture.md draws between the rooms, stated as prohibitions (ALLOWED
+# implies them; this table is what a reader checks, and a test fails if the two disagree)
+NEVER = {
+    "analysis": {"store", "report", "runs"},  # numbers only: a caller hands them the records
+    "report": {"runs"},  # a report reads what the commands wrote, it never runs one
+    "store": {"runs", "report", "analysis"},  # storage knows files, not what they mean
+    "search": {"store", "analysis", "report", "runs"},  # ask/tell in memory: the driver persists
 }
-# every module that runs a command: a driver and the steps, state and plans only drivers use
-RUNS_DRIVERS = {"run", "sweep", "bisect", "evolve", "evolve_tasks", "evolve_state", "evolve_outputs", "rescore", "estimate",
-                "status", "study", "replicates", "screen_oracle"}
-RUNS_BASE = {"folder", "records", "provenance", "images", "sweep_grid", "integrity", "lock", "pipeline", "progress"}
+HEAVY_FOR_SEARCH = {"torch", "torch_seeding"}  # nor any tsearch module that loads torch
+TORCH_FREE = ("seeding", "search", "tasks", "executors", "store", "analysis")
 
 
 def module_name(path: Path) -> str:
@@ -60,78 +61,77 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
 
 
-def imported_modules(path: Path) -> set[str]:
-    """The tsearch modules ``path`` imports (absolute names), at any depth of the file."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+def imports_of(module: str, source: str, *, package: bool = False) -> set[str]:
+    """Every module name ``source`` imports (absolute), at any depth of the file; ``module`` is
+    the name the source has (``package``: it is a package's __init__)."""
+    base_package = module if package else module.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                module = ".".join(base + ([node.module] if node.module else []))
+                base = base_package.split(".")[: len(base_package.split(".")) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
             else:
-                module = node.module or ""
-            found.add(module)
-            found |= {f"{module}.{alias.name}" for alias in node.names}  # a submodule imported by name
-    return {m for m in found if m in MODULES}
+                name = node.module or ""
+            found.add(name)
+            found |= {f"{name}.{alias.name}" for alias in node.names}  # a submodule imported by name
+    return found
 
 
-def top_level(path: Path) -> set[str]:
-    """Top-level module names of every import (tsearch.x -> x), for the layer rules."""
-    names = {m.split(".")[1] if m.count(".") else "tsearch" for m in imported_modules(path)}
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
+def imported_modules(path: Path) -> set[str]:
+    """The tsearch modules ``path`` imports (absolute names), at any depth of the file."""
+    return {m for m in imports_of(module_name(path), path.read_text(), package=path.name == "__init__.py")
+            if m in MODULES}
 
 
-def _layer(path: Path) -> str:
-    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+def top_level(module: str, source: str) -> set[str]:
+    """The layer (tsearch.x -> x) or the third-party package of every import, for the rules."""
+    return {m.split(".")[1] if m.startswith("tsearch.") else m.split(".")[0]
+            for m in imports_of(module, source) if m}
 
-
-def _runs_group(module: str) -> str:
-    parts = module.split(".")
-    if len(parts) > 2 and parts[2] == "views":
-        return "views"
-    return "drivers" if len(parts) > 2 and parts[2] in RUNS_DRIVERS else "base"
 
 
 LAYER_NAMES = {p.name.removesuffix(".py") for p in PACKAGE.iterdir() if not p.name.startswith("_")}
 
 
+def violations(relative: str, source: str) -> list[str]:
+    """What is wrong with the imports of ``source``, placed at ``tsearch/<relative>``."""
+    layer = relative.split("/")[0].removesuffix(".py")
+    if layer == "__init__":
+        return []
+    wrong = []
+    module = "tsearch." + relative.removesuffix(".py").replace("/", ".")
+    for name in top_level(module, source):
+        if name in LAYER_NAMES and name != layer and name not in ALLOWED[layer]:
+            wrong.append(f"{relative}: {layer} must not import {name}")
+        if layer in TORCH_FREE and name in HEAVY_FOR_SEARCH:
+            wrong.append(f"{relative}: {layer} must not import {name}")
+        if layer == "config" and name in {"torch", "numpy", "ray", "shapely"}:
+            wrong.append(f"{relative}: config must stay light ({name})")
+    return wrong
+
+
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_imports_point_down(path):
-    layer = _layer(path)
-    if layer == "__init__":
-        return
-    for name in top_level(path):
-        if name in LAYER_NAMES and name != layer:
-            assert name in ALLOWED[layer], f"{path.relative_to(PACKAGE)}: {layer} must not import {name}"
-        if layer in TORCH_FREE:
-            assert name not in HEAVY_FOR_SEARCH, f"{path.relative_to(PACKAGE)}: {layer} must not import {name}"
-        if layer == "config":
-            assert name not in {"torch", "numpy", "ray", "shapely"}, f"config must stay light ({name})"
+    assert violations(str(path.relative_to(PACKAGE)), path.read_text()) == []
 
 
-@pytest.mark.parametrize("path", sorted((PACKAGE / "runs").rglob("*.py")),
-                         ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_views_never_import_drivers(path):
-    group = _runs_group(module_name(path))
-    for module in imported_modules(path):
-        if module.startswith("tsearch.runs."):
-            assert _runs_group(module) in RUNS_ALLOWED[group], \
-                f"{path.relative_to(PACKAGE)} ({group}) must not import {module}"
+def test_every_layer_is_placed_and_the_named_directions_hold():
+    """Every top-level module has a row; the rooms' prohibitions are implied by the rows."""
+    assert LAYER_NAMES <= set(ALLOWED), f"unplaced: {sorted(LAYER_NAMES - set(ALLOWED))}"
+    for layer, never in NEVER.items():
+        assert not ALLOWED[layer] & never, f"{layer} may import {sorted(ALLOWED[layer] & never)}"
 
 
-def test_every_runs_module_is_a_driver_or_a_base_module():
-    """A new module of runs/ is placed on purpose: the views may import it or they may not."""
-    found = {p.stem for p in (PACKAGE / "runs").glob("*.py")} - {"__init__"}
-    assert found == RUNS_BASE | RUNS_DRIVERS, f"unplaced: {sorted(found - RUNS_BASE - RUNS_DRIVERS)}"
+@pytest.mark.parametrize("relative, imported", [(f"{layer}/planted.py", other)
+                                                for layer, never in NEVER.items() for other in sorted(never)])
+def test_a_planted_import_against_the_directions_is_caught(relative, imported):
+    """The check fails on a deliberate violation: an absolute, a relative and a lazy import."""
+    for source in (f"import tsearch.{imported}\n", f"from ..{imported} import something\n",
+                   f"def f():\n    from tsearch.{imported}.x import y\n"):
+        assert violations(relative, source), source
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -178,7 +178,7 @@ def test_the_cycle_finder_finds_cycles():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
     # the static graph sees function-level imports: the old runs/ loop would be caught
-    assert "tsearch.runs.views.report" in import_graph()["tsearch.cli.report"]
+    assert "tsearch.report.render" in import_graph()["tsearch.cli.report"]
 
 
 def test_cli_commands_search_and_tasks_import_without_torch_or_ray():

@@ -206,7 +206,7 @@ def test_status_export_report_and_pareto_read_one_fitness(runs):
     exported = {row["task_id"]: (row["train_set_hash"], row["fitness"]) for row in table
                 if row["phase"] == "reevaluate"}
     assert sorted(exported.values()) == sorted((r["hash"], r["selected"]["valid"]) for r in fresh_lines)
-    from tsearch.runs.views.sections import fmt
+    from tsearch.report.sections import fmt
     report = (run_dir / "report.md").read_text()
     for point in members:
         assert f"{fmt(point['fresh']['mean'])} ± " in report

@@ -19,7 +19,7 @@ from tsearch.registry import METRICS
 from tsearch.metrics.chance import ChanceTable, chance_level, chance_report, grow_blobs
 from tsearch.metrics.fidelity import wasserstein1
 from tsearch.metrics.shifts import copy_shift, min_shift_hamming, shift_keys
-from tsearch.runs.views.timescales import epochs, tau_gen, tau_mem, timescales
+from tsearch.analysis.timescales import epochs, tau_gen, tau_mem, timescales
 from tsearch.targets.bernoulli import BernoulliTarget
 from tsearch.targets.dots import DotsTarget
 from tsearch.targets.linear_code import LinearCodeTarget

@@ -111,7 +111,7 @@ def test_a_search_that_cannot_end_at_the_support_is_refused_before_any_work(tmp_
 
 
 def test_n_star_against_the_support_tells_a_fixed_share_from_a_falling_one():
-    from tsearch.runs.views.analysis import track_support
+    from tsearch.analysis.sweep import track_support
     rng = np.random.default_rng(2)
     sizes = {16: 4, 25: 8, 36: 16, 49: 64, 64: 256}  # a code's S over d
 

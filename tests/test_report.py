@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from tsearch import configs
 from tsearch.cli import main
 from tsearch.config import config_from_dict, load_config, replace_path
-from tsearch.runs.provenance import write_provenance
-from tsearch.runs.records import append_jsonl
+from tsearch.store.provenance import write_provenance
+from tsearch.store.records import append_jsonl
 from tsearch.runs.run import write_run_files
 from tsearch.runs.sweep import write_analysis
-from tsearch.runs.sweep_grid import expand_grid
-from tsearch.runs.views.report import write_report
+from tsearch.config.grid import expand_grid
+from tsearch.report.render import write_report
 from tsearch.seeding import numpy_rng
 from tsearch.tasks import EvalResult, ScoredStep
 
@@ -100,8 +100,8 @@ def test_sweep_report_finds_n_star_and_the_right_law(tmp_path, law, expected):
 @pytest.mark.parametrize("delta,verdict", [(2.5, "the data prefer the power law (ΔAIC = 2.50, Akaike weight 0.78)"),
                                            (1.5, "AIC does not separate them (ΔAIC = 1.50 < 2)")])
 def test_fit_sentence_prefers_a_law_only_from_a_delta_aic_of_two(delta, verdict):
-    from tsearch.runs.views.analysis import Fit
-    from tsearch.runs.views.sweep import fit_sentence
+    from tsearch.analysis.sweep import Fit
+    from tsearch.report.sweep_sections import fit_sentence
 
     fits = [Fit("power law", "n* = a d^b", {"a": 1.0, "b": 2.0}, {"a": (0.5, 2.0), "b": (1.5, 2.5)},
                 rss=0.1, aic=-8.0, m=6, weight=0.78),
@@ -134,7 +134,7 @@ def test_experiment_smoke_reports(tmp_path, monkeypatch, experiment):
 
 
 def _group_label(record, config) -> str:
-    from tsearch.runs.views.analysis import SEED, N, SIDE, _key, label_of
+    from tsearch.analysis.sweep import SEED, N, SIDE, _key, label_of
 
     axes = [a for a in sorted(config.sweep.grid) if a not in (SEED, N, SIDE)]
     return label_of(axes, tuple(_key(record["overrides"].get(a)) for a in axes))
@@ -163,7 +163,7 @@ def test_sweep_report_states_pixel_statistics_and_timescales(tmp_path):
 
 def test_a_record_appended_after_a_torn_line_stays_whole(tmp_path):
     """A killed writer can leave half a line; the next record must not be glued to it."""
-    from tsearch.runs.records import read_jsonl
+    from tsearch.store.records import read_jsonl
 
     path = tmp_path / "evaluations.jsonl"
     append_jsonl(path, {"task_id": "a"})

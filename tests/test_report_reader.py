@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from tsearch.cli import main
-from tsearch.runs.folder import RunFolder
-from tsearch.runs.views import evolve as evolve_view
-from tsearch.runs.views import plots
-from tsearch.runs.views.glossary import defined
-from tsearch.runs.views.report import SECTIONS
+from tsearch.store.folder import RunFolder
+from tsearch.report import evolve_sections as evolve_view
+from tsearch.report import plots
+from tsearch.report.glossary import defined
+from tsearch.report.render import SECTIONS
 from tiny import tiny_toml
 
 TINY = tiny_toml() + """

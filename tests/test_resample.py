@@ -13,7 +13,7 @@ import pytest
 from tsearch.config import load_config
 from tsearch.executors import build_executor
 from tsearch.runs.evolve import run_evolve
-from tsearch.runs.folder import RunFolder
+from tsearch.store.folder import RunFolder
 from tsearch.search.archive import ParetoArchive
 from tsearch.search.cache import FitnessCache
 from tsearch.search.genomes import Genome

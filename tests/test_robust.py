@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 
 from tsearch.config import config_from_dict
-from tsearch.runs import lock
-from tsearch.runs.folder import new_run_dir
-from tsearch.runs.provenance import config_hash, identity_hash
-from tsearch.runs.records import dumps
+from tsearch.store import lock
+from tsearch.store.folder import new_run_dir
+from tsearch.store.provenance import config_hash, identity_hash
+from tsearch.store.records import dumps
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_fuzz import EVOLVE, SWEEP, to_toml  # noqa: E402  (the fuzz test's tiny valid configs)
@@ -204,7 +204,7 @@ def test_an_evolve_with_an_edited_config_json_is_refused(evolve_reference, tmp_p
 def test_a_checkpoint_of_another_config_is_refused_naming_the_difference(evolve_reference, tmp_path):
     """Before: a checkpoint whose evaluation settings matched (crossover_prob differs) was
     continued silently."""
-    from tsearch.search.checkpoint import CheckpointStore, load
+    from tsearch.store.checkpoint import CheckpointStore, load
     run = copy_of(evolve_reference, tmp_path)
     (run / "pareto.json").unlink()  # unfinished: a complete run is left untouched
     theirs = json.loads((run / "config.json").read_text())

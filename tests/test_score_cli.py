@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from tsearch.runs.records import read_jsonl
+from tsearch.store.records import read_jsonl
 
 from conftest import invoke
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from tsearch.config import DotsConfig, PolygonsConfig, SearchConfig
-from tsearch.search import (CheckpointStore, FitnessCache, Genome, ParetoArchive, Rules,
+from tsearch.store.checkpoint import CheckpointStore
+from tsearch.search import (FitnessCache, Genome, ParetoArchive, Rules,
                             build_baseline, build_strategy, crossover, mutate, random_genome,
                             strategy_from_state)
 from tsearch.search.archive import select_nsga2
@@ -327,7 +328,7 @@ def test_pruning_after_a_kill_during_pruning_leaves_nothing_unpruned(tmp_path, p
 
 
 def test_a_checkpoint_of_another_config_is_refused_with_its_config(tmp_path, polygons):
-    from tsearch.search import ForeignCheckpoint
+    from tsearch.store.checkpoint import ForeignCheckpoint
     _saved(tmp_path, polygons, steps=(1, 2), config_hash="b" * 64, config={"seed": 2})
     store = CheckpointStore(tmp_path)
     with pytest.raises(ForeignCheckpoint) as info:

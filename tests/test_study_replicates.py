@@ -127,7 +127,7 @@ def test_a_study_is_extended_by_more_replicates_not_shortened(config_path, refer
 def test_replicates_for_an_interval_is_the_smallest_that_reaches_it(sd):
     from scipy import stats
 
-    from tsearch.search.study import paired_test, replicates_for
+    from tsearch.analysis.study import paired_test, replicates_for
 
     r = replicates_for(sd, 0.10)
     def half(k):

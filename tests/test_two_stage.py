@@ -13,7 +13,7 @@ import torch
 from tsearch.config import (Config, DotsConfig, EngineConfig, FieldError, MetricsConfig, MLPConfig,
                             SamplerConfig, TrainConfig)
 from tsearch.engine import EvalTask, evaluate
-from tsearch.runs.records import result_record
+from tsearch.store.records import result_record
 from tsearch.tasks import best_index, fitness_record
 
 BASE = Config(target=DotsConfig(side=4), model=MLPConfig(width=32, depth=1, time_dim=8),

@@ -31,11 +31,11 @@ reference_samples = 32
 def keep_lines(folder, lines: int) -> None:
     """What a run killed after ``lines`` evaluations leaves: evaluations.jsonl cut back to its
     first ``lines`` lines and record.json claiming exactly those (the writer's claim follows
-    each line; a record shorter than its claim is a cut record, refused: tsearch.runs.integrity)."""
+    each line; a record shorter than its claim is a cut record, refused: tsearch.store.integrity)."""
     import json
     from pathlib import Path
 
-    from tsearch.runs import integrity
+    from tsearch.store import integrity
 
     path = Path(folder) / "evaluations.jsonl"
     kept = path.read_text().splitlines(keepends=True)[:lines]

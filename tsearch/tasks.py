@@ -2,7 +2,7 @@
 
 Vocabulary: a *scored step* is a training step at which the model is sampled and scored
 (``EvalTask.scored_steps``, ``EvalResult.scored``); a *checkpoint* is only ever a saved search
-state (tsearch.search.checkpoint). Executors, search and run folders import this module
+state (tsearch.store.checkpoint). Executors, search and run folders import this module
 directly: it loads neither torch nor the engine.
 
 Training length has one source of truth, ``TrainConfig.steps_for``: ``train.steps`` for every

@@ -110,7 +110,7 @@ def user_errors(fn):
 
 def how_to_continue() -> str:
     """The command that continues the interrupted run, or what to do when there is none."""
-    from ..runs.folder import ACTIVE  # numpy and the run code: only once a run has started
+    from ..store.folder import ACTIVE  # numpy and the run code: only once a run has started
 
     command = click.get_current_context().info_name
     if not ACTIVE:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..results import export
+from ..report.tables import export
 from . import user_errors
 
 

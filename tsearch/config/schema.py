@@ -531,7 +531,7 @@ class SweepConfig:
     # per target kind, a metric replacing generalization_metric (dots: {dots = "coverage_unseen"})
     metric_by_target: dict = field(default_factory=dict)
     # "grid": evaluate every grid point; "bisect": per (grid point without run.n), find n* by
-    # galloping n = 1, 2, 4, ... then bisecting on integers (tsearch.runs.bisect); run.n in
+    # galloping n = 1, 2, 4, ... then bisecting on integers (tsearch.search.bisect); run.n in
     # the grid is then ignored and n_max bounds the search (an n* beyond it is censored)
     search: str = "grid"
     n_max: int = 64

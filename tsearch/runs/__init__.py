@@ -1,5 +1,5 @@
 """Run folders: the drivers (``run``, ``sweep``, ``evolve``), the one recorder
-(:class:`tsearch.runs.folder.RunFolder`) and the views that read folders (``views/``).
+(:class:`tsearch.store.folder.RunFolder`) and the views that read folders (``views/``).
 
 Dependencies inside: drivers -> pipeline, folder, views; views -> folder; never the other way.
 """

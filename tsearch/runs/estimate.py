@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from ..config import ORACLE_KINDS, Config, config_to_toml
 from ..tasks import scored_steps
-from .sweep_grid import bisect_bases, expand_grid, n_max_of
+from ..config.grid import expand_grid
+from .supports import bisect_bases, n_max_of
 
 # loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn
 # re-measured per worker with two workers busy on the 2-core AVX2 machine of 2026-12-01
@@ -85,7 +86,7 @@ def estimate_sweep(config: Config, source: str = "<config>") -> Estimate:
 
 def estimate_bisect(config: Config, points, source: str = "<config>") -> Estimate:
     """At most: every search gallops to its n_max and bisects the last doubling (the worst
-    case of tsearch.runs.bisect; an n* found early or censored costs less)."""
+    case of tsearch.search.bisect; an n* found early or censored costs less)."""
     evaluations, seconds = 0, 0.0
     for base in bisect_bases(points, source=source):
         sizes = worst_case_probes(n_max_of(base.config))

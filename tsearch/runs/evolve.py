@@ -17,9 +17,9 @@ tsearch.search.control defines the budget). Run folder (besides run.json / confi
     logbook.jsonl       one line per generation; wall-clock figures only under "timing"
     checkpoints/ckpt-NNNNNN.{json,npz}  the strategies (RNG states, populations, archives)
     samples/<hash>.npz  samples of each evaluated training set's best scored step
-    pareto.json, best/, report.html  written at the end (tsearch.search.summary, views.evolve)
+    pareto.json, best/, report.html  written at the end (tsearch.analysis.summary, views.evolve)
     outputs.json        written last: the generations per phase and the record the outputs rest
-                        on (tsearch.runs.integrity); a run is complete when it covers the
+                        on (tsearch.store.integrity); a run is complete when it covers the
                         config's plan and the whole record (evolve_state.complete)
 
 Determinism (CPU): every draw of the search comes from its own numpy generators, saved in each
@@ -33,7 +33,7 @@ Re-evaluation: a search value is the maximum over many noisy evaluations, hence 
 (winner's curse). After the last generation, every Pareto-front training set of the search and
 of the control, and the best random set at each size, are evaluated again with
 ``search.reevaluate_seeds`` fresh seeds (derived from (run seed, "reevaluate", genome hash, i));
-every comparison in pareto.json and the report uses those values only (tsearch.search.compare).
+every comparison in pareto.json and the report uses those values only (tsearch.analysis.compare).
 A resume reuses the re-evaluations already recorded.
 """
 
@@ -46,26 +46,30 @@ from pathlib import Path
 from ..atomic import to_jsonable
 from ..config import Config, config_to_dict, load_config
 from ..errors import UserError
-from ..search import CheckpointStore, Genome
+from ..search import Genome
+from ..store.checkpoint import CheckpointStore
 from ..search.fidelity import successive_halving
 from ..search.resample import missing, ran_this_generation, wanted_trainings
 from ..search.state import SearchState, fitness_entry
-from ..search.summary import reevaluated_genomes
+from ..analysis.summary import reevaluated_genomes
 from ..seeding import derive_seed
 from ..targets import build_target
 from ..tasks import EvalTask, fitness_record
-from . import integrity, lock, screen_oracle
+from ..store import integrity
+from ..store import lock
+from . import screen_oracle
 from .estimate import dry_run_text, estimate_evolve
 from .evolve_outputs import log_entry, write_outputs
 from .evolve_state import (check_config, complete, default_config_path, fresh_state, load_state,
                            logged_generations, plan_control, resumed_config)
 from .evolve_tasks import evaluation_task, training_id, training_set
-from .folder import RunFolder
+from ..store.folder import RunFolder
 from .pipeline import open_executor, resume_executor, results, with_executor
 from .progress import LiveDisplay, SilentDisplay
-from .provenance import identity_hash
-from .records import EVALUATIONS, result_record, steps_stem
-from .views.report import write_report
+from ..store.provenance import identity_hash
+from ..store.records import EVALUATIONS, result_record, steps_stem
+from ..report.render import write_report
+from ..store import layout
 
 __all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
 
@@ -129,8 +133,8 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
     target = build_target(config.target)
     state = load_state(folder, config, target, display.warn) if resume else fresh_state(config, target)
     screen_oracle.attach(state, config, executor)  # search.screen_oracle: a screening feature
-    logged = {e["step"] for e in folder.records("logbook.jsonl")}
-    store = CheckpointStore(run_dir / "checkpoints", keep=config.search.keep_checkpoints)
+    logged = {e["step"] for e in folder.records(layout.LOGBOOK)}
+    store = CheckpointStore(run_dir / layout.CHECKPOINTS, keep=config.search.keep_checkpoints)
     display.start(sum(s.generations for s in state.strategies.values()), len(state.logbook))
     for phase, strategy in state.strategies.items():
         if phase == "control":
@@ -146,7 +150,7 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
                               config.search)
             state.logbook.append(entry)
             if entry["step"] not in logged:  # a killed run may have logged it before its checkpoint
-                folder.append("logbook.jsonl", entry)
+                folder.append(layout.LOGBOOK, entry)
             # the checkpoint says how much of the record it was built from (runs/integrity.py)
             store.save(len(state.logbook), {**state.payload(), "record": integrity.claim(folder.path)},
                        state.genomes(),
@@ -212,7 +216,7 @@ def evaluate_genomes(genomes: list[Genome], state: SearchState, config: Config, 
         # the samples kept are those of full-budget evaluations (a rung's would overwrite them);
         # the best step's samples of a set's first training only (the report's grids)
         full = fraction == 1
-        samples = {f"samples/{genome.hash[:16]}": result.best(metric)} if full and not i else None
+        samples = {layout.evolve_samples(genome.hash): result.best(metric)} if full and not i else None
         all_steps = (steps_stem(genome.hash, i), seeds[result.task_id]) if full else None
         if folder.record(header, result, samples=samples, grids=False, all_steps=all_steps):
             state.cache.put(genome.hash, fitness_entry({**header, **result_record(result)}, metric),

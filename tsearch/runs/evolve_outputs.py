@@ -1,7 +1,7 @@
 """What ``tsearch evolve`` writes besides its record: one logbook line per generation, and the
 outputs at the end.
 
-    pareto.json   tsearch.search.summary.summarize: fronts, control, comparison on fresh values,
+    pareto.json   tsearch.analysis.summary.summarize: fronts, control, comparison on fresh values,
                   the answer per size, the feature regression
     best/         per front member of either arm: training set grid + .npz of its parameters,
                   sample grid
@@ -17,17 +17,18 @@ from ..config import Config
 from ..errors import UserError
 from ..search import Genome, Strategy
 from ..search.features import set_features
-from ..search.hypervolume import front_hypervolume
-from ..search.summary import summarize
-from .folder import RunFolder
-from .images import read_images
-from .records import warn
-from .views.evolve import best_stem
+from ..analysis.hypervolume import front_hypervolume
+from ..analysis.summary import summarize
+from ..store.folder import RunFolder
+from ..store.images import read_images
+from ..store.records import warn
+from ..report.evolve_sections import best_stem
+from ..store import layout
 
 
 def size_bounds(search) -> tuple[int, int]:
     """The sizes both phases may evaluate: the hypervolume's box, the same for both, so that
-    the search and the baseline compare (tsearch.search.hypervolume)."""
+    the search and the baseline compare (tsearch.analysis.hypervolume)."""
     return min(search.n_min, *search.size_grid), max(search.n_max, *search.size_grid)
 
 
@@ -38,7 +39,7 @@ def hypervolume(strategy: Strategy, search) -> float:
 
 def log_entry(phase: str, strategy: Strategy, counts: dict, seconds: float, step: int, search) -> dict:
     """One logbook line: deterministic figures, plus wall-clock ones under ``timing``;
-    ``hypervolume``: of this phase's front so far (tsearch.search.hypervolume)."""
+    ``hypervolume``: of this phase's front so far (tsearch.analysis.hypervolume)."""
     values = [v for v in strategy.values if v is not None]
     sizes = [g.size for g in strategy.population]
     best = strategy.archive.best()
@@ -68,19 +69,19 @@ def write_outputs(folder: RunFolder, config: Config, target, state,
     features = {h: {**set_features(g.render(target), g.elements), "valid": valid_share(target, g)}
                 for h, g in told.items()}
     summary = summarize(config.search, state, fresh, features, config.train)
-    folder.write_json("pareto.json", summary)
+    folder.write_json(layout.PARETO, summary)
     for genome in fronts:
         write_best(folder, target, genome)
     for n, pair in summary["extremes"].items():  # the best and the worst set of each size
         for which, point in pair.items():
             if point["hash"] in told:
-                folder.write_grid(f"sets/n{int(n):03d}-{which}.png", told[point["hash"]].render(target))
-            write_sample_grid(folder, point["hash"], f"sets/n{int(n):03d}-{which}-samples.png")
+                folder.write_grid(layout.set_grid(int(n), which), told[point["hash"]].render(target))
+            write_sample_grid(folder, point["hash"], layout.set_grid(int(n), which, samples=True))
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
     keep |= {p["hash"][:16] for pair in summary["extremes"].values() for p in pair.values()}
-    for path in folder.inside("samples").glob("*.npz"):
+    for path in folder.inside(layout.SAMPLES).glob("*.npz"):
         if path.stem not in keep and not path.stem.endswith("_steps"):  # *_steps: every scored step, kept for re-scoring
-            folder.delete(f"samples/{path.name}")
+            folder.delete(f"{layout.SAMPLES}/{path.name}")
 
 
 def valid_share(target, genome: Genome) -> float | None:
@@ -110,7 +111,7 @@ def write_best(folder: RunFolder, target, genome: Genome) -> None:
 
 def write_sample_grid(folder: RunFolder, genome_hash: str, grid: str) -> None:
     """The grid of a set's best-step samples (samples/HASH16.npz), when the file is there."""
-    samples = folder.inside(f"samples/{genome_hash[:16]}.npz")
+    samples = folder.inside(layout.evolve_samples(genome_hash) + ".npz")
     if samples.is_file():
         try:
             images = read_images(samples)

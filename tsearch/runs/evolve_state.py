@@ -14,14 +14,15 @@ import numpy as np
 from .. import configs, seeding
 from ..config import Config, ConfigError, load_config, replace_path
 from ..errors import UserError
-from ..search import CheckpointStore, ForeignCheckpoint
+from ..store.checkpoint import CheckpointStore, ForeignCheckpoint
 from ..search.operators import IMAGE_OPERATORS, POLYGON_OPERATORS
 from ..search.state import SearchState, eval_hash
 from ..targets import build_target
-from . import integrity
-from .folder import RunFolder
-from .provenance import EXTENDABLE, MAY_CHANGE, first_difference, identity_hash
-from .records import ERRORS, EVALUATIONS, malformed
+from ..store import integrity
+from ..store.folder import RunFolder
+from ..store.provenance import EXTENDABLE, MAY_CHANGE, first_difference, identity_hash
+from ..store.records import ERRORS, EVALUATIONS, malformed
+from ..store import layout
 
 DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
 
@@ -68,7 +69,7 @@ def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrid
         return folder.config
     if not isinstance(given, Config):
         given = (load_config(given, overrides) if given is not None else
-                 load_config(None, overrides, defaults=folder.read_json("config.json")))
+                 load_config(None, overrides, defaults=folder.read_json(layout.CONFIG)))
     stored = folder.config.search.generations
     if given.search.generations < stored:
         raise UserError(f"{folder.path}: search.generations: the run has {stored}; a search can be "
@@ -79,10 +80,10 @@ def resumed_config(folder: RunFolder, given: Config | str | Path | None, overrid
 
 def complete(folder: RunFolder) -> bool:
     """The outputs rest on the config's plan and on the whole record as it is: outputs.json,
-    written last (tsearch.runs.integrity), names the search's generations and claims every
+    written last (tsearch.store.integrity), names the search's generations and claims every
     line. A folder written before outputs.json existed: every phase's generations logged
     (counted per phase: the control's lines are not the search's) and the outputs written."""
-    written = all((folder.path / name).is_file() for name in ("pareto.json", "report.html"))
+    written = all((folder.path / name).is_file() for name in (layout.PARETO, layout.REPORT_HTML))
     outputs = integrity.read_outputs(folder.path)
     if outputs is not None:
         return (written and planned(outputs) == planned_generations(folder.config, outputs)
@@ -94,7 +95,7 @@ def complete(folder: RunFolder) -> bool:
 def logged_generations(folder: RunFolder) -> dict[str, int]:
     """Phase -> generations in logbook.jsonl (one line per step; a resumed run logs a step once)."""
     steps: dict[str, set] = {}
-    for entry in folder.records("logbook.jsonl"):
+    for entry in folder.records(layout.LOGBOOK):
         steps.setdefault(entry.get("phase") or "search", set()).add(entry["step"])
     return {phase: len(found) for phase, found in steps.items()}
 
@@ -132,7 +133,7 @@ def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
     if checkpoint is None:  # killed in its first generation: its recorded evaluations still count
         state = fresh_state(config, target)
     else:
-        with malformed(folder.inside(f"checkpoints/ckpt-{checkpoint.step:06d}.json"),
+        with malformed(folder.inside(f"{layout.CHECKPOINTS}/{layout.checkpoint(checkpoint.step, 'json')}"),
                        "its search state; delete it to resume from the previous checkpoint"):
             state = SearchState.restore(checkpoint.payload, checkpoint.genomes, config.search, target)
         # the search phase runs to the config's length: more than the checkpoint's if extended
@@ -140,7 +141,7 @@ def load_state(folder: RunFolder, config: Config, target, warn) -> SearchState:
     if state.cache.eval_hash != eval_hash(config):
         raise UserError(f"{folder.path}: its checkpoints belong to a different evaluation config")
     with malformed(folder.path / EVALUATIONS, "a record (or logbook.jsonl's); it was edited"):
-        state.replay(folder.records(EVALUATIONS), folder.records("logbook.jsonl"),
+        state.replay(folder.records(EVALUATIONS), folder.records(layout.LOGBOOK),
                      0 if checkpoint is None else checkpoint.step, config.search.fitness_metric)
     return state
 
@@ -159,7 +160,7 @@ def plan_control(control, state: SearchState, folder: RunFolder) -> None:
 def latest_checkpoint(folder: RunFolder, config: Config, warn):
     """CheckpointStore.load_latest for this run: a checkpoint of another config (another run's,
     or written before config.json was edited) is refused naming the first difference."""
-    store = CheckpointStore(folder.inside("checkpoints"))
+    store = CheckpointStore(folder.inside(layout.CHECKPOINTS))
     try:
         return store.load_latest(config_hash=identity_hash(config))
     except ForeignCheckpoint as exc:

@@ -16,7 +16,7 @@ from ..config import Config, replace_path
 from ..executors import Executor, build_executor
 from ..tasks import EvalResult, EvalTask
 from .progress import progress
-from .records import warn
+from ..store.records import warn
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:

@@ -25,15 +25,16 @@ from pathlib import Path
 
 from ..config import Config, load_config, replace_path
 from ..errors import UserError
-from . import lock
+from ..store import lock
 from .evolve import evolve
 from .evolve_state import check_config, complete, default_config_path
-from .folder import RunFolder
-from .lock import holder
+from ..store.folder import RunFolder
+from ..store.lock import holder
 from .pipeline import open_executor, with_executor
-from .provenance import command_line, first_difference, now
-from .records import write_json
+from ..store.provenance import command_line, first_difference, now
+from ..store.records import write_json
 from .study import MAY_DIFFER, mixed, write_study
+from ..store import layout
 
 REPLICATES = "replicates"  # the folder of the replicates' evolve folders
 
@@ -54,7 +55,7 @@ def run_study(config_path: str | None, overrides=(), *, replicates: int | None, 
         folder = RunFolder.resume(resume, "study")
         count = folder.meta.get("replicates")
         if not isinstance(count, int) or count < 2:
-            raise UserError(f"{folder.path / 'run.json'}: no replicate count (not a study made by --replicates)")
+            raise UserError(f"{folder.path / layout.RUN}: no replicate count (not a study made by --replicates)")
         if replicates is not None and replicates < count:
             raise UserError(f"--replicates: the study in {folder.path} has {count}; a study can be "
                             f"extended, not shortened (given {replicates})")
@@ -82,8 +83,8 @@ def run_study(config_path: str | None, overrides=(), *, replicates: int | None, 
     runs = []
     for seed in seeds(config, count):
         path = replicate_dir(folder.path, seed)
-        started = (path / "config.json").is_file()  # a start killed before run.json resumes too
-        if started and (path / "run.json").is_file() and complete(RunFolder.open(path, "evolve")):
+        started = (path / layout.CONFIG).is_file()  # a start killed before run.json resumes too
+        if started and (path / layout.RUN).is_file() and complete(RunFolder.open(path, "evolve")):
             runs.append(path)
             continue
         runs.append(evolve(None if started else replicate_config(config, seed), out=None if started else str(path),
@@ -91,7 +92,7 @@ def run_study(config_path: str | None, overrides=(), *, replicates: int | None, 
                            address=address, show_progress="lines" if not quiet else False))
     folders = [RunFolder.open(r, "evolve") for r in runs]
     # replicates resumed under other code or arithmetic are pooled, and the study says so
-    write_study(folder.path, folders, mixed(folders, [f.read_json("pareto.json") for f in folders]))
+    write_study(folder.path, folders, mixed(folders, [f.read_json(layout.PARETO) for f in folders]))
     return folder.path
 
 
@@ -100,7 +101,7 @@ def extend(folder: RunFolder, replicates: int) -> None:
     extended = [*folder.meta.get("extended", []), {"key": "replicates", "change": f"{folder.meta['replicates']} -> "
                                                    f"{replicates}", "command": command_line(folder.path), "at": now()}]
     folder.meta = {**folder.meta, "replicates": replicates, "extended": extended}
-    write_json(folder.path / "run.json", folder.meta)
+    write_json(folder.path / layout.RUN, folder.meta)
 
 
 def seeds(config: Config, count: int) -> list[int]:
@@ -118,15 +119,15 @@ def study_status(folder: RunFolder) -> dict:
     state = {"finished": [], "running": [], "idle": [], "left": []}
     for seed in seeds(folder.config, count):
         path = replicate_dir(folder.path, seed)
-        if (path / "pareto.json").is_file():
+        if (path / layout.PARETO).is_file():
             state["finished"].append(seed)
         elif holder(path) is not None:
             state["running"].append(seed)
-        elif (path / "config.json").is_file():
+        elif (path / layout.CONFIG).is_file():
             state["idle"].append(seed)
         else:
             state["left"].append(seed)
-    pooled = (folder.path / "study.json").is_file() and len(state["finished"]) == count
+    pooled = (folder.path / layout.STUDY).is_file() and len(state["finished"]) == count
     return {"phase": "finished" if pooled else "replicates", "finished": pooled,
             "done": {"replicates": len(state["finished"])}, "planned": {"replicates": count},
             "best": None, "replicates": state}

@@ -23,10 +23,11 @@ from ..engine.score import novel_mass, score_step, shared_target
 from ..errors import UserError
 from ..imageio import load_images
 from ..tasks import ScoredStep
-from .folder import RunFolder
-from .images import read_samples
-from .records import EVALUATIONS, scored_record, steps_stem
-from .sweep_grid import expand_grid
+from ..store.folder import RunFolder
+from ..store.images import read_samples
+from ..store.records import EVALUATIONS, scored_record, steps_stem
+from ..config.grid import expand_grid
+from ..store import layout
 
 
 def score_files(config: Config, train_path: str | Path, samples_path: str | Path) -> dict:
@@ -67,7 +68,7 @@ def sample_files(folder: RunFolder) -> Iterator[tuple[Path, Config]]:
     """(packed samples file, the config its evaluation ran with) of every kept evaluation."""
     kind = folder.meta.get("kind")
     if kind == "run":
-        path = folder.path / "samples" / "steps.npz"
+        path = folder.path / layout.STEPS
         if path.is_file():
             yield path, folder.config
         return
@@ -83,14 +84,14 @@ def sample_files(folder: RunFolder) -> Iterator[tuple[Path, Config]]:
 def steps_file(line: dict) -> str:
     """The packed samples file of an evaluations.jsonl line (sweep point or evolve genome)."""
     if "index" in line:
-        return f"samples/p{line['index']:05d}_steps.npz"
+        return layout.sweep_point(line["index"], "steps") + ".npz"
     return f"{steps_stem(line.get('hash', ''), line.get('seed_index', 0))}.npz"
 
 
 def recorded(folder: RunFolder) -> dict[tuple[str, int], dict]:
     """(samples file, step) -> the scored-step record the run wrote."""
     if folder.meta.get("kind") == "run":
-        return {("samples/steps.npz", r["step"]): r for r in folder.records("metrics.jsonl")}
+        return {(layout.STEPS, r["step"]): r for r in folder.records(layout.METRICS)}
     return {(steps_file(line), r["step"]): r
             for line in folder.records(EVALUATIONS, key=lambda r: r["task_id"])
             if line.get("phase") != "reevaluate" for r in line.get("checkpoints", [])}

@@ -19,13 +19,14 @@ import numpy as np
 
 from ..config import Config
 from ..tasks import EvalResult, EvalTask, best_record
-from . import lock
-from .folder import RunFolder
-from .images import pack_samples
+from ..store import lock
+from ..store.folder import RunFolder
+from ..store.images import pack_samples
 from .pipeline import drive, open_executor
-from .records import scored_record
-from .views.report import write_report
-from .views.timescales import timescales
+from ..store.records import scored_record
+from ..report.render import write_report
+from ..analysis.timescales import timescales
+from ..store import layout
 
 
 @lock.releasing
@@ -41,7 +42,7 @@ def run_single(config: Config, *, out: str | Path | None = None, show_progress: 
         drive(executor, [task], results.append, desc="run", show_progress=show_progress)
     [result] = results
     if not result.ok:
-        folder.write_json("error.json", {"error": result.error})
+        folder.write_json(layout.ERROR, {"error": result.error})
         raise RuntimeError(f"evaluation failed: {result.error}")
     write_run_files(folder.path, result, seed=config.run.seed, batch_size=config.train.batch_size)
     write_report(folder.path)
@@ -55,15 +56,15 @@ def write_run_files(run_dir: Path, result: EvalResult, *, seed: int, batch_size:
     records = []
     for scored in result.scored:
         records.append(scored_record(scored))
-        folder.append("metrics.jsonl", records[-1])
+        folder.append(layout.METRICS, records[-1])
         if scored.samples is not None:
-            folder.write_grid(f"samples/step_{scored.step:06d}.png", scored.samples)
+            folder.write_grid(layout.run_step_grid(scored.step), scored.samples)
     train = np.asarray(result.train_images)
-    folder.write_npz("train_set.npz", images=train.astype(np.int8))
+    folder.write_npz(layout.TRAIN_SET, images=train.astype(np.int8))
     if any(s.samples is not None for s in result.scored):
-        folder.write_npz("samples/steps.npz", **pack_samples(result, seed=seed))
-    folder.write_grid("train_set.png", train)
-    folder.write_json("summary.json", {
+        folder.write_npz(layout.STEPS, **pack_samples(result, seed=seed))
+    folder.write_grid(layout.TRAIN_SET_GRID, train)
+    folder.write_json(layout.SUMMARY, {
         **timescales(records, batch_size=batch_size, n_train=len(train)), "best": best_record(records),
         "n_train": int(len(train)),
         "n_params": result.n_params, "timings": result.timings, "device": result.device,

@@ -5,7 +5,7 @@
     "idle", the last record's time, and an ETA from the folder's own rate
 
 The rate is the folder's own: record.json keeps the times of the writer's last appends
-(tsearch.runs.integrity); the ETA is the evaluations left at that rate, "unknown" when fewer
+(tsearch.store.integrity); the ETA is the evaluations left at that rate, "unknown" when fewer
 than three appends of the current writer are known. Planned counts of a search are upper
 bounds (training sets already evaluated are not evaluated again: tsearch.runs.estimate).
 """
@@ -17,12 +17,14 @@ import json
 from pathlib import Path
 
 from ..tasks import best_record, fitness_record
-from . import integrity, lock
+from ..store import integrity
+from ..store import lock
 from .estimate import evolve_phases
 from .evolve_state import complete
-from .folder import RunFolder
-from .records import ERRORS, EVALUATIONS, malformed
-from .sweep_grid import expand_grid
+from ..store.folder import RunFolder
+from ..store.records import ERRORS, EVALUATIONS, malformed
+from ..config.grid import expand_grid
+from ..store import layout
 
 MIN_APPENDS = 3  # appends of one writer needed to call a rate a rate
 
@@ -33,7 +35,7 @@ def status(run_dir: str | Path) -> dict:
     kind = folder.meta["kind"]
     mark = _mark(folder.path)  # read before the record: a writer appending meanwhile only adds
     holder = lock.holder(folder.path)
-    record = folder.path / ("metrics.jsonl" if kind == "run" else EVALUATIONS)
+    record = folder.path / (layout.METRICS if kind == "run" else EVALUATIONS)
     with malformed(record, "record (a field of the wrong type)"):
         out = {"folder": str(folder.path), "kind": kind, "config": name_of(folder),
                "created": folder.meta.get("created"), "lock": holder, **READERS[kind](folder)}
@@ -49,10 +51,10 @@ def name_of(folder: RunFolder) -> str:
 
 
 def _run(folder: RunFolder) -> dict:
-    records = folder.records("metrics.jsonl", key=lambda r: r["step"])
-    finished = (folder.path / "summary.json").is_file()
+    records = folder.records(layout.METRICS, key=lambda r: r["step"])
+    finished = (folder.path / layout.SUMMARY).is_file()
     best = best_record(records) if records else None
-    return {"phase": "finished" if finished else ("failed" if (folder.path / "error.json").is_file()
+    return {"phase": "finished" if finished else ("failed" if (folder.path / layout.ERROR).is_file()
                                                   else "run"),
             "finished": finished, "done": {"run": int(finished)}, "planned": {"run": 1},
             "best": None if best is None else {"metric": "g", "value": best.get("g"), "step": best["step"]}}
@@ -61,7 +63,7 @@ def _run(folder: RunFolder) -> dict:
 def _sweep(folder: RunFolder) -> dict:
     planned = folder.meta.get("n_points") or len(expand_grid(folder.config))
     lines = folder.records(EVALUATIONS, key=lambda r: r["task_id"])
-    finished = (folder.path / "report.html").is_file() and len(lines) >= planned
+    finished = (folder.path / layout.REPORT_HTML).is_file() and len(lines) >= planned
     best = None
     for line in lines:
         b = fitness_record(line, "g")
@@ -74,7 +76,7 @@ def _sweep(folder: RunFolder) -> dict:
 def _evolve(folder: RunFolder) -> dict:
     config, metric = folder.config, folder.config.search.fitness_metric
     lines = folder.records(EVALUATIONS, key=lambda r: (r.get("phase"), r["task_id"]))
-    logbook = folder.records("logbook.jsonl", key=lambda e: e["step"])
+    logbook = folder.records(layout.LOGBOOK, key=lambda e: e["step"])
     planned = {k: v for k, v in evolve_phases(config).items() if v}
     done = {phase: 0 for phase in planned}
     best, fresh = None, {}
@@ -124,7 +126,7 @@ def _mark(path: Path) -> dict:
 
 
 def _last_record(path: Path, kind: str) -> str | None:
-    record = path / ("metrics.jsonl" if kind == "run" else EVALUATIONS)
+    record = path / (layout.METRICS if kind == "run" else EVALUATIONS)
     try:
         return _when(record.stat().st_mtime)
     except OSError:

@@ -1,4 +1,4 @@
-"""``tsearch study RUN_DIR... --out DIR``: replicated searches pooled (tsearch.search.study).
+"""``tsearch study RUN_DIR... --out DIR``: replicated searches pooled (tsearch.analysis.study).
 
 Run R searches of one config with different ``run.seed`` (each a normal evolve folder, killed and
 resumed as any), then pool them:
@@ -17,15 +17,16 @@ from pathlib import Path
 
 from ..atomic import write_atomic
 from ..errors import UserError
-from ..search.study import pool, sentences
-from . import integrity
+from ..analysis.study import pool, sentences
+from ..store import integrity
 from .evolve_state import complete
-from .folder import RunFolder, new_run_dir
-from .provenance import first_difference
-from .records import dumps
-from .views.plots import figure, save
-from .views.report import render_html, render_markdown
-from .views.sections import Figure, Section, Table, fmt
+from ..store.folder import RunFolder, new_run_dir
+from ..store.provenance import first_difference
+from ..store.records import dumps
+from ..report.plots import figure, save
+from ..report.render import render_html, render_markdown
+from ..report.sections import Figure, Section, Table, fmt
+from ..store import layout
 
 MAY_DIFFER = ("run.seed", "run.name", "executor", "engine")  # engine.bf16 aside: see mixed()
 
@@ -37,7 +38,7 @@ def study(run_dirs: list[str], out: str, *, allow_mixed: bool = False) -> Path:
     if len(folders) < 2:
         raise UserError("tsearch study: give at least 2 finished evolve folders (replicates)")
     check_replicates(folders)
-    problems = mixed(folders, [f.read_json("pareto.json") for f in folders])
+    problems = mixed(folders, [f.read_json(layout.PARETO) for f in folders])
     if problems and not allow_mixed:  # refused before the study folder exists
         raise UserError(f"tsearch study: not comparable: {problems[0]}"
                         + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
@@ -48,25 +49,25 @@ def study(run_dirs: list[str], out: str, *, allow_mixed: bool = False) -> Path:
 def write_study(path: Path, folders: list[RunFolder], problems: list[str] = ()) -> Path:
     """The pool of finished replicates into the folder ``path`` (also tsearch.runs.replicates');
     ``problems``: what --allow-mixed let through, recorded."""
-    summaries = [f.read_json("pareto.json") for f in folders]
+    summaries = [f.read_json(layout.PARETO) for f in folders]
     search = folders[0].config.search
     result = pool(summaries, search.size_grid, threshold=search.threshold, alpha=search.alpha)
     result["runs_dirs"] = [str(f.path) for f in folders]
     result["seeds"] = [f.config.run.seed for f in folders]
     result["mixed"] = list(problems)  # [] when every run compares
-    write_atomic(path / "study.json", dumps(result))
-    study_plot(path / "study.png", result, search.fitness_metric)
+    write_atomic(path / layout.STUDY, dumps(result))
+    study_plot(path / layout.STUDY_PLOT, result, search.fitness_metric)
     sections = study_sections(result, search.fitness_metric)
     title = f"tsearch study: {len(folders)} replicated searches"
-    write_atomic(path / "report.md", render_markdown(title, sections))
-    write_atomic(path / "report.html", render_html(title, sections, path))
+    write_atomic(path / layout.REPORT_MD, render_markdown(title, sections))
+    write_atomic(path / layout.REPORT_HTML, render_html(title, sections, path))
     return path
 
 
 def open_finished(run_dir: str) -> RunFolder:
     folder = RunFolder.open(run_dir, "evolve")
     outputs = integrity.read_outputs(folder.path)
-    if not (folder.path / "pareto.json").is_file() or (outputs is not None and not complete(folder)):
+    if not (folder.path / layout.PARETO).is_file() or (outputs is not None and not complete(folder)):
         raise UserError(f"{folder.path}: not finished (its outputs do not cover its config and record); "
                         f"finish it with: tsearch evolve --resume {folder.path}")
     return folder
@@ -142,7 +143,7 @@ def study_sections(result: dict, metric: str) -> list[Section]:
                    "control: 95% CI", "typical median", "difference [95% CI]", "p", "Holm p", "wins"],
                   rows, caption=f"fresh {metric}; runs: {result['runs']} (seeds {result['seeds']})")
     return [Section("Replicated searches, pooled", sentences(result, metric),
-                    figures=[Figure("study.png", "each arm's best set of at most n images, fresh "
+                    figures=[Figure(layout.STUDY_PLOT, "each arm's best set of at most n images, fresh "
                                     "seeds, per run (dots) and over runs (95% CI)")], tables=[table]),
             Section("Runs", [f"`{d}`" for d in result["runs_dirs"]]
                     + [f"NOT COMPARABLE, pooled with --allow-mixed: {m}" for m in result.get("mixed", ())])]

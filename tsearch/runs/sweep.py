@@ -1,4 +1,4 @@
-"""Driver of ``tsearch sweep``: a Cartesian grid of configs (tsearch.runs.sweep_grid), streamed to
+"""Driver of ``tsearch sweep``: a Cartesian grid of configs (tsearch.config.grid), streamed to
 evaluations.jsonl through the shared loop (tsearch.runs.pipeline).
 
 Every grid point is one training set (``run.n`` images drawn with ``run.seed``) and one
@@ -10,19 +10,21 @@ evaluation. Run folder (besides run.json / config.json):
     errors.jsonl        evaluations that failed (retried by --resume)
     samples/pNNNNN_{best,last}.{npz,png}, samples/pNNNNN_train.npz
     samples/pNNNNN_steps.npz   every scored step's samples, packed bits (tsearch score DIR)
-    analysis.json       n*(d), fits, timescales (tsearch.runs.views.analysis), for scripts
-    report.html / .md   the sweep's report (tsearch.runs.views.sweep)
+    analysis.json       n*(d), fits, timescales (tsearch.analysis.sweep), for scripts
+    report.html / .md   the sweep's report (tsearch.report.sweep_sections)
 
 ``--resume DIR`` evaluates only the grid points whose task_id is not in evaluations.jsonl.
 
 With ``sweep.search = "bisect"`` the grid without ``run.n`` names the searches (one per
-target, d and seed) and n is found by tsearch.runs.bisect: each round asks every unfinished
+target, d and seed) and n is found by tsearch.search.bisect: each round asks every unfinished
 search for its next size, evaluates those probes in parallel, tells each its outcome. A probe
 is an ordinary evaluation (same record, same task_id as the grid point it would be), so
 ``--resume`` replays the recorded probes and repeats none.
 """
 
 from __future__ import annotations
+
+import functools
 
 import itertools
 import json
@@ -31,16 +33,17 @@ from pathlib import Path
 
 from ..config import Config, replace_path, smoke_config
 from ..tasks import EvalResult, EvalTask
-from . import lock
-from .bisect import NStarSearch
+from ..store import lock
+from ..search.bisect import NStarSearch
 from .estimate import dry_run_text, estimate_sweep
-from .folder import RunFolder
+from ..store.folder import RunFolder
 from .pipeline import drive, open_executor, resume_executor, with_executor
-from .sweep_grid import (N_KEY, GridPoint, bisect_bases, expand_grid, metric_of, n_max_of, point_id,
-                         support_of)
-from .views.analysis import analyse, analysis_summary, group_by, peak, verdict_lines
-from .views.report import write_report
-from .views.sweep import load_evaluations
+from ..config.grid import N_KEY, GridPoint, expand_grid, metric_of, point_id
+from .supports import bisect_bases, n_max_of, support_of
+from ..analysis.sweep import analyse, analysis_summary, group_by, peak, verdict_lines
+from ..report.render import write_report
+from ..report.sweep_sections import load_evaluations
+from ..store import layout
 
 __all__ = ["run_sweep", "dry_run", "expand_grid", "load_evaluations", "write_analysis"]
 
@@ -54,7 +57,7 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
     folder = None
     if resume is not None:
         folder, config = resumed(resume, config, repair=repair)
-        source = str(folder.path / "config.json")
+        source = str(folder.path / layout.CONFIG)
         config = resume_executor(config, executor_kind, address)
     else:
         config = smoke_config(config, source=source) if smoke else config
@@ -67,7 +70,7 @@ def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Pat
         if config.sweep.search == "bisect":
             bisect_sweep(executor, folder, config, points, show_progress)
         else:
-            done = {r.get("task_id") for r in folder.records("evaluations.jsonl")}
+            done = {r.get("task_id") for r in folder.records(layout.EVALUATIONS)}
             todo = {p.task_id: p for p in points if p.task_id not in done}
             drive(executor, [task_of(p) for p in todo.values()],
                   lambda result: record(folder, todo[result.task_id], result),
@@ -81,7 +84,7 @@ def bisect_sweep(executor, folder: RunFolder, config: Config, bases: list[GridPo
                  show_progress: bool | str) -> None:
     """The loop of a bisection sweep: rounds of probes until every search is over."""
     searches = {b.task_id: (b, NStarSearch(n_max_of(b.config))) for b in bases}
-    for r in folder.records("evaluations.jsonl"):  # resume: replay what was measured
+    for r in folder.records(layout.EVALUATIONS):  # resume: replay what was measured
         key = point_id({k: v for k, v in r["overrides"].items() if k != N_KEY})
         if key in searches:
             searches[key][1].tell(r["n_train"], passed(r["checkpoints"], searches[key][0].config))
@@ -157,10 +160,10 @@ def record(folder: RunFolder, point: GridPoint, result: EvalResult) -> None:
               "seed": c.run.seed, "n_train": c.run.n, "target_kind": c.target.kind,
               "d": c.target.side ** 2, "support_size": support_of(c), "model_kind": c.model.kind}
     last = result.scored[-1] if result.scored else None
-    stem = f"samples/p{point.index:05d}"
-    if not folder.record(header, result, train=f"{stem}_train",
-                         samples={f"{stem}_best": result.best("g") or last, f"{stem}_last": last},
-                         all_steps=(f"{stem}_steps", c.run.seed)):
+    stem = functools.partial(layout.sweep_point, point.index)
+    if not folder.record(header, result, train=stem("train"),
+                         samples={stem("best"): result.best("g") or last, stem("last"): last},
+                         all_steps=(stem("steps"), c.run.seed)):
         print(f"tsearch: evaluation {point.task_id!r} failed: {result.error}", file=sys.stderr)
 
 
@@ -170,13 +173,13 @@ def write_analysis(run_dir: str | Path) -> None:
     records = load_evaluations(folder)
     if records:
         a = analyse(records, folder.config)
-        folder.write_json("analysis.json", analysis_summary(a, group_by(records, a.group_axes)))
+        folder.write_json(layout.ANALYSIS, analysis_summary(a, group_by(records, a.group_axes)))
 
 
 def sweep_verdicts(run_dir: str | Path) -> list[str]:
     """A bisection sweep's verdict lines (views.analysis.verdict_lines); none for a grid."""
     folder = RunFolder.open(run_dir, "sweep")
-    path = folder.path / "analysis.json"
+    path = folder.path / layout.ANALYSIS
     if folder.config.sweep.search != "bisect" or not path.exists():
         return []
     return verdict_lines(json.loads(path.read_text()))

@@ -25,7 +25,7 @@ budget B would report.
 Why the sizes the search explored and not only those its front reaches: the front is known only
 after the search, which paid for every size it tried; matching the whole histogram gives both
 arms the same evaluations (and, with epochs, the same training steps) at every size, and the
-comparison (tsearch.search.compare) then judges the sets each arm reports for "at most n".
+comparison (tsearch.analysis.compare) then judges the sets each arm reports for "at most n".
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import numpy as np
 
 FEATURES = ("size", "white", "white_sd", "vertices", "convexity", "compactness", "centre", "spread",
             "hamming", "overlap")
-REPORTED = FEATURES + ("valid",)  # the means reported per arm (tsearch.search.summary)
+REPORTED = FEATURES + ("valid",)  # the means reported per arm (tsearch.analysis.summary)
 
 
 def set_features(images: np.ndarray, elements) -> dict:

@@ -4,22 +4,22 @@
                    fresh values and the features of its training set (tsearch.search.features)
     control_front  the same for the control arm (tsearch.search.control; [] when off)
     budget         evaluations of the search and of the control, the control's sizes
-    comparison     search against control per size, on fresh values only (tsearch.search.compare)
+    comparison     search against control per size, on fresh values only (tsearch.analysis.compare)
     headline       the answer in words, from ``comparison``
     found          per arm: the mean features of its front (what distinguishes the sets)
     baseline       the "typical set" reference: random sets per size of size_grid, each
                    evaluated once and not selected (so unbiased): n, mean, sd, max, best set
     typical        per size of size_grid: each arm's proposal (fresh) against that reference
-    answer         the research question (tsearch.search.answer): per size of size_grid the typical
+    answer         the research question (tsearch.analysis.answer): per size of size_grid the typical
                    random set (median, 90th percentile, mean, with intervals), the control's and
                    the search's best (fresh, with intervals); n* per arm; in words
     regression     which features of a set predict its fitness, over every evaluated set of
-                   every phase (tsearch.search.regression): cross-validated R^2, top terms
+                   every phase (tsearch.analysis.regression): cross-validated R^2, top terms
     extremes       per size of size_grid: the best and the worst evaluated set (any phase), with
                    the mean over its trainings of answer.SIDE_METRICS (what the set makes the model draw)
     near_copy_sets the front sets (either arm) whose samples are mostly near copies: mean
                    near_copy over their trainings above NEAR_COPY_SHARE
-    landscape      the share of fitness variance between sets (tsearch.search.answer.landscape)
+    landscape      the share of fitness variance between sets (tsearch.analysis.answer.landscape)
     smallest_size  per arm, the smallest size whose fresh mean reaches the threshold
     training       the training budget (steps or epochs), its schedule, how often the best
                    scored step was the last one
@@ -42,10 +42,10 @@ import numpy as np
 from ..config import SearchConfig, TrainConfig
 from .answer import NEAR_COPY_SHARE, curves, landscape, n_star, sentences, side_metrics
 from .compare import compare_arms, headline, proposal, smallest_fresh
-from .features import FEATURES, mean_features
+from ..search.features import FEATURES, mean_features
 from .regression import feature_regression, sentence
-from .screening import summary as screening_summary
-from .state import PHASES
+from ..search.screening import summary as screening_summary
+from ..search.state import PHASES
 
 
 def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
@@ -91,7 +91,7 @@ def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,
 
 
 def answer_of(cfg: SearchConfig, points: dict[str, list[dict]], fronts: dict[str, list[dict]]) -> dict:
-    """pareto.json's ``answer`` (tsearch.search.answer)."""
+    """pareto.json's ``answer`` (tsearch.analysis.answer)."""
     baseline = {}
     for p in points["baseline"]:
         baseline.setdefault(p["size"], []).append(p["value"])
@@ -101,7 +101,7 @@ def answer_of(cfg: SearchConfig, points: dict[str, list[dict]], fronts: dict[str
 
 
 def regression_of(cfg: SearchConfig, points: dict[str, list[dict]], features: dict[str, dict]) -> dict:
-    """pareto.json's ``regression``: every evaluated set with features (tsearch.search.regression)."""
+    """pareto.json's ``regression``: every evaluated set with features (tsearch.analysis.regression)."""
     rows = [p for phase in PHASES for p in points[phase] if p["hash"] in features]
     fit = feature_regression([features[p["hash"]] for p in rows], [p["value"] for p in rows], FEATURES)
     return {"fit": fit, "sentence": sentence(fit, cfg.fitness_metric)}

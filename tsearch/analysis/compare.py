@@ -26,6 +26,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from .stats import t_quantile
+
 ARMS = ("search", "control")
 
 
@@ -38,7 +40,7 @@ def interval(values: list[float], confidence: float) -> list[float] | None:
     """Student-t interval of the mean; None below two values."""
     if len(values) < 2:
         return None
-    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
+    half = t_quantile(len(values) - 1, confidence) * np.std(values, ddof=1) / math.sqrt(len(values))
     mean = float(np.mean(values))
     return [mean - float(half), mean + float(half)]
 

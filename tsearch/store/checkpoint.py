@@ -30,11 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import layout
 from ..atomic import clean_stale_temporaries, write_atomic
-from .genomes import Genome
+from ..search.genomes import Genome
 
 FORMAT = "tsearch-evolve-checkpoint/1"
-CHECKPOINT_FILE = re.compile(r"^ckpt-(\d{6,})\.(json|npz)$")
+CHECKPOINT_FILE = layout.CHECKPOINT_FILE
 
 
 @dataclass
@@ -75,7 +76,7 @@ class CheckpointStore:
             arrays.update({f"{g.hash}_{i}": e for i, e in enumerate(g.elements)})
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        name = f"ckpt-{step:06d}"
+        name = layout.checkpoint_stem(step)
         write_atomic(self.directory / f"{name}.npz", buffer.getvalue())
         body = json.dumps({"format": FORMAT, "step": step, "genomes": table, "payload": payload,
                            "npz": {"file": f"{name}.npz", "sha256": _sha256(buffer.getvalue())},
@@ -106,7 +107,7 @@ class CheckpointStore:
     def _steps(self, suffix: str) -> dict[int, Path]:
         """step -> path of the checkpoint files with ``suffix`` (json or npz)."""
         found = {}
-        for path in self.directory.glob(f"ckpt-*.{suffix}"):
+        for path in self.directory.glob(layout.checkpoint_glob(suffix)):
             match = CHECKPOINT_FILE.match(path.name)
             if match:
                 found[int(match[1])] = path
@@ -158,7 +159,7 @@ def _check_structure(doc: dict, path: Path) -> None:
     for key, kind in EXPECTED.items():
         if not isinstance(doc.get(key), kind) or isinstance(doc.get(key), bool):
             raise CorruptCheckpoint(f"key {key!r} missing or not a {kind.__name__}")
-    if f"ckpt-{doc['step']:06d}.json" != path.name:
+    if layout.checkpoint(doc["step"], "json") != path.name:
         raise CorruptCheckpoint(f"step {doc['step']} does not match the file name")
     # the .npz must be this checkpoint's own, never a path elsewhere
     if doc["npz"].get("file") != path.with_suffix(".npz").name or not isinstance(doc["npz"].get("sha256"), str):

@@ -26,7 +26,7 @@ from sklearn.model_selection import PredefinedSplit, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .features import Design
+from ..search.features import Design
 
 
 def design(rows: Sequence[dict], names: Sequence[str]) -> tuple[np.ndarray, list[str]]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...search.answer import NEAR_COPY_SHARE, SIDE_METRICS
+from ..analysis.answer import NEAR_COPY_SHARE, SIDE_METRICS
 from .plots import figure, save
 from .sections import Figure, Section, Table, fmt
+from ..store import layout
 
 
 def answer_plot(path: Path, summary: dict) -> None:
@@ -48,11 +49,11 @@ def answer_section(run_dir: Path, summary: dict) -> Section | None:
     """"How small can a teaching set be": the three curves, n* per arm, the figure."""
     if not summary.get("answer"):
         return None
-    answer_plot(run_dir / "answer.png", summary)
+    answer_plot(run_dir / layout.ANSWER_PLOT, summary)
     return Section("The answer: " + summary["metric"] + " against the training-set size",
                    list(summary["answer"]["lines"]) + landscape_lines(summary.get("landscape"))
                    + near_copy_lines(summary),
-                   figures=[Figure("answer.png", "the typical random set, the control's best and the "
+                   figures=[Figure(layout.ANSWER_PLOT, "the typical random set, the control's best and the "
                                    "search's best, on fresh seeds, with 95% intervals")],
                    tables=[answer_table(summary), drawn_table(summary)])
 
@@ -136,10 +137,10 @@ def teaching_section(run_dir: Path, summary: dict) -> Section | None:
                 f"in sample {fmt(fit['r2_in_sample'])}")]
     figures = [figure
                for n, pair in (summary.get("extremes") or {}).items() for which, p in pair.items()
-               for figure in (Figure(f"sets/n{int(n):03d}-{which}.png",
+               for figure in (Figure(layout.set_grid(int(n), which),
                                      f"n = {n}: the {which} evaluated set ({p['phase']}), {summary['metric']} = "
                                      f"{fmt(p['value'])} over {p.get('trainings', 1)} training(s)"),
-                              Figure(f"sets/n{int(n):03d}-{which}-samples.png",
+                              Figure(layout.set_grid(int(n), which, samples=True),
                                      f"n = {n}: what the {which} set's model draws (its first training, "
                                      "reported step)"))
                if (run_dir / figure.path).is_file()]

@@ -22,6 +22,7 @@ from .. import atomic
 from ..atomic import FolderError, write_atomic
 from ..config import Config, ConfigError, config_from_dict, config_to_dict, config_to_toml
 from ..errors import UserError
+from . import layout
 from . import lock
 from .records import dumps, read_json, warn, write_json
 
@@ -57,9 +58,9 @@ def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> 
     reproduce the run (config.toml is what a command takes back: ``tsearch KIND DIR/config.toml``),
     and the identity a resume checks (the config's hash and the config itself)."""
     resolved = config_to_dict(config)
-    write_json(run_dir / "config.json", resolved)
-    write_atomic(run_dir / "config.toml", config_to_toml(config, kind=kind))
-    write_json(run_dir / "run.json", {
+    write_json(run_dir / layout.CONFIG, resolved)
+    write_atomic(run_dir / layout.CONFIG_TOML, config_to_toml(config, kind=kind))
+    write_json(run_dir / layout.RUN, {
         "kind": kind,
         "created": now(),
         "command": command_line(run_dir),
@@ -73,7 +74,7 @@ def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> 
 
 
 def command_line(run_dir: str | Path) -> list[str]:
-    """argv as typed (tsearch.runs.lock.command_line), each absolute path written relative to
+    """argv as typed (tsearch.store.lock.command_line), each absolute path written relative to
     the folder that holds ``run_dir``: a record says how the run was started, not where the
     machine keeps its files (``--out /data/exp1`` is kept as ``--out exp1``)."""
     base = Path(run_dir).resolve().parent
@@ -114,19 +115,19 @@ def read_provenance(run_dir: str | Path, kind: str | None = None) -> tuple[Path,
         atomic.refuse_symlinks(path)
     except FolderError as exc:
         raise UserError(str(exc)) from None
-    if not (path / "run.json").is_file() or not (path / "config.json").is_file():
+    if not (path / layout.RUN).is_file() or not (path / layout.CONFIG).is_file():
         raise UserError(f"{path}: not a tsearch run folder (no run.json/config.json)")
-    meta = read_json(path / "run.json")
+    meta = read_json(path / layout.RUN)
     if not isinstance(meta, dict) or meta.get("kind") not in KINDS:
         found = meta.get("kind") if isinstance(meta, dict) else f"a JSON {type(meta).__name__}"
         raise UserError(f"{path / 'run.json'}: unknown run kind {found!r} (expected one of {', '.join(KINDS)})")
     if kind is not None and meta["kind"] != kind:
         raise UserError(f"{path}: is a {meta['kind']!r} run, not a {kind!r} run")
-    stored = read_json(path / "config.json")
+    stored = read_json(path / layout.CONFIG)
     if not isinstance(stored, dict):
         raise UserError(f"{path / 'config.json'}: a JSON {type(stored).__name__}, not a config")
     try:
-        config = config_from_dict(stored, source=str(path / "config.json"))
+        config = config_from_dict(stored, source=str(path / layout.CONFIG))
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     return path, meta, config

@@ -133,7 +133,7 @@ COLUMNS = {
     "front": "size of the Pareto front (no other set is both smaller and better)",
     "hypervolume": "area dominated by the (size, metric) front up to the reference point "
                    "(n_max + 1, 0), divided by (n_max + 1 - n_min): 1 = a set of the smallest size "
-                   "with metric 1 (tsearch.search.hypervolume)",
+                   "with metric 1 (tsearch.analysis.hypervolume)",
     "s": "wall-clock seconds of the generation",
     "in-search": "prefix: the fitness value of a set as the search measured it (the mean over its "
                  "trainings in the search: biased upward for a winner)",

@@ -1,7 +1,7 @@
 """report.html (self-contained: PNGs embedded as base64) and report.md for any run folder.
 
 Each run kind has a view module with ``report_sections(folder) -> list[Section]``
-(tsearch.runs.views.run, .sweep, .evolve). ``write_report`` adds the header (provenance and
+(tsearch.report.run_sections, .sweep, .evolve). ``write_report`` adds the header (provenance and
 resolved config) and renders both files. Views only read a folder; the figures they draw are
 PNG files inside it, so report.md can link them and report.html can embed them.
 """
@@ -13,18 +13,20 @@ import html
 import json
 from pathlib import Path
 
-from ...atomic import write_atomic
-from ...errors import UserError
-from .. import integrity, lock
-from ..folder import RunFolder
-from . import evolve, run, sweep
+from ..atomic import write_atomic
+from ..errors import UserError
+from ..store import integrity
+from ..store import lock
+from ..store.folder import RunFolder
+from . import evolve_sections, run_sections, sweep_sections
 from .glossary import glossary_section
 from .sections import Figure, Section, Table, fmt
+from ..store import layout
 
 __all__ = ["write_report", "write_live_report", "render_markdown", "render_html"]
 
-SECTIONS = {"run": run.report_sections, "sweep": sweep.report_sections,
-            "evolve": evolve.report_sections}
+SECTIONS = {"run": run_sections.report_sections, "sweep": sweep_sections.report_sections,
+            "evolve": evolve_sections.report_sections}
 
 
 @lock.releasing
@@ -42,9 +44,9 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     title = f"tsearch {meta['kind']}: {path.name}"
     sections = [*sections, glossary_section(sections), _config_section(folder)]
     banner = SMOKE_BANNER if meta.get("smoke") else None
-    write_atomic(folder.inside("report.md"), render_markdown(title, sections, banner))
-    write_atomic(folder.inside("report.html"), render_html(title, sections, path, banner))
-    return path / "report.html", path / "report.md"
+    write_atomic(folder.inside(layout.REPORT_MD), render_markdown(title, sections, banner))
+    write_atomic(folder.inside(layout.REPORT_HTML), render_html(title, sections, path, banner))
+    return path / layout.REPORT_HTML, path / layout.REPORT_MD
 
 
 def write_live_report(run_dir: str | Path, out: Path) -> tuple[Path, Path]:
@@ -55,12 +57,12 @@ def write_live_report(run_dir: str | Path, out: Path) -> tuple[Path, Path]:
         raise UserError(f"{folder.path}: a {folder.meta.get('kind')} is running; its report comes at the end "
                         f"(`tsearch status {folder.path}` says where it stands, `tsearch export` tables what "
                         "is recorded)")
-    sections = evolve.live_sections(folder, out)
+    sections = evolve_sections.live_sections(folder, out)
     title = f"tsearch evolve (in progress): {folder.path.name}"
     sections = [*sections, _config_section(folder)]
-    write_atomic(out / "report.md", render_markdown(title, sections, LIVE_BANNER))
-    write_atomic(out / "report.html", render_html(title, sections, out, LIVE_BANNER))
-    return out / "report.html", out / "report.md"
+    write_atomic(out / layout.REPORT_MD, render_markdown(title, sections, LIVE_BANNER))
+    write_atomic(out / layout.REPORT_HTML, render_html(title, sections, out, LIVE_BANNER))
+    return out / layout.REPORT_HTML, out / layout.REPORT_MD
 
 
 LIVE_BANNER = "In progress: rendered from what the running search has recorded so far."
@@ -69,7 +71,7 @@ SMOKE_BANNER = ("Smoke run (--smoke): the config's [sweep.smoke] reductions were
 
 
 def _config_section(folder: RunFolder) -> Section:
-    config = json.dumps(folder.read_json("config.json"), indent=2)
+    config = json.dumps(folder.read_json(layout.CONFIG), indent=2)
     provenance = {k: folder.meta.get(k) for k in ("created", "command", "git_commit", "versions")}
     return Section("Provenance and resolved config",
                    paragraphs=[f"`{k}`: {v}" for k, v in provenance.items()] + [f"```\n{config}\n```"])

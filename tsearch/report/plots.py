@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...atomic import write_atomic
+from ..atomic import write_atomic
 
 
 def figure(n_panels: int, *, width: float = 3.6, height: float = 3.0):

@@ -3,9 +3,10 @@ steps, timescales, and a generated "what was observed" paragraph (numbers only).
 
 from __future__ import annotations
 
-from ..folder import RunFolder
+from ..store.folder import RunFolder
 from .plots import metric_curves
 from .sections import Figure, Section, Table
+from ..store import layout
 
 CURVE_METRICS = ("valid", "copy", "copy_shift", "g", "g_shift", "g_rel", "coverage_unseen",
                  "chance_valid", "precision", "recall")
@@ -13,20 +14,20 @@ CURVE_METRICS = ("valid", "copy", "copy_shift", "g", "g_shift", "g_rel", "covera
 
 def report_sections(folder: RunFolder) -> list[Section]:
     run_dir = folder.path
-    records = folder.records("metrics.jsonl")
-    summary = folder.read_json("summary.json")
-    config = folder.read_json("config.json")
+    records = folder.records(layout.METRICS)
+    summary = folder.read_json(layout.SUMMARY)
+    config = folder.read_json(layout.CONFIG)
     metrics = [m for m in CURVE_METRICS if any(r.get(m) is not None for r in records)]
-    figures = [Figure("train_set.png", f"training set (n = {summary['n_train']})")]
+    figures = [Figure(layout.TRAIN_SET_GRID, f"training set (n = {summary['n_train']})")]
     if len(records) > 1:
-        metric_curves(run_dir / "curves.png", {"": records}, metrics)
-        figures.append(Figure("curves.png", "metrics against training step (95% bootstrap bands)"))
+        metric_curves(run_dir / layout.CURVES_PLOT, {"": records}, metrics)
+        figures.append(Figure(layout.CURVES_PLOT, "metrics against training step (95% bootstrap bands)"))
     labels: dict[int, list[str]] = {}
     for label, r in (("best", summary["best"]), ("last", records[-1])):
         if r is not None:
             labels.setdefault(r["step"], []).append(label)
     for step, names in labels.items():
-        png = f"samples/step_{step:06d}.png"
+        png = layout.run_step_grid(step)
         if (run_dir / png).is_file():
             figures.append(Figure(png, f"samples at the {' and '.join(names)} scored step (step {step})"))
     return [Section("What was observed", [observed_paragraph(config, records, summary)]),

@@ -1,7 +1,7 @@
-"""Report sections of ``tsearch evolve``, read from pareto.json (tsearch.search.summary, written
+"""Report sections of ``tsearch evolve``, read from pareto.json (tsearch.analysis.summary, written
 by the driver), logbook.jsonl and best/; the view draws
 
-    answer.png       fitness against n, three curves (tsearch.runs.views.answer)
+    answer.png       fitness against n, three curves (tsearch.report.answer_sections)
     pareto.png       every evaluated training set, the front, the baseline (mean, sd, best)
     progress.png     best and mean fitness per generation
 """
@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..folder import RunFolder
-from .answer import answer_section, teaching_section
+from ..store.folder import RunFolder
+from .answer_sections import answer_section, teaching_section
 from .plots import figure, save
-from .screening import screening_section
+from .screening_sections import screening_section
 from .sections import Figure, Section, Table, fmt
+from ..store import layout
 
 
 def best_stem(size: int, genome_hash: str) -> str:
     """Where the driver writes a front member's files (best/STEM-train.png, -samples.png)."""
-    return f"best/n{size:03d}-{genome_hash[:12]}"
+    return layout.front_member(size, genome_hash)
 
 
 def pareto_plot(path: Path, summary: dict) -> None:
@@ -89,19 +90,19 @@ def progress_plot(path: Path, logbook: list[dict], metric: str) -> None:
 # ----------------------------------------------------------------------------- report
 def report_sections(folder: RunFolder) -> list[Section]:
     run_dir = folder.path
-    if not (run_dir / "pareto.json").is_file():
+    if not (run_dir / layout.PARETO).is_file():
         return [Section("What was observed", ["The search has not finished (no pareto.json yet)."])]
-    summary = folder.read_json("pareto.json")
-    logbook = folder.records("logbook.jsonl", key=lambda e: e["step"])
+    summary = folder.read_json(layout.PARETO)
+    logbook = folder.records(layout.LOGBOOK, key=lambda e: e["step"])
     metric = summary["metric"]
-    pareto_plot(run_dir / "pareto.png", summary)
-    progress_plot(run_dir / "progress.png", logbook, metric)
+    pareto_plot(run_dir / layout.PARETO_PLOT, summary)
+    progress_plot(run_dir / layout.PROGRESS_PLOT, logbook, metric)
     answer = [s for s in (answer_section(run_dir, summary), teaching_section(run_dir, summary)) if s]
     return answer[:1] + [Section("Search against control, on fresh seeds", headline_paragraphs(summary),
                     tables=[arms_table(summary)] if summary.get("headline") and summary["comparison"] else []),
             Section("What was observed", observations(summary, logbook)),
             Section("Pareto front: training-set size against " + metric,
-                    figures=[Figure("pareto.png", f"{metric} of every training set the search and "
+                    figures=[Figure(layout.PARETO_PLOT, f"{metric} of every training set the search and "
                                     "the control evaluated, their Pareto fronts and the random baseline")],
                     tables=[front_table(summary)] + ([front_table(summary, "control_front")]
                                                      if summary.get("control_front") else [])),
@@ -109,7 +110,7 @@ def report_sections(folder: RunFolder) -> list[Section]:
             Section("What the search found", found_paragraphs(summary),
                     tables=[found_table(summary)] if summary.get("found") else [],
                     figures=best_figures(run_dir, summary) + best_figures(run_dir, summary, "control_front")),
-            Section("Search progress", figures=[Figure("progress.png", f"{metric} and hypervolume "
+            Section("Search progress", figures=[Figure(layout.PROGRESS_PLOT, f"{metric} and hypervolume "
                                                      "of the front per generation")],
                     tables=[logbook_table(logbook)])] + [s for s in (screening_section(summary),) if s] + answer[1:]
 
@@ -117,7 +118,7 @@ def report_sections(folder: RunFolder) -> list[Section]:
 def live_sections(folder: RunFolder, out: Path) -> list[Section]:
     """A running search, from what is recorded so far (the logbook), its figure drawn in
     ``out``: the folder is only read, so the writer goes on undisturbed."""
-    logbook = folder.records("logbook.jsonl", key=lambda e: e["step"])
+    logbook = folder.records(layout.LOGBOOK, key=lambda e: e["step"])
     metric, planned = folder.config.search.fitness_metric, folder.config.search
     done = sum(e["phase"] == "search" for e in logbook)
     last = logbook[-1] if logbook else None
@@ -128,8 +129,8 @@ def live_sections(folder: RunFolder, out: Path) -> list[Section]:
              "`tsearch export DIR` tables every evaluation so far.")
     figures = []
     if logbook:
-        progress_plot(out / "progress.png", logbook, metric)
-        figures = [Figure("progress.png", f"{metric} and hypervolume of the front per generation so far")]
+        progress_plot(out / layout.PROGRESS_PLOT, logbook, metric)
+        figures = [Figure(layout.PROGRESS_PLOT, f"{metric} and hypervolume of the front per generation so far")]
     return [Section("A running search", [where]),
             Section("Search progress", figures=figures, tables=[logbook_table(logbook)] if logbook else [])]
 

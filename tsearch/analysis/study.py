@@ -1,7 +1,7 @@
 """Replicated searches pooled: does the search beat an equal-budget random search, over
 independent runs (``run.seed``) of the whole experiment?
 
-One search run compares two *sets* on fresh training seeds (tsearch.search.compare); whether the
+One search run compares two *sets* on fresh training seeds (tsearch.analysis.compare); whether the
 *search* beats the control is a question over runs of both arms. Given R finished runs of one
 config that differ only in ``run.seed`` (each its own baseline, search, control and fresh
 seeds), at each size n of the size grid:
@@ -10,7 +10,7 @@ seeds), at each size n of the size grid:
     d_r        s_r - c_r  (paired: both arms of a run share the run's seed and budget)
     test       one-sample t test of mean d = 0 over the R runs (R - 1 df), the interval
                mean d +- t_{R-1} sd(d) / sqrt(R); Holm over the sizes (Holm 1979)
-    typical    every run's random baseline sets of n images pooled (tsearch.search.answer)
+    typical    every run's random baseline sets of n images pooled (tsearch.analysis.answer)
 
 so the unit of replication is a whole search, and the interval says how much the answer varies
 from one search to another, not only from one training seed to another.
@@ -23,6 +23,7 @@ from scipy import stats
 
 from .answer import typical_row
 from .compare import holm, interval
+from .stats import t_quantile
 
 
 def replicate_values(summary: dict, n: int, arm: str) -> float | None:
@@ -59,7 +60,7 @@ def replicates_for(sd: float, half_width: float, confidence: float = 0.95, most:
     needs for that interval if the run-to-run sd of the paired differences is ``sd`` (its
     estimate from a pilot is itself uncertain: plan with its upper range); None beyond ``most``."""
     return next((r for r in range(2, most + 1)
-                 if stats.t.ppf((1 + confidence) / 2, r - 1) * sd / np.sqrt(r) <= half_width), None)
+                 if t_quantile(r - 1, confidence) * sd / np.sqrt(r) <= half_width), None)
 
 
 def pool(summaries: list[dict], size_grid, *, threshold: float, alpha: float) -> dict:

@@ -34,9 +34,10 @@ import sys
 import time
 from pathlib import Path
 
+from . import layout
 from ..errors import UserError
 
-LOCK_FILE = "tsearch.lock"
+LOCK_FILE = layout.LOCK
 _HELD: dict[Path, int] = {}  # resolved folder -> the open fd holding its flock
 _PENDING: list[str] = []  # takeover lines not said yet (hold(quiet=True))
 

@@ -35,12 +35,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import layout
 from ..atomic import write_atomic
 from ..errors import UserError
 
-RECORD = "evaluations.jsonl"
-MARK = "record.json"
-OUTPUTS = "outputs.json"
+RECORD, MARK, OUTPUTS = layout.EVALUATIONS, layout.RECORD_CLAIM, layout.OUTPUTS
 _CURRENT: dict[Path, tuple[int, str]] = {}  # resolved record path -> (lines, digest) of this writer
 _TIMES: dict[Path, list[float]] = {}  # resolved record path -> when this writer appended its last lines
 RATE_WINDOW = 50  # appends whose times record.json keeps: the folder's own rate (tsearch status)
@@ -161,7 +160,7 @@ def checkpoint_claims(folder: Path) -> list[tuple[int, dict]]:
     """(step, claim) of every readable checkpoint, newest first (corrupt ones: the loader
     passes over them and says so)."""
     out = []
-    for path in sorted((folder / "checkpoints").glob("ckpt-*.json"), reverse=True):
+    for path in sorted((folder / layout.CHECKPOINTS).glob(layout.checkpoint_glob("json")), reverse=True):
         try:
             digest, body = path.read_text().split("\n", 2)[:2]
             if hashlib.sha256(body.encode()).hexdigest() != digest:
@@ -249,7 +248,7 @@ def repair(folder: Path, warn) -> bool:
     for step, c in checkpoint_claims(folder):
         if c["lines"] > keep or s.digests[c["lines"]] != c["sha256"]:
             for suffix in ("json", "npz"):
-                (folder / "checkpoints" / f"ckpt-{step:06d}.{suffix}").unlink(missing_ok=True)
+                (folder / layout.CHECKPOINTS / layout.checkpoint(step, suffix)).unlink(missing_ok=True)
             removed.append(step)
     outputs = read_outputs(folder)
     stale = outputs is not None and (outputs[RECORD]["lines"] > keep
@@ -278,7 +277,7 @@ def _cut_back(path: Path, s: Scan, keep: int) -> None:
 def require_records(folder: Path, kind: str | None) -> None:
     """export and report need something recorded: a folder holding only run.json and
     config.json (a run killed before its first evaluation) is one line, not an empty table."""
-    names = ("metrics.jsonl", "error.json") if kind == "run" else (RECORD, "errors.jsonl")
+    names = (layout.METRICS, layout.ERROR) if kind == "run" else (RECORD, layout.ERRORS)
     if not any((folder / n).is_file() and (folder / n).stat().st_size for n in names):
         raise UserError(f"{folder}: no evaluation recorded yet (no {' or '.join(names)}); "
                         "nothing to show until its run has finished one")

@@ -1,6 +1,6 @@
 """Report sections of a sweep (a view: it reads the folder and draws figures into it): generated observations, comparison table, n*(d) with fits,
 heat maps, curves per n, timescales against n, sample grids. Numbers come from
-tsearch.runs.views.analysis; every figure is a PNG under ``figures/`` of the run folder."""
+tsearch.analysis.sweep; every figure is a PNG under ``figures/`` of the run folder."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ from typing import Sequence
 
 import numpy as np
 
-from ...tasks import fitness_record
-from ..folder import RunFolder
-from ..images import read_images, save_grid
+from ..tasks import fitness_record
+from ..store.folder import RunFolder
+from ..store.images import read_images, save_grid
 from . import plots
-from .analysis import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows,
-                       group_by, group_by_fields, in_epochs, label_of, mean_curve, n_star_share, peak, seed_mean,
-                       steps_of)
+from ..analysis.sweep import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows, group_by, group_by_fields, in_epochs, label_of, mean_curve, n_star_share, peak, seed_mean, steps_of)
 from .sections import Figure, Section, Table, fmt
-from .timescales import tau_gen, tau_mem
+from ..analysis.timescales import tau_gen, tau_mem
+from ..store import layout
 
 MAX_SAMPLE_POINTS = 16  # sample-grid figures in a report before we keep only the largest d
 
@@ -30,7 +29,7 @@ def report_sections(folder: RunFolder) -> list[Section]:
     total = int(np.prod([len(v) for k, v in config.sweep.grid.items() if not (bisect and k == "run.n")]))
     if not records:
         return [Section("What was observed", [f"No evaluation has finished (0 of {total})."])]
-    (run_dir / "figures").mkdir(exist_ok=True)
+    (run_dir / layout.FIGURES).mkdir(exist_ok=True)
     a = analyse(records, config)
     groups = group_by(records, a.group_axes)
     return [Section("What was observed", observations(a, records, total, bisect)),
@@ -45,7 +44,7 @@ def report_sections(folder: RunFolder) -> list[Section]:
 def load_evaluations(folder: RunFolder | str | Path) -> list[dict]:
     """Finished evaluations, one per task_id (the first, should a line ever repeat), in grid order."""
     folder = folder if isinstance(folder, RunFolder) else RunFolder.open(folder, "sweep")
-    records = folder.records("evaluations.jsonl", key=lambda r: r["task_id"])
+    records = folder.records(layout.EVALUATIONS, key=lambda r: r["task_id"])
     return sorted(records, key=lambda r: r["index"])
 
 
@@ -182,8 +181,8 @@ def scaling_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
         # fixed order, whatever AIC says: power law solid, exponential dashed (the caption's styles)
         fits = {label: {f.name: f.predict for f in sorted(fs, key=lambda f: f.name != "power law")}
                 for label, fs in a.fits.items() if fs}
-        plots.scaling_plot(run_dir / "figures" / "n_star.png", series, fits)
-        section.figures.append(Figure("figures/n_star.png", "per-seed n*(d) (points) with the "
+        plots.scaling_plot(run_dir / layout.N_STAR_PLOT, series, fits)
+        section.figures.append(Figure(layout.N_STAR_PLOT, "per-seed n*(d) (points) with the "
                                       "power-law (solid) and exponential (dashed) fits where "
                                       "there are enough points, log axes"))
     censored_part(run_dir, a, section)
@@ -193,7 +192,7 @@ def scaling_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
 
 def censored_part(run_dir: Path, a: Analysis, section: Section) -> None:
     """Every seed's bracket of n*, the censored ML fits (they count lower bounds) and their
-    figure on log-log and semi-log axes (tsearch.runs.views.censored)."""
+    figure on log-log and semi-log axes (tsearch.analysis.censored)."""
     rows = [[label, d, seed, lo, "not reached" if hi is None else hi,
              f"n* > {lo}" if hi is None else (f"{hi}" if hi - lo <= 1 else f"({lo}, {hi}]")]
             for label, by_d in a.brackets.items() for d, by_seed in by_d.items()
@@ -217,8 +216,8 @@ def censored_part(run_dir: Path, a: Analysis, section: Section) -> None:
     fits = {label: {f.name: (lambda x, f=f: np.exp(f.mu(x)))
                     for f in sorted(v.fits, key=lambda f: f.name != "power law")}
             for label, v in a.verdicts.items()}
-    plots.n_star_plot(run_dir / "figures" / "n_star_brackets.png", series, fits)
-    section.figures.append(Figure("figures/n_star_brackets.png", "every seed's n*(d) with its "
+    plots.n_star_plot(run_dir / layout.N_STAR_BRACKETS_PLOT, series, fits)
+    section.figures.append(Figure(layout.N_STAR_BRACKETS_PLOT, "every seed's n*(d) with its "
                                   "bracket (error bar); triangles: not reached (lower bounds); "
                                   "censored ML fits, power law solid, exponential dashed; log-log "
                                   "left, semi-log right"))
@@ -228,8 +227,8 @@ def censored_part(run_dir: Path, a: Analysis, section: Section) -> None:
     if shares:
         section.paragraphs.append("n* against the support's size S: " + " ".join(
             f"{label}: {a.against_support[label]}." for label in shares))
-        plots.share_plot(run_dir / "figures" / "n_star_share.png", shares)
-        section.figures.append(Figure("figures/n_star_share.png", "every seed's n*/S (the share of "
+        plots.share_plot(run_dir / layout.N_STAR_SHARE_PLOT, shares)
+        section.figures.append(Figure(layout.N_STAR_SHARE_PLOT, "every seed's n*/S (the share of "
                                       "the support that had to be shown) against d; triangles: "
                                       "n* = S (not reached at S - 1); log-log left, semi-log right"))
 
@@ -247,7 +246,7 @@ def heatmap_figures(run_dir: Path, a: Analysis, groups: dict) -> list[Figure]:
             steps = sorted({p["step"] for c in curves.values() for p in c})
             grid = np.array([[_value_at(c, s, metric) for s in steps] for c in curves.values()])
             panels.append((f"{label}, d={d}", grid, list(curves), steps))
-        path = f"figures/heat_{_slug(label)}.png"
+        path = layout.figure(f"heat_{_slug(label)}")
         plots.heatmaps(run_dir / path, panels, label=metric)
         figures.append(Figure(path, f"{label}: seed-mean {metric} over (n, training step), "
                                     "one panel per d"))
@@ -265,7 +264,7 @@ def curves_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
         label = label_of(a.group_axes, key)
         for (d,), rs in sorted(group_by_fields(members, ("d",)).items()):
             curves = {f"n={n}": mean_curve(m) for (n,), m in sorted(group_by_fields(rs, ("n_train",)).items())}
-            path = f"figures/curves_{_slug(label)}_d{d}.png"
+            path = layout.figure(f"curves_{_slug(label)}_d{d}")
             metrics = [*CURVE_METRICS, *([a.metric_of[label]] if a.metric_of[label] not in CURVE_METRICS else [])]
             plots.metric_curves(run_dir / path, curves, metrics, title=f"{label}, d={d}")
             section.figures.append(Figure(path, f"{label}, d={d}: metrics against training step"))
@@ -298,8 +297,8 @@ def timescales_section(run_dir: Path, a: Analysis) -> Section:
         if a.tau_fits.get(label) is not None:
             fits[label] = a.tau_fits[label].predict
     if any(len(s["tau_gen"][0]) > 1 for s in series.values()):
-        plots.timescale_plot(run_dir / "figures" / "timescales.png", series, fits)
-        section.figures.append(Figure("figures/timescales.png",
+        plots.timescale_plot(run_dir / layout.TIMESCALES_PLOT, series, fits)
+        section.figures.append(Figure(layout.TIMESCALES_PLOT,
                                       "tau_gen and tau_mem against n (largest d per group)"))
     return section
 
@@ -318,12 +317,12 @@ def samples_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
         d_max = {lab: max(r["d"] for l2, r in picks if l2 == lab) for lab, _ in picks}
         picks = [(lab, r) for lab, r in picks if r["d"] == d_max[lab]]
     for label, r in picks:
-        train = f"samples/p{r['index']:05d}_train.png"
+        train = layout.sweep_point(r["index"], "train") + ".png"
         if train_grid(run_dir, r["index"]):
             section.figures.append(Figure(train, f"{label}, d={r['d']}, n={r['n_train']}, "
                                                  f"seed {r['seed']}: the training set"))
         for which in ("best", "last"):
-            path = f"samples/p{r['index']:05d}_{which}.png"
+            path = layout.sweep_point(r["index"], which) + ".png"
             if (run_dir / path).is_file():
                 section.figures.append(Figure(path, f"{label}, d={r['d']}, n={r['n_train']}, "
                                                     f"seed {r['seed']}: {which} checkpoint"))
@@ -333,7 +332,7 @@ def samples_section(run_dir: Path, a: Analysis, groups: dict) -> Section:
 def train_grid(run_dir: Path, index: int) -> bool:
     """The training set's image grid beside its samples: drawn from the .npz the driver saved
     (the view draws its own figures; the record is never touched)."""
-    npz, png = (run_dir / "samples" / f"p{index:05d}_train.{ext}" for ext in ("npz", "png"))
+    npz, png = (run_dir / f"{layout.sweep_point(index, 'train')}.{ext}" for ext in ("npz", "png"))
     if not npz.is_file():
         return False
     if not png.is_file():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ...tasks import best_record
+from ..tasks import best_record
 
 GEN_METRIC, GEN_FRACTION = "g_shift", 0.9
 MEM_METRIC, MEM_THRESHOLD = "copy_shift", 0.05

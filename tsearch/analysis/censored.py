@@ -31,6 +31,8 @@ import numpy as np
 from scipy import optimize, stats
 from scipy.special import log_ndtr
 
+from .stats import akaike_weights
+
 S_MIN = 0.02  # floor on the log-scale spread (see the module docstring)
 CHI2_HALF = 0.5 * stats.chi2.ppf(0.95, 1)  # 1.92
 MODELS = {"power law": ("n* = a d^b", np.log), "exponential": ("n* = a exp(c d)", lambda d: d)}
@@ -179,9 +181,7 @@ def compare(points: Sequence[Point]) -> Verdict:
     if reason:
         return Verdict([], f"cannot tell: {reason}")
     fits = [fit_censored(points, name) for name in MODELS]
-    best_aic = min(f.aic for f in fits)
-    raw = np.array([math.exp(-(f.aic - best_aic) / 2) for f in fits])
-    for fit, w in zip(fits, raw / raw.sum()):
+    for fit, w in zip(fits, akaike_weights([f.aic for f in fits])):
         fit.weight = float(w)
     fits.sort(key=lambda f: f.aic)
     return Verdict(fits, sentence(fits, points))

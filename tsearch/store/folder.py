@@ -2,8 +2,8 @@
 
 A run folder is created only once its inputs have been validated, and every file users keep
 (.json, .npz, .png) is written atomically (temporary file, fsync, rename), so a crash never
-leaves half a file. What the folder records: tsearch.runs.records; what run.json says and the
-resume identity: tsearch.runs.provenance; its images: tsearch.runs.images.
+leaves half a file. What the folder records: tsearch.store.records; what run.json says and the
+resume identity: tsearch.store.provenance; its images: tsearch.store.images.
 
 Drivers write through a :class:`RunFolder`; views only read (``RunFolder.open``).
 """
@@ -24,12 +24,12 @@ from ..atomic import FolderError, safe_path, write_atomic
 from ..config import Config, ConfigError, config_from_dict, config_to_dict, config_to_toml
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
-from . import integrity, lock
+from . import layout
+from . import integrity
+from . import lock
 from .images import pack_samples, save_grid
-from .provenance import (check_identity, command_line, config_hash, first_difference, now, read_provenance,
-                         write_provenance)
-from .records import (ERRORS, EVALUATIONS, append_jsonl, dumps, read_json, read_jsonl, result_record, warn,
-                      write_json)
+from .provenance import (check_identity, command_line, config_hash, first_difference, now, read_provenance, write_provenance)
+from .records import (ERRORS, EVALUATIONS, append_jsonl, dumps, read_json, read_jsonl, result_record, warn, write_json)
 
 RESULTS_DIR = Path("results")
 ACTIVE: list[Path] = []  # the folder this process is writing: named in a fault's --resume line
@@ -78,13 +78,13 @@ def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
 
 
 # What a start killed before run.json (written last: it commits the folder) can leave behind
-UNSTARTED = {"config.json", lock.LOCK_FILE}
+UNSTARTED = {layout.CONFIG, lock.LOCK_FILE}
 
 
 def unstarted(path: Path) -> bool:
     """A folder whose start was killed before run.json: only config.json and temporaries."""
     names = [p.name for p in path.iterdir() if p.name != lock.LOCK_FILE]
-    return bool(names) and "run.json" not in names and all(
+    return bool(names) and layout.RUN not in names and all(
         n in UNSTARTED or atomic.TEMPORARY.match(n) for n in names)
 
 
@@ -101,7 +101,7 @@ class RunFolder:
     path: Path
     meta: dict  # run.json
     config: Config  # config.json
-    repaired: bool = False  # resumed with --repair (tsearch.runs.integrity.repair)
+    repaired: bool = False  # resumed with --repair (tsearch.store.integrity.repair)
 
     @classmethod
     def create(cls, kind: str, name: str, config: Config, out: str | Path | None = None,
@@ -120,7 +120,7 @@ class RunFolder:
     @classmethod
     def read(cls, run_dir: str | Path, kind: str | None = None) -> "RunFolder":
         """An existing run folder to read (export, report, status): its record must hold all
-        that its states were built from (tsearch.runs.integrity), else a one-line UserError."""
+        that its states were built from (tsearch.store.integrity), else a one-line UserError."""
         folder = cls.open(run_dir, kind)
         integrity.check(folder.path)
         return folder
@@ -129,12 +129,12 @@ class RunFolder:
     def resume(cls, run_dir: str | Path, kind: str, *, repair: bool = False) -> "RunFolder":
         """A folder to continue: locked (one writer), closed (no symlink inside), its
         temporaries of a killed write removed, config.json the run's own (check_identity), its
-        record all that its states were built from (tsearch.runs.integrity; ``repair``: go
+        record all that its states were built from (tsearch.store.integrity; ``repair``: go
         back to the newest state the record covers instead of refusing). A folder whose start
         was killed before run.json is started from its config.json."""
         path = Path(run_dir)
-        if path.is_dir() and not path.is_symlink() and not (path / "run.json").exists() \
-                and (path / "config.json").is_file() and unstarted(path):
+        if path.is_dir() and not path.is_symlink() and not (path / layout.RUN).exists() \
+                and (path / layout.CONFIG).is_file() and unstarted(path):
             lock.hold(path)
             return cls._start_unstarted(path, kind)
         folder = cls.open(path, kind)
@@ -154,9 +154,9 @@ class RunFolder:
     @classmethod
     def _start_unstarted(cls, path: Path, kind: str) -> "RunFolder":
         atomic.clean_stale_temporaries(path)
-        config_dict = read_json(path / "config.json")
+        config_dict = read_json(path / layout.CONFIG)
         try:
-            config = config_from_dict(config_dict, source=str(path / "config.json"))
+            config = config_from_dict(config_dict, source=str(path / layout.CONFIG))
         except ConfigError as exc:
             raise UserError(str(exc)) from None
         warn(f"{path}: killed before its run.json was written; starting the {kind} from its config.json")
@@ -180,14 +180,14 @@ class RunFolder:
         """The run continues under ``config``, which differs from its own by ``key`` alone (an
         extended search): config.json and config.toml are replaced, run.json notes the change."""
         before = first_difference(self.config, config)
-        write_json(self.path / "config.json", config_to_dict(config))
-        write_atomic(self.path / "config.toml", config_to_toml(config, kind=self.meta["kind"]))
+        write_json(self.path / layout.CONFIG, config_to_dict(config))
+        write_atomic(self.path / layout.CONFIG_TOML, config_to_toml(config, kind=self.meta["kind"]))
         extended = [*self.meta.get("extended", []), {
             "key": key, "change": before, "command": command_line(self.path),
             "at": now()}]
         self.meta = {**self.meta, "config_sha256": config_hash(config), "config": config_to_dict(config),
                      "extended": extended}
-        write_json(self.path / "run.json", self.meta)
+        write_json(self.path / layout.RUN, self.meta)
         self.config = config
 
     # -- files a user keeps, written atomically
@@ -221,7 +221,7 @@ class RunFolder:
     # -- append-only records
     def append(self, name: str, record: Any) -> None:
         append_jsonl(self.inside(name), record, root=self.path)
-        if name == EVALUATIONS:  # what the record holds now (tsearch.runs.integrity)
+        if name == EVALUATIONS:  # what the record holds now (tsearch.store.integrity)
             integrity.appended(self.path, dumps(record))
 
     def records(self, name: str, key: Callable[[dict], Any] | None = None) -> list[dict]:

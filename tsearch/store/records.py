@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import layout
 from .. import atomic
 from ..atomic import FolderError, to_jsonable, write_atomic
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
 
-EVALUATIONS, ERRORS = "evaluations.jsonl", "errors.jsonl"
+EVALUATIONS, ERRORS = layout.EVALUATIONS, layout.ERRORS
 
 
 def dumps(obj: Any) -> str:
@@ -98,4 +99,4 @@ def result_record(result: EvalResult) -> dict:
 
 def steps_stem(genome_hash: str, seed_index: int = 0) -> str:
     """The packed samples file (without .npz) of training ``seed_index`` of an evolve set."""
-    return f"samples/{genome_hash[:16]}{f'-s{seed_index}' if seed_index else ''}_steps"
+    return layout.evolve_samples(genome_hash, seed_index, steps=True)

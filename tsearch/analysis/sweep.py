@@ -1,5 +1,5 @@
 """Analysis of sweeps: n*(d), scaling fits and timescales against n (the report's numbers;
-its sections are in tsearch.runs.views.sweep; the sweep driver writes analysis.json
+its sections are in tsearch.report.sweep_sections; the sweep driver writes analysis.json
 with :func:`analysis_summary`).
 
 Symbols (experiment 1 of docs/research.md):
@@ -13,7 +13,7 @@ Both by ordinary least squares on log n* over the (d, per-seed n*) pairs; 95% in
 the OLS covariance with Student-t quantiles; AIC = m ln(RSS/m) + 2k with k = 3 (two
 coefficients and the residual variance), Akaike weights w_i ∝ exp(-ΔAIC_i / 2)
 (Burnham & Anderson 2002). Beside them, the censored maximum-likelihood fits of
-tsearch.runs.views.censored on every seed's bracket (lo, hi] of n* (exact for a bisection,
+tsearch.analysis.censored on every seed's bracket (lo, hi] of n* (exact for a bisection,
 an interval for a grid, a lower bound where n* was not reached): these decide.
 Timescales: tau_mem = a + b n by the same OLS (Bonnaire et al. 2025 report tau_mem ∝ n).
 """
@@ -25,16 +25,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...tasks import fitness_record
-from ..sweep_grid import label
+from ..tasks import fitness_record
+from ..config.grid import label
 from .censored import Point, Verdict, compare, fit_censored, unfit_reason
+from .stats import akaike_weights, t_quantile
 from .timescales import DEFINITIONS, epochs, tau_gen, tau_mem
 
 SEED, N, SIDE = "run.seed", "run.n", "target.side"
 CURVE_METRICS = ("valid", "copy", "copy_shift", "g", "g_shift")
-# two-sided 95% Student-t quantiles by degrees of freedom (beyond 30: normal)
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-         9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
 
 
 # ----------------------------------------------------------------------------- fits
@@ -58,13 +56,6 @@ class Fit:
         if self.name == "exponential":
             return p["a"] * np.exp(p["c"] * x)
         return p["a"] + p["b"] * x
-
-
-def t_quantile(dof: int) -> float:
-    if dof <= 0:
-        return float("inf")
-    below = [k for k in _T975 if k <= dof]
-    return _T975[max(below)] if dof <= 30 else 1.96  # nearest tabulated dof below: conservative
 
 
 def ols(x, y) -> tuple[np.ndarray, np.ndarray, float]:
@@ -106,9 +97,7 @@ def fit_linear(x, y) -> Fit:
 
 def compare_fits(fits: Sequence[Fit]) -> list[Fit]:
     """Set Akaike weights; best (lowest AIC) first."""
-    best = min(f.aic for f in fits)
-    raw = np.array([np.exp(-(f.aic - best) / 2) for f in fits])
-    for f, w in zip(fits, raw / raw.sum()):
+    for f, w in zip(fits, akaike_weights([f.aic for f in fits])):
         f.weight = float(w)
     return sorted(fits, key=lambda f: f.aic)
 
