@@ -24,8 +24,7 @@ import numpy as np
 import torch
 
 from tsearch import configs
-from tsearch.config import (CNNConfig, MLPConfig, PolygonModelConfig, TransformerConfig,
-                            UNetConfig, load_config)
+from tsearch.config import CNNConfig, MLPConfig, PolygonModelConfig, TransformerConfig, UNetConfig, load_config
 from tsearch.engine import EvalTask, evaluate
 from tsearch.engine.score import clear_process_caches
 

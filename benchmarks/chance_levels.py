@@ -16,6 +16,7 @@ from tsearch.metrics.chance import chance_report
 from tsearch.seeding import numpy_rng
 from tsearch.targets.polygons import PolygonsTarget
 
+
 def measure(side: int, k: int, n: int, min_area: float) -> dict:
     target = PolygonsTarget(side=side, max_vertices=k, min_area=min_area)
     t0 = time.perf_counter()

@@ -22,7 +22,8 @@ so paths compare paired.
 Prints one JSON line per path (wall and CPU seconds per evaluation, the wall split, training steps run, the
 reported values) and one per path against the reference: the cost ratio, in wall and in CPU
 seconds (the process has one thread, so on a machine shared with other jobs the CPU seconds
-are the steadier measure; goal for the packaged evolve at n = 2: <= 1/3), the Spearman correlation of the set means (goal >= 0.7), the
+are the steadier measure; goal for the packaged evolve at n = 2: <= 1/3), the Spearman correlation
+of the set means (goal >= 0.7), the
 between-set share of variance (goal >= 0.5: sets, not seeds, decide the fitness), and, where
 the path chooses its step on a small batch (sampler.n_select) and the reference scores every
 step in full with the same scored steps, how often both pick the same step and what choosing

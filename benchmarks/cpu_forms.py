@@ -13,8 +13,15 @@ import statistics
 
 import torch
 
-from tsearch.config import (CNNConfig, DiffusionConfig, MLPConfig, PolygonModelConfig,
-                            TrainConfig, TransformerConfig, UNetConfig)
+from tsearch.config import (
+    CNNConfig,
+    DiffusionConfig,
+    MLPConfig,
+    PolygonModelConfig,
+    TrainConfig,
+    TransformerConfig,
+    UNetConfig,
+)
 from tsearch.engine.calibrate import steps_per_s
 from tsearch.seeding import numpy_rng
 

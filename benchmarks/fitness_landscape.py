@@ -38,7 +38,7 @@ from tsearch import configs, seeding
 from tsearch.config import load_config
 from tsearch.engine import EvalTask, evaluate
 from tsearch.engine.score import shared_target
-from tsearch.runs.images import save_grid
+from tsearch.store.images import save_grid
 
 SHOWN = ("learned", "coverage", "coverage_chance", "g_shift_above_chance", "precision", "recall",
          "near_copy", "g_far", "valid")

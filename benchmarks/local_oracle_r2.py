@@ -27,8 +27,8 @@ from tsearch.diffusion import build_process, denoising_loss, make_score_fn
 from tsearch.models import build_model
 from tsearch.oracles import EmpiricalScore, LocalScore, population_score
 from tsearch.seeding import numpy_rng
-from tsearch.torch_seeding import torch_generator
 from tsearch.targets import build_target
+from tsearch.torch_seeding import torch_generator
 
 SIGMA_HATS = (0.1, 0.3, 1.0, 3.0)  # noise levels sigma / alpha of the comparison
 PADDINGS = ("circular", "black", "zero")

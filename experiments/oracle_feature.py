@@ -18,7 +18,7 @@ and timed (wall clock, one process, torch threads as configured). Then:
     Gaussian process, and its "linear" kind, Bayesian ridge) on the set features, with and
     without the oracle's value as a feature, by 5-fold cross-validation repeated over 20 fold
     draws (mean and sd over draws); the same
-    for the feature regression's ridge (tsearch.search.regression, one fold draw), and the
+    for the feature regression's ridge (tsearch.analysis.regression, one fold draw), and the
     ridge on the oracle's value alone
     cost: the oracle's seconds per set against a training's
 
@@ -39,11 +39,11 @@ import numpy as np
 
 from tsearch import configs
 from tsearch.config import load_config
+from tsearch.runs.screen_oracle import oracle_config
 from tsearch.search.features import FEATURES, set_features
 from tsearch.search.genomes import random_genome
 from tsearch.seeding import training_seed
 from tsearch.targets import build_target
-from tsearch.runs.screen_oracle import oracle_config
 from tsearch.tasks import EvalTask
 
 
@@ -97,8 +97,9 @@ def cv_r2(rows, y, *, kind: str = "gp", folds: int = 5, draws: int = 20) -> np.n
 
 
 def _ridge_r2(rows, y) -> float | None:
-    """The feature regression's out-of-fold R^2 (tsearch.search.regression: ridge, 5 folds)."""
-    from tsearch.search.regression import cv_r2 as ridge_cv_r2, design
+    """The feature regression's out-of-fold R^2 (tsearch.analysis.regression: ridge, 5 folds)."""
+    from tsearch.analysis.regression import cv_r2 as ridge_cv_r2
+    from tsearch.analysis.regression import design
 
     X, _ = design(rows, list(rows[0]))
     return ridge_cv_r2(X, y, penalty=1.0, folds=5, seed=0)
@@ -135,12 +136,14 @@ def analyze(out: Path, metric: str) -> dict:
         without, with_ = cv_r2(base, trained, kind=kind), cv_r2(with_oracle, trained, kind=kind)
         surrogate[kind] = {"features": _spread(without), "features_and_oracle": _spread(with_),
                            "gain": _spread(with_ - without)}
-    ridge = {name: _ridge_r2(rows, trained) for name, rows in (("features", base), ("features_and_oracle", with_oracle))}
+    ridge = {name: _ridge_r2(rows, trained)
+             for name, rows in (("features", base), ("features_and_oracle", with_oracle))}
     cost = np.array([x["oracle_s"] for x in lines]) / np.array([x["trained_s"] for x in lines])
     return {"metric": metric, "sets": len(lines), "spearman": float(rho.statistic), "p": float(rho.pvalue),
             "spearman_within_size": within, "spearman_partial_on_size": float(partial.statistic),
             "partial_p": float(partial.pvalue), "per_size": {int(n): int((sizes == n).sum()) for n in np.unique(sizes)},
-            "surrogate_r2": surrogate, "ridge_r2": ridge, "oracle_alone_r2": _ridge_r2([{"oracle": o} for o in oracle], trained),
+            "surrogate_r2": surrogate, "ridge_r2": ridge,
+            "oracle_alone_r2": _ridge_r2([{"oracle": o} for o in oracle], trained),
             "oracle_s_median": float(np.median([x["oracle_s"] for x in lines])),
             "trained_s_median": float(np.median([x["trained_s"] for x in lines])),
             "cost_ratio_median": float(np.median(cost)),

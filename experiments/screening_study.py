@@ -6,7 +6,7 @@ This script pairs the two studies by seed, at each size n of the size grid:
     p_r, q_r   run r's plain and screened search: fresh mean of its best set of at most n images
     e_r        q_r - p_r  (paired: a seed gives both studies the same random baseline and the
                same fresh-seed derivation; only the search's choices differ)
-    test       one-sample t over the seeds (R - 1 df), Holm over the sizes (tsearch.search.study)
+    test       one-sample t over the seeds (R - 1 df), Holm over the sizes (tsearch.analysis.study)
 
 and, per study, search - control (the same test ``tsearch study`` reports), the typical random
 set's median, the trainings per arm and the candidates screened. Prints a markdown table and
@@ -22,11 +22,9 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
-from tsearch.search.answer import typical_row
-from tsearch.search.compare import holm
-from tsearch.search.study import baseline_values, paired_test, replicate_values
+from tsearch.analysis.answer import typical_row
+from tsearch.analysis.compare import holm
+from tsearch.analysis.study import baseline_values, paired_test, replicate_values
 
 
 def load(run_dirs: list[str]) -> dict[int, dict]:
@@ -89,7 +87,8 @@ def fmt(test: dict | None) -> str:
 
 def table(result: dict) -> str:
     lines = [f"seeds {result['seeds']}",
-             "| n <= | typical median | plain: search - control | screened: search - control | screened - plain search |",
+             "| n <= | typical median | plain: search - control | screened: search - control "
+             "| screened - plain search |",
              "|---|---|---|---|---|"]
     for r in result["rows"]:
         typical = f"{r['typical']['median']['value']:.3f}" if r["typical"] else "-"

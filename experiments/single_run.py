@@ -8,8 +8,8 @@ import sys
 
 from tsearch import configs
 from tsearch.config import load_config
-from tsearch.runs.records import read_jsonl
 from tsearch.runs.run import run_single
+from tsearch.store.records import read_jsonl
 
 CONFIG = configs.path("dots_small")
 

@@ -14,14 +14,14 @@ import json
 import sys
 from pathlib import Path
 
+from tsearch.analysis.sweep import analyse, analysis_summary, group_by, verdict_lines
 from tsearch.config import config_to_dict
+from tsearch.config.grid import N_KEY, expand_grid, point_id
+from tsearch.report.sweep_sections import load_evaluations, scaling_section
+from tsearch.runs.supports import bisect_bases, n_max_of
+from tsearch.runs.sweep import passed
 from tsearch.search.bisect import NStarSearch
 from tsearch.store.folder import RunFolder
-from tsearch.runs.sweep import passed
-from tsearch.config.grid import N_KEY, expand_grid, point_id
-from tsearch.runs.supports import bisect_bases, n_max_of
-from tsearch.analysis.sweep import analyse, analysis_summary, group_by, verdict_lines
-from tsearch.report.sweep_sections import load_evaluations, scaling_section
 
 
 def main(out: str, *folders: str) -> None:

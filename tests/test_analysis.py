@@ -5,11 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsearch.analysis.sweep import (analyse, compare_fits, fit_exponential, fit_linear, fit_power_law, n_star, peak, scaling_fits)
-from tsearch.config import config_from_dict
+from tsearch.analysis.sweep import (
+    analyse,
+    compare_fits,
+    fit_exponential,
+    fit_linear,
+    fit_power_law,
+    n_star,
+    peak,
+    scaling_fits,
+)
 from tsearch.analysis.timescales import tau_gen, tau_mem
-from tsearch.tasks import best_record
+from tsearch.config import config_from_dict
 from tsearch.seeding import numpy_rng
+from tsearch.tasks import best_record
 
 D = np.array([16, 36, 64, 100, 144] * 3, dtype=float)  # 5 sides x 3 seeds
 

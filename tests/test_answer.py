@@ -6,8 +6,8 @@ import pytest
 from scipy import stats
 
 from tsearch.analysis.answer import curves, n_star, quantile_interval
-from tsearch.search.features import FEATURES, set_features
 from tsearch.analysis.regression import cv_r2, design, feature_regression
+from tsearch.search.features import FEATURES, set_features
 
 
 def planted(m=120, effect=0.3, noise=0.05, seed=0):

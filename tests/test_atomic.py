@@ -7,9 +7,17 @@ import sys
 
 import pytest
 
-from tsearch.atomic import (MalformedRecord, UnsafePath, append_jsonl, clean_stale_temporaries,
-                            inside, read_jsonl, refuse_symlinks, safe_path,
-                            write_atomic)
+from tsearch.atomic import (
+    MalformedRecord,
+    UnsafePath,
+    append_jsonl,
+    clean_stale_temporaries,
+    inside,
+    read_jsonl,
+    refuse_symlinks,
+    safe_path,
+    write_atomic,
+)
 
 
 # ----------------------------------------------------------------------------- write_atomic
@@ -207,6 +215,7 @@ def test_refuse_symlinks_refuses_hard_links_and_fifos(tmp_path):
 
 def test_atomic_imports_nothing_from_tsearch():
     import ast
+
     import tsearch.atomic as module
     tree = ast.parse(open(module.__file__).read())
     relative = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level > 0]

@@ -10,13 +10,13 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-from tsearch.cli import main
-from tsearch.search.bisect import NStarSearch
-from tsearch.runs.estimate import worst_case_probes
-from tsearch.analysis.sweep import bracket_points, seed_brackets
-from tsearch.analysis.censored import Point, compare, fit_censored, loglik
 from tiny import keep_lines, tiny_toml
+
+from tsearch.analysis.censored import Point, compare, fit_censored, loglik
+from tsearch.analysis.sweep import bracket_points, seed_brackets
+from tsearch.cli import main
+from tsearch.runs.estimate import worst_case_probes
+from tsearch.search.bisect import NStarSearch
 
 
 def predicted_probes(n_star: int) -> int:

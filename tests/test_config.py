@@ -10,8 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsearch.config import (Config, ConfigError, PolygonsConfig, UNetConfig, config_from_dict,
-                            config_to_dict, load_config, replace_path, smoke_config)
+from tsearch.config import (
+    Config,
+    ConfigError,
+    PolygonsConfig,
+    UNetConfig,
+    config_from_dict,
+    config_to_dict,
+    load_config,
+    replace_path,
+    smoke_config,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

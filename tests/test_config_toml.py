@@ -7,11 +7,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from tiny import tiny_toml
 
 from tsearch import configs
 from tsearch.cli import main
 from tsearch.config import config_to_toml, load_config, smoke_config
-from tiny import tiny_toml
 
 TINY = tiny_toml() + """
 [sweep.grid]

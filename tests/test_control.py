@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from tsearch.analysis.compare import compare_arms, headline, holm, welch
+from tsearch.analysis.summary import summarize
 from tsearch.config import ConfigError, load_config
 from tsearch.errors import UserError
-from tsearch.analysis.compare import compare_arms, headline, holm, welch
 from tsearch.search.control import ControlStrategy, control_from_state, control_plan, search_evaluations
 from tsearch.search.features import set_features
 from tsearch.search.state import SearchState, fitness_entry
-from tsearch.analysis.summary import summarize
 from tsearch.targets import build_target
 from tsearch.tasks import EvalTask, scored_steps
 
@@ -238,7 +238,8 @@ def test_epochs_give_steps_per_training_image():
 @pytest.mark.parametrize("overrides, message", [
     (["train.epochs=10", "train.steps=100"], "train.steps: exclusive with train.epochs"),
     (["train.epochs=-1"], "train.epochs: must be in"),
-    (["train.epochs=1e6", "search.n_max=100", "train.batch_size=1"], r"train.epochs: 1e\+06 epochs of search.n_max = 100 images are 100,000,000 steps"),
+    (["train.epochs=1e6", "search.n_max=100", "train.batch_size=1"],
+     r"train.epochs: 1e\+06 epochs of search.n_max = 100 images are 100,000,000 steps"),
 ])
 def test_bad_budgets_are_named(overrides, message):
     with pytest.raises(ConfigError, match=message):

@@ -5,7 +5,7 @@ import torch
 from torch.func import functional_call, stack_module_state
 
 from tsearch.config import ConfigError, DiffusionConfig, SamplerConfig, config_from_dict
-from tsearch.diffusion import (build_process, build_sampler, denoising_loss, make_score_fn)
+from tsearch.diffusion import build_process, build_sampler, denoising_loss, make_score_fn
 
 KINDS = ("ou", "ve")
 SAMPLERS = ("reverse_sde", "annealed_langevin", "probability_flow")

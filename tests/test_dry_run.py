@@ -23,7 +23,8 @@ def dry(*args):
 
 
 @pytest.mark.parametrize("command, name, extra, evaluations", [
-    ("evolve", None, [], "at most 76"),  # 6x2 baseline + 4x3 search + 4x2 survivors + 20 control + 3x(2x3 front sizes + 2 grid sizes)
+    # 6x2 baseline + 4x3 search + 4x2 survivors + 20 control + 3x(2x3 front sizes + 2 grid sizes)
+    ("evolve", None, [], "at most 76"),
     ("sweep", "exp1", [], "135"),
     ("sweep", "exp1", ["--smoke"], "16"),
     ("sweep", "exp1_wide", [], "at most 255"),  # 30 searches: n = 1 .. S - 1 (dots S = d, code S = 4 .. 64)
@@ -49,7 +50,8 @@ def test_dry_run_estimates_grow_with_the_work(tmp_path, monkeypatch):
 
     assert minutes("train.epochs=8000") > minutes("train.epochs=4000") > minutes("train.epochs=1000")
     by_steps = ("train.epochs=0",)
-    assert minutes(*by_steps, "train.steps=1200") > minutes(*by_steps, "train.steps=600") > minutes(*by_steps, "train.steps=100")
+    assert (minutes(*by_steps, "train.steps=1200") > minutes(*by_steps, "train.steps=600")
+            > minutes(*by_steps, "train.steps=100"))
     assert minutes("search.generations=12") > minutes("search.generations=6")
     if len(os.sched_getaffinity(0)) >= 2:  # evaluations run a worker per core at once
         assert minutes("executor.workers=1") == pytest.approx(2 * minutes("executor.workers=2"), rel=0.02)

@@ -10,8 +10,18 @@ import pytest
 import torch
 
 from tsearch import torch_seeding
-from tsearch.config import (CNNConfig, Config, DotsConfig, EmpiricalConfig, EngineConfig,
-                            MetricsConfig, MLPConfig, SamplerConfig, TrainConfig, UNetConfig)
+from tsearch.config import (
+    CNNConfig,
+    Config,
+    DotsConfig,
+    EmpiricalConfig,
+    EngineConfig,
+    MetricsConfig,
+    MLPConfig,
+    SamplerConfig,
+    TrainConfig,
+    UNetConfig,
+)
 from tsearch.engine import EvalResult, EvalTask, evaluate
 from tsearch.engine import chunk as chunk_module
 from tsearch.engine.device import cpu_form, plan_chunk

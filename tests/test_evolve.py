@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from tiny import keep_lines
+
 from tsearch.cli import main
 
 CONFIG = """
@@ -398,10 +398,10 @@ def memorizing_path(tmp_path_factory):
 def test_multi_fidelity_promotes_the_best_offspring_at_the_rung(memorizing_path, tmp_path):
     from tsearch.config import load_config
     from tsearch.runs.evolve import evaluate_generation, fresh_state, value_of
-    from tsearch.store.folder import RunFolder
     from tsearch.runs.pipeline import open_executor
     from tsearch.runs.progress import SilentDisplay
     from tsearch.search.fidelity import promoted
+    from tsearch.store.folder import RunFolder
     from tsearch.targets import build_target
 
     config = load_config(memorizing_path, ["executor.workers=1", "train.stop_when_copy=0"])

@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from test_evolve import CONFIG, SEARCH_GENERATIONS, evolve, finish, kill_after, outcome
 
 SCREENED = CONFIG.replace("[search]\n", "[search]\nscreen_factor = 4\nscreen_explore = 0.25\n")

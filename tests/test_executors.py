@@ -8,6 +8,7 @@ engine's; one test goes through the real engine with tiny sizes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,19 +19,28 @@ import sys
 import threading
 import time
 import uuid
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tsearch import seeding
-from tsearch.config import (Config, DiffusionConfig, DotsConfig, EngineConfig, ExecutorConfig,
-                            FieldError, MetricsConfig, MLPConfig, SamplerConfig, TrainConfig)
-from tsearch.tasks import EvalResult, EvalTask, ScoredStep
+from tsearch.config import (
+    Config,
+    DiffusionConfig,
+    DotsConfig,
+    EngineConfig,
+    ExecutorConfig,
+    FieldError,
+    MetricsConfig,
+    MLPConfig,
+    SamplerConfig,
+    TrainConfig,
+)
 from tsearch.errors import UserError
 from tsearch.executors import build_executor, chunked
 from tsearch.executors.local import LocalExecutor, WorkerError, visible_gpus, worker_env
+from tsearch.tasks import EvalResult, EvalTask, ScoredStep
 
 ENGINE = EngineConfig(device="cpu")
 
@@ -618,7 +628,8 @@ def test_bench_cli_runs_the_evolve_workload_and_rejects_bad_overrides():
 
     from tsearch.cli import main
 
-    tiny = ["--set", "train.epochs=0", "--set", "train.steps=4", "--set", "sampler.n_samples=8", "--set", "sampler.n_select=4", "--set", "sampler.n_steps=2",
+    tiny = ["--set", "train.epochs=0", "--set", "train.steps=4", "--set", "sampler.n_samples=8",
+            "--set", "sampler.n_select=4", "--set", "sampler.n_steps=2",
             "--set", "metrics.reference_samples=16", "--set", "executor.tasks_per_chunk=1"]
     out = CliRunner().invoke(main, ["bench", "--workload", "evolve", "--tasks", "2", "--workers", "2", *tiny])
     assert out.exit_code == 0, out.output

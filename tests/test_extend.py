@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import snapshot
 
 from tsearch.cli import main
-
-from conftest import snapshot
 
 TINY = """
 [run]

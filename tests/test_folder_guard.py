@@ -26,8 +26,17 @@ from tsearch.errors import UserError
 from tsearch.store import lock
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_robust import (EVOLVE_CONFIG, ROOT, SWEEP_CONFIG, VOLATILE, evolve_reference,  # noqa: E402, F401
-                         one_line, sweep_reference, to_toml, tsearch)  # (the references: fixtures on this module's work)
+from test_robust import (  # noqa: E402, F401
+    EVOLVE_CONFIG,
+    ROOT,
+    SWEEP_CONFIG,
+    VOLATILE,
+    evolve_reference,
+    one_line,  # (the references: fixtures on this module's work)
+    sweep_reference,
+    to_toml,
+    tsearch,
+)
 from tiny import tiny_toml  # noqa: E402
 
 
@@ -84,7 +93,8 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(UserError) as refused:
             lock.hold(tmp_path)
-        assert str(refused.value).startswith(f"{tmp_path} is in use by pid {holder.pid} on {socket.gethostname()} since ")
+        assert str(refused.value).startswith(
+            f"{tmp_path} is in use by pid {holder.pid} on {socket.gethostname()} since ")
         assert str(refused.value).endswith("(tsearch evolve --resume X)")
         assert lock.holder(tmp_path)["pid"] == holder.pid  # readers see who, without taking it
     finally:
@@ -97,11 +107,13 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over_with_one_line(tmp_path, ca
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     (tmp_path / lock.LOCK_FILE).write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(),
-                                                       "command": "tsearch sweep x", "started": "2026-12-05T12:01:00+00:00"}))
+                                                       "command": "tsearch sweep x",
+                                                       "started": "2026-12-05T12:01:00+00:00"}))
     lock.hold(tmp_path)
     try:
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and f"took over the lock left by pid {dead.pid}" in err[0] and "that process is gone" in err[0]
+        assert len(err) == 1 and f"took over the lock left by pid {dead.pid}" in err[0]
+        assert "that process is gone" in err[0]
         assert json.loads((tmp_path / lock.LOCK_FILE).read_text())["pid"] == os.getpid()
     finally:
         lock.release(tmp_path)
@@ -216,7 +228,8 @@ def test_status_of_finished_folders_of_each_kind(evolve_reference, sweep_referen
     out = tsearch("run", work / "run.toml", "--out", tmp_path / "run", "--quiet")
     assert out.returncode == 0, out.stderr
     s = status(tmp_path / "run")
-    assert (s["kind"], s["phase"], s["done"], s["planned"], s["lock"]) == ("run", "finished", {"run": 1}, {"run": 1}, None)
+    assert (s["kind"], s["phase"], s["done"], s["planned"], s["lock"]) == (
+        "run", "finished", {"run": 1}, {"run": 1}, None)
     s = status(sweep_reference)
     assert (s["phase"], s["done"], s["planned"], s["failed"]) == ("finished", {"sweep": 6}, {"sweep": 6}, 0)
     assert s["best"]["metric"] == "g" and s["eta"]["basis"] == "finished"

@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import snapshot
 
 from tsearch.cli import main
-
-from conftest import snapshot
 
 SEED = 20261201
 N_CONFIG_CASES = 90
@@ -241,11 +240,12 @@ def started_folder() -> dict:
 
 
 def forged_images(rng: random.Random) -> list[Case]:
-    from numpy.lib import format as npy_format
     import io
     import struct
     import zipfile
     import zlib
+
+    from numpy.lib import format as npy_format
 
     def npy(shape, descr="<f4", tail=b"\0" * 32):
         buffer = io.BytesIO()

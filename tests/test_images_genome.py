@@ -11,17 +11,23 @@ import json
 import numpy as np
 import pytest
 import torch
+from test_resample import lines, search, without_timings
 
 from tsearch.config import ConfigError, MetricsConfig, load_config
 from tsearch.metrics import compute_metrics
-from tsearch.store.checkpoint import CheckpointStore
-from tsearch.search.genomes import Genome, random_genome
-from tsearch.search.operators import (IMAGE_ELEMENT_OPERATORS, IMAGE_OPERATORS, OPERATORS, Rules,
-                                      crossover, mutate, splice)
 from tsearch.registry import OPERATORS as REGISTERED
+from tsearch.search.genomes import Genome, random_genome
+from tsearch.search.operators import (
+    IMAGE_ELEMENT_OPERATORS,
+    IMAGE_OPERATORS,
+    OPERATORS,
+    Rules,
+    crossover,
+    mutate,
+    splice,
+)
+from tsearch.store.checkpoint import CheckpointStore
 from tsearch.targets.polygons import PolygonsTarget
-
-from test_resample import lines, search, without_timings
 
 TARGET = PolygonsTarget(side=10, max_vertices=6, min_area=6.0)
 RULES = Rules(target=TARGET, n_min=1, n_max=4, images=True)

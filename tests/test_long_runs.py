@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import invoke
 
 TINY = """
@@ -301,7 +300,8 @@ def forge_samples(path: Path, how: str) -> None:
                      bits=np.zeros((1, 1, 2), np.uint8), train_bits=np.zeros((1, 2), np.uint8))
     else:  # a header declaring 2^28 values in a small file
         import zipfile
-        header = b"\x93NUMPY\x01\x00" + b"{'descr': '|u1', 'fortran_order': False, 'shape': (268435456,), }".ljust(118) + b"\n"
+        header = (b"\x93NUMPY\x01\x00"
+                  + b"{'descr': '|u1', 'fortran_order': False, 'shape': (268435456,), }".ljust(118) + b"\n")
         with zipfile.ZipFile(path, "w") as archive:
             archive.writestr("bits.npy", header + b"\0" * 1000)
 
@@ -361,7 +361,8 @@ def test_status_asks_the_kernel_who_holds_the_lock(runs, tmp_path):
 @pytest.mark.parametrize("override, said", [
     ("search.size_grid=[1, 1, 2]", "search.size_grid: lists 1 more than once"),
     (f"search.size_grid=[{', '.join(map(str, range(1, 60_001)))}]", "search.size_grid: needs 1 to 256 sizes"),
-    ("search.operator_weights={perturb = 0, replace = 0, insert = 0, delete = 0}", "no mutation operator of a polygons genome"),
+    ("search.operator_weights={perturb = 0, replace = 0, insert = 0, delete = 0}",
+     "no mutation operator of a polygons genome"),
     ("run.name=" + "x" * 300, "run.name: must be text of at most 200 bytes"),
     ("target.k=" + "[" * 1000 + "]" * 1000, "nested more than 16 levels deep"),
 ])

@@ -10,21 +10,21 @@ import pytest
 import torch
 
 from tsearch import seeding
+from tsearch.analysis.timescales import epochs, tau_gen, tau_mem, timescales
 from tsearch.config import Config, EmpiricalConfig, MetricsConfig, PolygonsConfig, SamplerConfig
 from tsearch.engine import evaluate
 from tsearch.engine.score import shared_target, target_reference
-from tsearch.tasks import EvalTask
 from tsearch.metrics import build_reference, compute_metrics
-from tsearch.registry import METRICS
 from tsearch.metrics.chance import ChanceTable, chance_level, chance_report, grow_blobs
 from tsearch.metrics.fidelity import wasserstein1
 from tsearch.metrics.shifts import copy_shift, min_shift_hamming, shift_keys
-from tsearch.analysis.timescales import epochs, tau_gen, tau_mem, timescales
+from tsearch.registry import METRICS
 from tsearch.targets.bernoulli import BernoulliTarget
 from tsearch.targets.dots import DotsTarget
 from tsearch.targets.linear_code import LinearCodeTarget
 from tsearch.targets.polygons import PolygonsTarget
 from tsearch.targets.raster import is_connected
+from tsearch.tasks import EvalTask
 
 POLYGONS = PolygonsTarget(side=10, max_vertices=6, min_area=6.0)
 CONFIG = MetricsConfig(n_bootstrap=200, pr_reference_size=512, chance_blobs=16)

@@ -104,7 +104,9 @@ def test_bootstrap_contains_the_estimate_and_shrinks_with_m():
 
 def test_bootstrap_is_reproducible_from_its_rng():
     v = {"a": np.arange(50) % 3 == 0, "b": np.arange(50) % 2 == 0}
-    run = lambda: bootstrap_intervals(v, n_resamples=100, confidence=0.9, rng=np.random.default_rng(7))
+    def run():
+        return bootstrap_intervals(v, n_resamples=100, confidence=0.9, rng=np.random.default_rng(7))
+
     assert run() == run()
 
 

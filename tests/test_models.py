@@ -10,8 +10,7 @@ import shapely
 import torch
 from torch.func import functional_call, grad, stack_module_state, vmap
 
-from tsearch.config import (CNNConfig, MLPConfig, PolygonModelConfig, TransformerConfig,
-                            UNetConfig)
+from tsearch.config import CNNConfig, MLPConfig, PolygonModelConfig, TransformerConfig, UNetConfig
 from tsearch.errors import UserError
 from tsearch.models import build_model, count_parameters
 from tsearch.models.polygon import pixel_centres, soft_rasterize, star_polygon

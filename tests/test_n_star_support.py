@@ -10,12 +10,12 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tiny import tiny_toml
 
 from tsearch.cli import main
 from tsearch.errors import UserError
 from tsearch.targets.dots import DotsTarget
 from tsearch.targets.linear_code import LinearCodeTarget
-from tiny import tiny_toml
 
 
 @pytest.mark.parametrize("target", [DotsTarget(side=4, k=1), LinearCodeTarget(side=5, rate=0.125)])

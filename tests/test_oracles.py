@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from tsearch.config import (BernoulliConfig, DiffusionConfig, DotsConfig, EmpiricalConfig,
-                            LocalConfig, PopulationConfig, SamplerConfig)
+from tsearch.config import (
+    BernoulliConfig,
+    DiffusionConfig,
+    DotsConfig,
+    EmpiricalConfig,
+    LocalConfig,
+    PopulationConfig,
+    SamplerConfig,
+)
 from tsearch.diffusion import build_process, build_sampler
 from tsearch.errors import UserError
 from tsearch.oracles import build_oracle

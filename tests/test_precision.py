@@ -8,12 +8,11 @@ import json
 import pytest
 import torch
 from conftest import invoke
+from tiny import tiny_toml
 
 from tsearch.config import EngineConfig
 from tsearch.engine import device as device_module
 from tsearch.engine.device import CPU_BF16_KINDS, cpu_bf16_native, pinned_bf16, use_bf16
-
-from tiny import tiny_toml
 
 TINY = tiny_toml()
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")

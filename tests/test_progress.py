@@ -7,8 +7,9 @@ import io
 import subprocess
 import sys
 
-from tsearch.runs.progress import LiveDisplay, progress
 from tiny import tiny_toml
+
+from tsearch.runs.progress import LiveDisplay, progress
 
 TINY = tiny_toml(n_bootstrap=0) + """
 [sweep.grid]

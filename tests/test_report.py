@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from tsearch import configs
 from tsearch.cli import main
 from tsearch.config import config_from_dict, load_config, replace_path
-from tsearch.store.provenance import write_provenance
-from tsearch.store.records import append_jsonl
-from tsearch.runs.run import write_run_files
-from tsearch.runs.sweep import write_analysis
 from tsearch.config.grid import expand_grid
 from tsearch.report.render import write_report
+from tsearch.runs.run import write_run_files
+from tsearch.runs.sweep import write_analysis
 from tsearch.seeding import numpy_rng
+from tsearch.store.provenance import write_provenance
+from tsearch.store.records import append_jsonl
 from tsearch.tasks import EvalResult, ScoredStep
 
 
@@ -134,7 +134,7 @@ def test_experiment_smoke_reports(tmp_path, monkeypatch, experiment):
 
 
 def _group_label(record, config) -> str:
-    from tsearch.analysis.sweep import SEED, N, SIDE, _key, label_of
+    from tsearch.analysis.sweep import SEED, SIDE, N, _key, label_of
 
     axes = [a for a in sorted(config.sweep.grid) if a not in (SEED, N, SIDE)]
     return label_of(axes, tuple(_key(record["overrides"].get(a)) for a in axes))

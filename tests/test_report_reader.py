@@ -7,14 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tiny import tiny_toml
 
 from tsearch.cli import main
-from tsearch.store.folder import RunFolder
-from tsearch.report import evolve_sections as evolve_view
 from tsearch.report import plots
 from tsearch.report.glossary import defined
 from tsearch.report.render import SECTIONS
-from tiny import tiny_toml
+from tsearch.store.folder import RunFolder
 
 TINY = tiny_toml() + """
 [sweep.grid]

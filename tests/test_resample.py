@@ -13,11 +13,11 @@ import pytest
 from tsearch.config import load_config
 from tsearch.executors import build_executor
 from tsearch.runs.evolve import run_evolve
-from tsearch.store.folder import RunFolder
 from tsearch.search.archive import ParetoArchive
 from tsearch.search.cache import FitnessCache
 from tsearch.search.genomes import Genome
 from tsearch.search.resample import missing, ran_this_generation, wanted_trainings
+from tsearch.store.folder import RunFolder
 from tsearch.tasks import EvalResult, ScoredStep
 
 SIGMA = 0.15
@@ -199,7 +199,8 @@ def test_study_pools_replicated_searches_paired_by_run(replicates):
     for row in study["rows"]:
         per_run = [json.loads((r / "pareto.json").read_text()) for r in runs]
         search = [next(c for c in p["answer"]["curves"] if c["size"] == row["size"])["search"]["mean"] for p in per_run]
-        control = [next(c for c in p["answer"]["curves"] if c["size"] == row["size"])["control"]["mean"] for p in per_run]
+        control = [next(c for c in p["answer"]["curves"] if c["size"] == row["size"])["control"]["mean"]
+                   for p in per_run]
         assert row["per_run"]["search"] == search and row["search"]["mean"] == pytest.approx(np.mean(search))
         d = np.subtract(search, control)
         assert row["test"]["difference"] == pytest.approx(d.mean())

@@ -11,11 +11,11 @@ import sys
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from tiny import tiny_toml
 
 from tsearch import results
 from tsearch.cli import main
 from tsearch.errors import UserError
-from tiny import tiny_toml
 
 BASE = tiny_toml()
 SWEEP = BASE + """

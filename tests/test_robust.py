@@ -32,9 +32,9 @@ from tsearch.store.provenance import config_hash, identity_hash
 from tsearch.store.records import dumps
 
 sys.path.insert(0, str(Path(__file__).parent))
+from conftest import snapshot  # noqa: E402
 from test_fuzz import EVOLVE, SWEEP, to_toml  # noqa: E402  (the fuzz test's tiny valid configs)
 from tiny import keep_lines  # noqa: E402
-from conftest import snapshot  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS = re.compile(r"^(run|sweep|evolve|reevaluate|control): .* \| ")
@@ -137,7 +137,8 @@ def test_disk_full_mid_line_then_resume_loses_nothing(sweep_reference, work, tmp
     assert "cut a torn last line" in one_line(out.stderr)
     assert (run / "evaluations.jsonl.torn-1").stat().st_size > 0
     assert evaluations(run) == evaluations(sweep_reference)  # all 6, the same numbers
-    assert json.loads((run / "analysis.json").read_text()) == json.loads((sweep_reference / "analysis.json").read_text())
+    analysis = [json.loads((folder / "analysis.json").read_text()) for folder in (run, sweep_reference)]
+    assert analysis[0] == analysis[1]
 
 
 def test_ctrl_c_names_the_resume_command_and_the_resume_is_identical(sweep_reference, work, tmp_path):
@@ -215,7 +216,8 @@ def test_a_checkpoint_of_another_config_is_refused_naming_the_difference(evolve_
     out = tsearch("evolve", "--resume", run, "--quiet")
     assert out.returncode == 2
     line = one_line(out.stderr)
-    assert "ckpt-000003.json: a checkpoint of another run or config (search.crossover_prob: 0.9 in the checkpoint, 0.5 in this run)" in line
+    assert ("ckpt-000003.json: a checkpoint of another run or config (search.crossover_prob: 0.9 in the "
+            "checkpoint, 0.5 in this run)") in line
 
 
 def test_a_checkpoint_edited_with_its_checksum_recomputed_is_one_line(evolve_reference, tmp_path):

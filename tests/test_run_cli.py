@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import invoke
 
 from tsearch.cli import main
-
-from conftest import invoke
 
 TINY = """
 [run]

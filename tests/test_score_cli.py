@@ -7,10 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import invoke
 
 from tsearch.store.records import read_jsonl
-
-from conftest import invoke
 
 TINY = """
 [run]

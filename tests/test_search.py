@@ -11,15 +11,24 @@ import numpy as np
 import pytest
 
 from tsearch.config import DotsConfig, PolygonsConfig, SearchConfig
-from tsearch.store.checkpoint import CheckpointStore
-from tsearch.search import (FitnessCache, Genome, ParetoArchive, Rules,
-                            build_baseline, build_strategy, crossover, mutate, random_genome,
-                            strategy_from_state)
+from tsearch.search import (
+    FitnessCache,
+    Genome,
+    ParetoArchive,
+    Rules,
+    build_baseline,
+    build_strategy,
+    crossover,
+    mutate,
+    random_genome,
+    strategy_from_state,
+)
 from tsearch.search.archive import select_nsga2
 from tsearch.search.fidelity import promoted, successive_halving
-from tsearch.tasks import rung_steps
 from tsearch.search.operators import OPERATORS
+from tsearch.store.checkpoint import CheckpointStore
 from tsearch.targets import build_target, image_keys
+from tsearch.tasks import rung_steps
 
 
 @pytest.fixture(scope="module")
@@ -316,7 +325,7 @@ def test_stale_checkpoint_temporaries_are_removed_on_load(tmp_path, polygons):
 
 
 def test_pruning_after_a_kill_during_pruning_leaves_nothing_unpruned(tmp_path, polygons):
-    store = _saved(tmp_path, polygons, steps=(1, 2, 3, 4), keep=2)
+    _saved(tmp_path, polygons, steps=(1, 2, 3, 4), keep=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "ckpt-000003.json", "ckpt-000003.npz", "ckpt-000004.json", "ckpt-000004.npz"]
     # a kill between the two unlinks of an older prune, both orders: orphan .npz, orphan .json
@@ -334,7 +343,8 @@ def test_a_checkpoint_of_another_config_is_refused_with_its_config(tmp_path, pol
     with pytest.raises(ForeignCheckpoint) as info:
         store.load_latest(config_hash="a" * 64)
     assert info.value.stored_config == {"seed": 2} and info.value.stored_hash == "b" * 64
-    assert str(info.value) == f"{tmp_path / 'ckpt-000002.json'}: was written for config bbbbbbbbbbbb, not this run's config"
+    assert str(info.value) == (f"{tmp_path / 'ckpt-000002.json'}: was written for config bbbbbbbbbbbb, "
+                               "not this run's config")
     latest, _ = store.load_latest(config_hash="b" * 64)
     assert latest.step == 2
     # one foreign checkpoint among this run's is refused too, even when it is not the newest

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_evolve import CONFIG
 
 SMALL = CONFIG.replace("generations = 5", "generations = 2").replace("population = 4", "population = 3")

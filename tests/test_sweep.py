@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tiny import tiny_toml
 
 from tsearch.cli import main
-from tsearch.config import ConfigError, load_config
-from tsearch.config import smoke_config
+from tsearch.config import ConfigError, load_config, smoke_config
 from tsearch.runs.sweep import expand_grid, load_evaluations
-from tiny import tiny_toml
 
 TINY = tiny_toml(seed=0, n=2) + """
 [executor]
@@ -88,7 +87,8 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tiny, tmp_path):
     assert CliRunner().invoke(main, ["sweep", str(tiny), "--out", str(full), "--quiet"]).exit_code == 0
     # the fixture moved into tmp_path: point the subprocess at this checkout's tsearch
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, "-c", "from tsearch.cli import main; main()", "sweep", str(tiny), "--out", str(killed),
+    proc = subprocess.Popen([sys.executable, "-c", "from tsearch.cli import main; main()", "sweep", str(tiny),
+                             "--out", str(killed),
                              "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     evaluations = killed / "evaluations.jsonl"
     deadline = time.monotonic() + 240

@@ -8,10 +8,17 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
-from tsearch.config import (Config, DotsConfig, EngineConfig, FieldError, MetricsConfig, MLPConfig,
-                            SamplerConfig, TrainConfig)
+from tsearch.config import (
+    Config,
+    DotsConfig,
+    EngineConfig,
+    FieldError,
+    MetricsConfig,
+    MLPConfig,
+    SamplerConfig,
+    TrainConfig,
+)
 from tsearch.engine import EvalTask, evaluate
 from tsearch.store.records import result_record
 from tsearch.tasks import best_index, fitness_record

@@ -8,12 +8,11 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import invoke
 from PIL import Image
 
 from tsearch.errors import UserError
 from tsearch.imageio import load_images
-
-from conftest import invoke
 
 DOTS = "[target]\nkind = \"dots\"\nside = 4\nk = 1\n"
 

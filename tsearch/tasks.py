@@ -16,17 +16,26 @@ so a larger set is not simply less trained. The last scored step of a trained ta
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .config import (ORACLE_KINDS, Config, DiffusionConfig, MetricsConfig, ModelConfig,
-                     SamplerConfig, TargetConfig, TrainConfig, config_to_dict)
+from .config import (
+    ORACLE_KINDS,
+    Config,
+    DiffusionConfig,
+    MetricsConfig,
+    ModelConfig,
+    SamplerConfig,
+    TargetConfig,
+    TrainConfig,
+    config_to_dict,
+)
 
 
 # ----------------------------------------------------------------------------- schedule

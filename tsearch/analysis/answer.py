@@ -104,7 +104,8 @@ def sentences(rows: list[dict], stars: dict, metric: str, threshold: float) -> l
              "best set of at most n images on fresh seeds; typical: the median random set of n images):"]
     for r in rows:
         t = r["typical"]
-        lines.append(f"n = {r['size']}: search {fmt(r['search'] and r['search']['mean'], r['search'] and r['search']['ci'])}, "
+        search = r["search"] or {}
+        lines.append(f"n = {r['size']}: search {fmt(search.get('mean'), search.get('ci'))}, "
                      f"control {fmt(r['control'] and r['control']['mean'], r['control'] and r['control']['ci'])}, "
                      f"typical {fmt(t and t['median']['value'], t and t['median']['ci'])}"
                      + (f" (90th percentile {fmt(t['p90']['value'], t['p90']['ci'])}, {t['sets']} sets)" if t else ""))

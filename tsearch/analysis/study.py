@@ -124,7 +124,8 @@ def sentences(study: dict, metric: str) -> list[str]:
                 f"difference {t['difference']:+.3f}{ci(t['difference_ci'])} (half-width {t['half_width']:.3f}; "
                 f"run-to-run sd {t['sd']:.3f}: ±0.10 needs {t['replicates_for']['0.1'] or 'over 10,000'} "
                 f"replicates), p = {t['p']:.3g}, "
-                f"Holm p = {r['p_holm']:.3g}: {'NEITHER wins' if r['winner'] == 'neither' else r['winner'].upper() + ' WINS'}")
+                f"Holm p = {r['p_holm']:.3g}: "
+                + ("NEITHER wins" if r["winner"] == "neither" else r["winner"].upper() + " WINS"))
         lines.append(f"n <= {r['size']}: {arms}{typical}; {test}.")
     if "budget" in study:
         trainings, screened = study["budget"]["trainings"], study["budget"]["screened"]

@@ -40,12 +40,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import SearchConfig, TrainConfig
-from .answer import NEAR_COPY_SHARE, curves, landscape, n_star, sentences, side_metrics
-from .compare import compare_arms, headline, proposal, smallest_fresh
 from ..search.features import FEATURES, mean_features
-from .regression import feature_regression, sentence
 from ..search.screening import summary as screening_summary
 from ..search.state import PHASES
+from .answer import NEAR_COPY_SHARE, curves, landscape, n_star, sentences, side_metrics
+from .compare import compare_arms, headline, proposal, smallest_fresh
+from .regression import feature_regression, sentence
 
 
 def summarize(cfg: SearchConfig, state, fresh: dict[str, list] | None = None,

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..tasks import fitness_record
 from ..config.grid import label
+from ..tasks import fitness_record
 from .censored import Point, Verdict, compare, fit_censored, unfit_reason
 from .stats import akaike_weights, t_quantile
 from .timescales import DEFINITIONS, epochs, tau_gen, tau_mem

@@ -48,7 +48,8 @@ HELP = {
     "sweep": "Evaluate a grid of random training sets (experiments 1, 2, 4).",
     "evolve": "Search the space of training sets with a genetic algorithm (experiment 3).",
     "report": "Write report.html and report.md for a run folder.",
-    "study": "Pool replicated evolve runs (different run.seed), or run R of them (--replicates): search vs control over runs.",
+    "study": "Pool replicated evolve runs (different run.seed), or run R of them (--replicates): "
+             "search vs control over runs.",
     "validate": "Check images (an .npz or a folder of PNGs) against a config's target.",
     "score": "Score samples against a training set, or re-score a run folder's saved samples.",
     "export": "Write a run folder's results as a table (CSV, Parquet or JSON lines).",

@@ -25,7 +25,8 @@ from . import user_errors
 @click.option("--workload", type=click.Choice(["reference", "cpu", "evolve"]), default=None,
               help="Default: cpu on a CPU, reference on a GPU.")
 @click.option("--config", "config_path", default=None,
-              help="evolve: the search config (a TOML file or a packaged config's name) [default: the packaged evolve config].")
+              help="evolve: the search config (a TOML file or a packaged config's name) "
+                   "[default: the packaged evolve config].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="evolve: override a config value (repeatable).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
+from ..report.render import write_live_report, write_report
 from ..store import lock
 from ..store.folder import RunFolder
 from ..store.integrity import require_records
-from ..report.render import write_live_report, write_report
 from . import user_errors
 
 

@@ -8,7 +8,7 @@ one after another (loop), whichever is faster on the device (engine/device.py). 
 task is a result with ``ok=False`` and ``error``, never an exception.
 """
 
-from .evaluator import evaluate
 from ..tasks import EvalResult, EvalTask, ScoredStep
+from .evaluator import evaluate
 
 __all__ = ["evaluate", "EvalTask", "EvalResult", "ScoredStep"]

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import torch_seeding
-from ..config import (Config, EngineConfig, MetricsConfig, PolygonsConfig, SamplerConfig,
-                      TrainConfig, UNetConfig)
+from ..config import Config, EngineConfig, MetricsConfig, PolygonsConfig, SamplerConfig, TrainConfig, UNetConfig
 from ..tasks import EvalTask
 from .evaluator import evaluate
 

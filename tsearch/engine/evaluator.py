@@ -19,10 +19,9 @@ from .. import seeding, torch_seeding
 from ..config import ORACLE_KINDS, EngineConfig
 from ..errors import UserError
 from ..targets.base import binarize
-from .chunk import ChunkSettings, Job, run_chunk, score_samples
-from .device import (activation_numel, cpu_form, memory_budget, plan_chunk, resolve_device,
-                     use_bf16, use_compile)
 from ..tasks import EvalResult, EvalTask
+from .chunk import ChunkSettings, Job, run_chunk, score_samples
+from .device import activation_numel, cpu_form, memory_budget, plan_chunk, resolve_device, use_bf16, use_compile
 from .score import novel_mass, sample_generators, shared_target, validities
 
 

@@ -27,7 +27,8 @@ def engine_evaluate(tasks: Sequence[EvalTask], engine: EngineConfig,
 
 def chunked(tasks: Sequence[EvalTask], size: int) -> list[Chunk]:
     """The one chunking rule of every executor: tasks grouped by ``EvalTask.stack_key`` (first
-    appearance order; the engine stacks within a chunk), each group cut into consecutive chunks of ``size`` (the last may be
+    appearance order; the engine stacks within a chunk), each group cut into consecutive chunks of
+    ``size`` (the last may be
     shorter). Same tasks, same chunks, whichever executor runs them."""
     groups: dict[str, list[EvalTask]] = {}
     for task in tasks:

@@ -20,7 +20,8 @@ step's ``search.fitness_metric``) differs from the unstopped run's, and the larg
 (this process and its workers, start-up included) tells contention from idle cores: parallel
 paths that take more CPU seconds than the serial one for the same tasks shared a core's cache,
 memory bandwidth or a hypervisor's thread. The serial path warms its process the same way
-(torch and the engine imported before timing), and starts cold like the workers: the process's validity memo and target references are emptied first, or
+(torch and the engine imported before timing), and starts cold like the workers: the process's
+validity memo and target references are emptied first, or
 the serial paths after the first would find every sample of the same tasks already checked.
 """
 

@@ -39,8 +39,7 @@ from multiprocessing.connection import wait
 
 from ..config import EngineConfig
 from ..tasks import EvalResult, EvalTask
-from .base import (Chunk, EvaluateFn, Executor, Progress, chunked, engine_evaluate, matched,
-                   retry_or_fail)
+from .base import Chunk, EvaluateFn, Executor, Progress, chunked, engine_evaluate, matched, retry_or_fail
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 READY = "ready"  # a worker's first message: it started and unpickled evaluate_fn

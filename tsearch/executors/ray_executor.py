@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
+
 from ..config import EngineConfig
 from ..errors import UserError
 from ..tasks import EvalResult, EvalTask

@@ -30,7 +30,6 @@ import torch.nn.functional as F
 from ..diffusion import Process, score_from_x0
 from .empirical import CHUNK_ELEMENTS, as_images, check_shape, posterior_mean, unique_rows
 
-
 PADDINGS = ("circular", "black", "zero")
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..analysis.answer import NEAR_COPY_SHARE, SIDE_METRICS
+from ..store import layout
 from .plots import figure, save
 from .sections import Figure, Section, Table, fmt
-from ..store import layout
 
 
 def answer_plot(path: Path, summary: dict) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..store import layout
 from ..store.folder import RunFolder
 from .answer_sections import answer_section, teaching_section
 from .plots import figure, save
 from .screening_sections import screening_section
 from .sections import Figure, Section, Table, fmt
-from ..store import layout
 
 
 def best_stem(size: int, genome_hash: str) -> str:
@@ -242,7 +242,8 @@ def fresh_observations(summary: dict, key: str = "front") -> list[str]:
     if not summary.get(key):
         return []
     if not k:
-        return [] if arm == "control" else [f"No re-evaluation with fresh seeds in this run (search.reevaluate_seeds = 0): each "
+        return [] if arm == "control" else [
+                f"No re-evaluation with fresh seeds in this run (search.reevaluate_seeds = 0): each "
                 f"search {metric} here is the best of many noisy evaluations, so biased upward."]
     lines = [f"The {arm}'s front re-evaluated with {k} fresh training seeds each (its in-search "
              f"{metric} is the best of many noisy evaluations, so biased upward; fresh = mean ± sd):"]

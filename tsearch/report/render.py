@@ -15,13 +15,11 @@ from pathlib import Path
 
 from ..atomic import write_atomic
 from ..errors import UserError
-from ..store import integrity
-from ..store import lock
+from ..store import integrity, layout, lock
 from ..store.folder import RunFolder
 from . import evolve_sections, run_sections, sweep_sections
 from .glossary import glossary_section
 from .sections import Figure, Section, Table, fmt
-from ..store import layout
 
 __all__ = ["write_report", "write_live_report", "render_markdown", "render_html"]
 

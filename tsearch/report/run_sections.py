@@ -3,10 +3,10 @@ steps, timescales, and a generated "what was observed" paragraph (numbers only).
 
 from __future__ import annotations
 
+from ..store import layout
 from ..store.folder import RunFolder
 from .plots import metric_curves
 from .sections import Figure, Section, Table
-from ..store import layout
 
 CURVE_METRICS = ("valid", "copy", "copy_shift", "g", "g_shift", "g_rel", "coverage_unseen",
                  "chance_valid", "precision", "recall")

@@ -1,4 +1,5 @@
-"""Report sections of a sweep (a view: it reads the folder and draws figures into it): generated observations, comparison table, n*(d) with fits,
+"""Report sections of a sweep (a view: it reads the folder and draws figures into it): generated
+observations, comparison table, n*(d) with fits,
 heat maps, curves per n, timescales against n, sample grids. Numbers come from
 tsearch.analysis.sweep; every figure is a PNG under ``figures/`` of the run folder."""
 
@@ -10,14 +11,30 @@ from typing import Sequence
 
 import numpy as np
 
-from ..tasks import fitness_record
-from ..store.folder import RunFolder
-from ..store.images import read_images, save_grid
-from . import plots
-from ..analysis.sweep import (COMPARISON_COLUMNS, CURVE_METRICS, Analysis, Fit, analyse, comparison_rows, group_by, group_by_fields, in_epochs, label_of, mean_curve, n_star_share, peak, seed_mean, steps_of)
-from .sections import Figure, Section, Table, fmt
+from ..analysis.sweep import (
+    COMPARISON_COLUMNS,
+    CURVE_METRICS,
+    Analysis,
+    Fit,
+    analyse,
+    comparison_rows,
+    group_by,
+    group_by_fields,
+    in_epochs,
+    label_of,
+    mean_curve,
+    n_star_share,
+    peak,
+    seed_mean,
+    steps_of,
+)
 from ..analysis.timescales import tau_gen, tau_mem
 from ..store import layout
+from ..store.folder import RunFolder
+from ..store.images import read_images, save_grid
+from ..tasks import fitness_record
+from . import plots
+from .sections import Figure, Section, Table, fmt
 
 MAX_SAMPLE_POINTS = 16  # sample-grid figures in a report before we keep only the largest d
 

@@ -53,13 +53,13 @@ import numpy as np
 
 from ..atomic import write_atomic
 from ..errors import UserError
+from ..seeding import derive_seed, training_seed
+from ..store import layout
 from ..store.folder import RunFolder
 from ..store.images import read_images
 from ..store.integrity import require_records
 from ..store.records import EVALUATIONS, malformed
-from ..seeding import derive_seed, training_seed
 from ..tasks import fitness_record
-from ..store import layout
 
 FORMATS = ("csv", "parquet", "jsonl")
 EXTRA = 'pip install "tsearch[results]"'

@@ -24,8 +24,8 @@ import os
 from dataclasses import dataclass
 
 from ..config import ORACLE_KINDS, Config, config_to_toml
-from ..tasks import scored_steps
 from ..config.grid import expand_grid
+from ..tasks import scored_steps
 from .supports import bisect_bases, n_max_of
 
 # loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn

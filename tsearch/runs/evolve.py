@@ -43,33 +43,39 @@ import sys
 import time
 from pathlib import Path
 
+from ..analysis.summary import reevaluated_genomes
 from ..atomic import to_jsonable
 from ..config import Config, config_to_dict, load_config
 from ..errors import UserError
+from ..report.render import write_report
 from ..search import Genome
-from ..store.checkpoint import CheckpointStore
 from ..search.fidelity import successive_halving
 from ..search.resample import missing, ran_this_generation, wanted_trainings
 from ..search.state import SearchState, fitness_entry
-from ..analysis.summary import reevaluated_genomes
 from ..seeding import derive_seed
+from ..store import integrity, layout, lock
+from ..store.checkpoint import CheckpointStore
+from ..store.folder import RunFolder
+from ..store.provenance import identity_hash
+from ..store.records import EVALUATIONS, result_record, steps_stem
 from ..targets import build_target
 from ..tasks import EvalTask, fitness_record
-from ..store import integrity
-from ..store import lock
 from . import screen_oracle
 from .estimate import dry_run_text, estimate_evolve
 from .evolve_outputs import log_entry, write_outputs
-from .evolve_state import (check_config, complete, default_config_path, fresh_state, load_state,
-                           logged_generations, plan_control, resumed_config)
+from .evolve_state import (
+    check_config,
+    complete,
+    default_config_path,
+    fresh_state,
+    load_state,
+    logged_generations,
+    plan_control,
+    resumed_config,
+)
 from .evolve_tasks import evaluation_task, training_id, training_set
-from ..store.folder import RunFolder
-from .pipeline import open_executor, resume_executor, results, with_executor
+from .pipeline import open_executor, results, resume_executor, with_executor
 from .progress import LiveDisplay, SilentDisplay
-from ..store.provenance import identity_hash
-from ..store.records import EVALUATIONS, result_record, steps_stem
-from ..report.render import write_report
-from ..store import layout
 
 __all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import Config
-from ..errors import UserError
-from ..search import Genome, Strategy
-from ..search.features import set_features
 from ..analysis.hypervolume import front_hypervolume
 from ..analysis.summary import summarize
+from ..config import Config
+from ..errors import UserError
+from ..report.evolve_sections import best_stem
+from ..search import Genome, Strategy
+from ..search.features import set_features
+from ..store import layout
 from ..store.folder import RunFolder
 from ..store.images import read_images
 from ..store.records import warn
-from ..report.evolve_sections import best_stem
-from ..store import layout
 
 
 def size_bounds(search) -> tuple[int, int]:
@@ -80,7 +80,8 @@ def write_outputs(folder: RunFolder, config: Config, target, state,
     keep = {g.hash[:16] for s in state.strategies.values() for g in s.archive.genomes}
     keep |= {p["hash"][:16] for pair in summary["extremes"].values() for p in pair.values()}
     for path in folder.inside(layout.SAMPLES).glob("*.npz"):
-        if path.stem not in keep and not path.stem.endswith("_steps"):  # *_steps: every scored step, kept for re-scoring
+        # *_steps: every scored step, kept for re-scoring
+        if path.stem not in keep and not path.stem.endswith("_steps"):
             folder.delete(f"{layout.SAMPLES}/{path.name}")
 
 

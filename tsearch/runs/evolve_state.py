@@ -14,15 +14,14 @@ import numpy as np
 from .. import configs, seeding
 from ..config import Config, ConfigError, load_config, replace_path
 from ..errors import UserError
-from ..store.checkpoint import CheckpointStore, ForeignCheckpoint
 from ..search.operators import IMAGE_OPERATORS, POLYGON_OPERATORS
 from ..search.state import SearchState, eval_hash
-from ..targets import build_target
-from ..store import integrity
+from ..store import integrity, layout
+from ..store.checkpoint import CheckpointStore, ForeignCheckpoint
 from ..store.folder import RunFolder
 from ..store.provenance import EXTENDABLE, MAY_CHANGE, first_difference, identity_hash
 from ..store.records import ERRORS, EVALUATIONS, malformed
-from ..store import layout
+from ..targets import build_target
 
 DEFAULT_CONFIG = "evolve"  # the packaged config (tsearch/configs/evolve.toml)
 

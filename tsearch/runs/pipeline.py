@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ..config import Config, replace_path
 from ..executors import Executor, build_executor
+from ..store.records import warn
 from ..tasks import EvalResult, EvalTask
 from .progress import progress
-from ..store.records import warn
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:

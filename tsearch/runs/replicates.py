@@ -25,16 +25,15 @@ from pathlib import Path
 
 from ..config import Config, load_config, replace_path
 from ..errors import UserError
-from ..store import lock
-from .evolve import evolve
-from .evolve_state import check_config, complete, default_config_path
+from ..store import layout, lock
 from ..store.folder import RunFolder
 from ..store.lock import holder
-from .pipeline import open_executor, with_executor
 from ..store.provenance import command_line, first_difference, now
 from ..store.records import write_json
+from .evolve import evolve
+from .evolve_state import check_config, complete, default_config_path
+from .pipeline import open_executor, with_executor
 from .study import MAY_DIFFER, mixed, write_study
-from ..store import layout
 
 REPLICATES = "replicates"  # the folder of the replicates' evolve folders
 

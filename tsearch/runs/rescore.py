@@ -16,18 +16,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-
 from ..atomic import to_jsonable
 from ..config import Config
+from ..config.grid import expand_grid
 from ..engine.score import novel_mass, score_step, shared_target
 from ..errors import UserError
 from ..imageio import load_images
-from ..tasks import ScoredStep
+from ..store import layout
 from ..store.folder import RunFolder
 from ..store.images import read_samples
 from ..store.records import EVALUATIONS, scored_record, steps_stem
-from ..config.grid import expand_grid
-from ..store import layout
+from ..tasks import ScoredStep
 
 
 def score_files(config: Config, train_path: str | Path, samples_path: str | Path) -> dict:

@@ -17,16 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.timescales import timescales
 from ..config import Config
-from ..tasks import EvalResult, EvalTask, best_record
-from ..store import lock
+from ..report.render import write_report
+from ..store import layout, lock
 from ..store.folder import RunFolder
 from ..store.images import pack_samples
-from .pipeline import drive, open_executor
 from ..store.records import scored_record
-from ..report.render import write_report
-from ..analysis.timescales import timescales
-from ..store import layout
+from ..tasks import EvalResult, EvalTask, best_record
+from .pipeline import drive, open_executor
 
 
 @lock.releasing

@@ -16,15 +16,13 @@ import datetime as _dt
 import json
 from pathlib import Path
 
-from ..tasks import best_record, fitness_record
-from ..store import integrity
-from ..store import lock
-from .estimate import evolve_phases
-from .evolve_state import complete
+from ..config.grid import expand_grid
+from ..store import integrity, layout, lock
 from ..store.folder import RunFolder
 from ..store.records import ERRORS, EVALUATIONS, malformed
-from ..config.grid import expand_grid
-from ..store import layout
+from ..tasks import best_record, fitness_record
+from .estimate import evolve_phases
+from .evolve_state import complete
 
 MIN_APPENDS = 3  # appends of one writer needed to call a rate a rate
 
@@ -96,8 +94,9 @@ def _evolve(folder: RunFolder) -> dict:
     phase = ("finished" if finished else "reevaluate" if done.get("reevaluate")
              else (last["phase"] if last else "baseline" if "baseline" in planned else "search"))
     return {"phase": phase, "finished": finished,
-            "generation": None if last is None else {"phase": last["phase"], "generation": last["generation"],
-                                                     "of": config.search.generations if last["phase"] == "search" else None},
+            "generation": None if last is None else {
+                "phase": last["phase"], "generation": last["generation"],
+                "of": config.search.generations if last["phase"] == "search" else None},
             "done": done, "planned": planned, "best": best,
             "fresh_best": None if fresh_best is None else {
                 "metric": metric, "value": fresh_best[0], "size": fresh_best[1], "seeds": fresh_best[2]}}
@@ -195,5 +194,6 @@ def _eta(e: dict) -> str:
     if e["seconds"] is None:
         return f"unknown ({e['left']} evaluations left at most; {e['basis']})"
     minutes = e["seconds"] / 60
-    when = f"{e['seconds']:.0f} s" if minutes < 1.5 else f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"
+    when = (f"{e['seconds']:.0f} s" if minutes < 1.5 else f"{minutes:.0f} min" if minutes < 90
+            else f"{minutes / 60:.1f} h")
     return f"about {when} ({e['left']} evaluations left at most, {e['rate_per_min']:.1f}/min over {e['basis']})"

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.study import pool, sentences
 from ..atomic import write_atomic
 from ..errors import UserError
-from ..analysis.study import pool, sentences
-from ..store import integrity
-from .evolve_state import complete
-from ..store.folder import RunFolder, new_run_dir
-from ..store.provenance import first_difference
-from ..store.records import dumps
 from ..report.plots import figure, save
 from ..report.render import render_html, render_markdown
 from ..report.sections import Figure, Section, Table, fmt
-from ..store import layout
+from ..store import integrity, layout
+from ..store.folder import RunFolder, new_run_dir
+from ..store.provenance import first_difference
+from ..store.records import dumps
+from .evolve_state import complete
 
 MAY_DIFFER = ("run.seed", "run.name", "executor", "engine")  # engine.bf16 aside: see mixed()
 

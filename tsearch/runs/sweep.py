@@ -25,25 +25,23 @@ is an ordinary evaluation (same record, same task_id as the grid point it would 
 from __future__ import annotations
 
 import functools
-
 import itertools
 import json
 import sys
 from pathlib import Path
 
-from ..config import Config, replace_path, smoke_config
-from ..tasks import EvalResult, EvalTask
-from ..store import lock
-from ..search.bisect import NStarSearch
-from .estimate import dry_run_text, estimate_sweep
-from ..store.folder import RunFolder
-from .pipeline import drive, open_executor, resume_executor, with_executor
-from ..config.grid import N_KEY, GridPoint, expand_grid, metric_of, point_id
-from .supports import bisect_bases, n_max_of, support_of
 from ..analysis.sweep import analyse, analysis_summary, group_by, peak, verdict_lines
+from ..config import Config, replace_path, smoke_config
+from ..config.grid import N_KEY, GridPoint, expand_grid, metric_of, point_id
 from ..report.render import write_report
 from ..report.sweep_sections import load_evaluations
-from ..store import layout
+from ..search.bisect import NStarSearch
+from ..store import layout, lock
+from ..store.folder import RunFolder
+from ..tasks import EvalResult, EvalTask
+from .estimate import dry_run_text, estimate_sweep
+from .pipeline import drive, open_executor, resume_executor, with_executor
+from .supports import bisect_bases, n_max_of, support_of
 
 __all__ = ["run_sweep", "dry_run", "expand_grid", "load_evaluations", "write_analysis"]
 

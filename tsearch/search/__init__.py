@@ -9,8 +9,16 @@ from .archive import ParetoArchive
 from .cache import FitnessCache
 from .genomes import Genome, random_genome, sample_elements
 from .operators import OPERATORS, Rules, build_toolbox, crossover, mutate
-from .strategies import (STRATEGIES, NSGA2Strategy, RandomStrategy, SingleStrategy, Strategy,
-                         build_baseline, build_strategy, strategy_from_state)
+from .strategies import (
+                         STRATEGIES,
+                         NSGA2Strategy,
+                         RandomStrategy,
+                         SingleStrategy,
+                         Strategy,
+                         build_baseline,
+                         build_strategy,
+                         strategy_from_state,
+)
 
 __all__ = ["OPERATORS", "STRATEGIES", "FitnessCache", "Genome", "NSGA2Strategy", "ParetoArchive", "RandomStrategy",
            "Rules", "SingleStrategy", "Strategy", "build_baseline", "build_strategy",

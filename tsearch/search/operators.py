@@ -13,7 +13,8 @@ polygon), ``replace`` (an image by a fresh target sample), ``delete``, ``insert`
 exchanges images between sets or, with ``splice_prob``, splices two images along a line.
 
 Every operator draws from the numpy Generator it is given and returns a genome that is valid
-(polygons: each element's image passes ``target.is_valid``; images: binary, of the side), has a size in [n_min, n_max] and, unless
+(polygons: each element's image passes ``target.is_valid``; images: binary, of the side), has a
+size in [n_min, n_max] and, unless
 duplicates are allowed, no two equal images. A change that cannot be made valid within
 ``TRIES`` draws leaves the genome unchanged (the search then simply re-uses a cached fitness).
 """

@@ -27,7 +27,8 @@ With fewer than MIN_TRAINED trained sets (or no feature that varies) there is no
 the first ``population`` distinct candidates are trained, which is a random pick, and the
 logbook says so. With ``search.screen_oracle`` the surrogate has one more feature, given by
 the driver: the fitness of the local (ELS) oracle's samples on the set, no training
-(tsearch.runs.screen_oracle; docs/experiments.md measured what it adds). The surrogate is refit every generation from the arms' archives, which each
+(tsearch.runs.screen_oracle; docs/experiments.md measured what it adds). The surrogate is refit
+every generation from the arms' archives, which each
 checkpoint holds, so a killed and resumed search asks the same sets. ``screen_factor = 1``
 never comes here: the search asks exactly what it asked before screening existed.
 

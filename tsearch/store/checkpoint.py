@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layout
 from ..atomic import clean_stale_temporaries, write_atomic
 from ..search.genomes import Genome
+from . import layout
 
 FORMAT = "tsearch-evolve-checkpoint/1"
 CHECKPOINT_FILE = layout.CHECKPOINT_FILE

@@ -24,12 +24,18 @@ from ..atomic import FolderError, safe_path, write_atomic
 from ..config import Config, ConfigError, config_from_dict, config_to_dict, config_to_toml
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
-from . import layout
-from . import integrity
-from . import lock
+from . import integrity, layout, lock
 from .images import pack_samples, save_grid
-from .provenance import (check_identity, command_line, config_hash, first_difference, now, read_provenance, write_provenance)
-from .records import (ERRORS, EVALUATIONS, append_jsonl, dumps, read_json, read_jsonl, result_record, warn, write_json)
+from .provenance import (
+    check_identity,
+    command_line,
+    config_hash,
+    first_difference,
+    now,
+    read_provenance,
+    write_provenance,
+)
+from .records import ERRORS, EVALUATIONS, append_jsonl, dumps, read_json, read_jsonl, result_record, warn, write_json
 
 RESULTS_DIR = Path("results")
 ACTIVE: list[Path] = []  # the folder this process is writing: named in a fault's --resume line

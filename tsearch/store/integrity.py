@@ -19,7 +19,8 @@ digest D of those lines (``D_i = sha256(D_{i-1} + "\\n" + line_i)``, ``D_0 = ""`
 
 :func:`problem` compares the record with every claim: fewer lines than a claim, or a digest that
 differs, is a one-line refusal naming how many evaluations are missing and after which line the
-record is still what a claim says (resume, export, report, status). A torn *last* line written after the newest claim is not a problem: the next append
+record is still what a claim says (resume, export, report, status). A torn *last* line written
+after the newest claim is not a problem: the next append
 trims it (tsearch.atomic.repair_tail). :func:`repair` (``--resume DIR --repair``) goes back to
 the newest state the remaining record covers and drops the claims it does not; lines lost (cut
 or a gap) leave every other line in place, so only the missing evaluations are computed again:
@@ -35,9 +36,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import layout
 from ..atomic import write_atomic
 from ..errors import UserError
+from . import layout
 
 RECORD, MARK, OUTPUTS = layout.EVALUATIONS, layout.RECORD_CLAIM, layout.OUTPUTS
 _CURRENT: dict[Path, tuple[int, str]] = {}  # resolved record path -> (lines, digest) of this writer

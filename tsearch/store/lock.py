@@ -34,8 +34,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import layout
 from ..errors import UserError
+from . import layout
 
 LOCK_FILE = layout.LOCK
 _HELD: dict[Path, int] = {}  # resolved folder -> the open fd holding its flock

@@ -22,8 +22,7 @@ from .. import atomic
 from ..atomic import FolderError, write_atomic
 from ..config import Config, ConfigError, config_from_dict, config_to_dict, config_to_toml
 from ..errors import UserError
-from . import layout
-from . import lock
+from . import layout, lock
 from .records import dumps, read_json, warn, write_json
 
 KINDS = ("run", "sweep", "evolve", "study")  # study: made by tsearch study --replicates (runs/replicates.py)

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import layout
 from .. import atomic
 from ..atomic import FolderError, to_jsonable, write_atomic
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
+from . import layout
 
 EVALUATIONS, ERRORS = layout.EVALUATIONS, layout.ERRORS
 
