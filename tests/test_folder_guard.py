@@ -87,12 +87,12 @@ def work(tmp_path_factory):
 # ----------------------------------------------------------------------------- the lock
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from tsearch.store import lock; "
-                               f"lock.hold({str(tmp_path)!r}, ['tsearch', 'evolve', '--resume', 'X']); "
+                               f"lock.FolderLock({str(tmp_path)!r}).take(['tsearch', 'evolve', '--resume', 'X']); "
                                "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(UserError) as refused:
-            lock.hold(tmp_path)
+            lock.FolderLock(tmp_path).take()
         assert str(refused.value).startswith(
             f"{tmp_path} is in use by pid {holder.pid} on {socket.gethostname()} since ")
         assert str(refused.value).endswith("(tsearch evolve --resume X)")
@@ -109,14 +109,15 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over_with_one_line(tmp_path, ca
     (tmp_path / lock.LOCK_FILE).write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(),
                                                        "command": "tsearch sweep x",
                                                        "started": "2026-12-05T12:01:00+00:00"}))
-    lock.hold(tmp_path)
+    held = lock.FolderLock(tmp_path)
+    held.take()
     try:
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and f"took over the lock left by pid {dead.pid}" in err[0]
         assert "that process is gone" in err[0]
         assert json.loads((tmp_path / lock.LOCK_FILE).read_text())["pid"] == os.getpid()
     finally:
-        lock.release(tmp_path)
+        held.release()
     assert not (tmp_path / lock.LOCK_FILE).exists()
 
 
@@ -124,7 +125,7 @@ def test_a_lock_named_on_another_host_is_not_taken_silently(tmp_path):
     (tmp_path / lock.LOCK_FILE).write_text(json.dumps({"pid": 1, "host": "elsewhere", "command": "tsearch evolve",
                                                        "started": "2026-12-05T12:01:00+00:00"}))
     with pytest.raises(UserError, match="cannot be checked from"):
-        lock.hold(tmp_path)
+        lock.FolderLock(tmp_path).take()
 
 
 @pytest.mark.slow
@@ -205,15 +206,15 @@ def test_a_torn_last_line_after_the_latest_claim_is_still_trimmed(tmp_path):
     from tsearch.store import integrity
     from tsearch.store.records import append_jsonl, dumps
 
+    writer = integrity.RecordClaim(tmp_path)
     for i in range(3):
         append_jsonl(tmp_path / "evaluations.jsonl", {"i": i})
-        integrity.appended(tmp_path, dumps({"i": i}))
+        writer.appended(dumps({"i": i}))
     with open(tmp_path / "evaluations.jsonl", "ab") as fh:
         fh.write(b'{"i": 3, "tor')  # the writer was killed mid-line, after its claim of 3
     assert integrity.problem(tmp_path) is None
     (tmp_path / "evaluations.jsonl").write_bytes(b'{"i": 0}\n{"i": 9}\n{"i": 2}\n')  # a line changed
     assert "are not those its last checkpoint was built from" in integrity.problem(tmp_path)
-    integrity.forget(tmp_path)
 
 
 # ----------------------------------------------------------------------------- status

@@ -57,7 +57,7 @@ def search(tmp_path, overrides=(), *, name="run", kill_after=None, resume=False)
     config = load_config(None, CONFIG + list(overrides))
     path = tmp_path / name
     if not resume:
-        RunFolder.create("evolve", name, config, out=str(path))
+        RunFolder.create("evolve", name, config, out=str(path)).release()
     executor = build_executor(config.executor, config.engine, evaluate_fn=Synthetic(kill_after))
     with executor:
         run_evolve(config, path, executor, resume=resume)

@@ -294,9 +294,10 @@ def test_a_start_killed_before_run_json_blocks_neither_resume_nor_out(sweep_refe
     again = tmp_path / "again"
     again.mkdir()
     (again / "config.json").write_text("{}")
-    assert new_run_dir("sweep", "x", again) == again  # locked for this process: only its lock file
+    path, held = new_run_dir("sweep", "x", again)
+    assert path == again  # locked for this process: only its lock file
     assert [p.name for p in again.iterdir()] == [lock.LOCK_FILE]
-    lock.release(again)
+    held.release()
     assert not any(again.iterdir())
     (again / "mine.txt").write_text("a user's file")  # a folder with anything else stays refused
     with pytest.raises(Exception, match="already exists and is not empty"):

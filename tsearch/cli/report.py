@@ -27,7 +27,7 @@ def command(run_dir, out):
     if lock.holder(folder.path) is not None:  # a writer works on it: read, never lock
         target = Path(out) if out else Path(tempfile.mkdtemp(prefix="tsearch-live-report-"))
         target.mkdir(parents=True, exist_ok=True)
-        html, md = write_live_report(folder.path, target)
+        html, md = write_live_report(folder, target)
     else:
-        html, md = write_report(run_dir)
+        html, md = write_report(folder)
     click.echo(f"{html}\n{md}")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ..atomic import write_atomic
 from ..errors import UserError
-from ..store import integrity, layout, lock
-from ..store.folder import RunFolder
+from ..store import integrity, layout
+from ..store.folder import RunFolder, as_folder
 from . import evolve_sections, run_sections, sweep_sections
 from .glossary import glossary_section
 from .sections import Figure, Section, Table, fmt
@@ -27,12 +27,21 @@ SECTIONS = {"run": run_sections.report_sections, "sweep": sweep_sections.report_
             "evolve": evolve_sections.report_sections}
 
 
-@lock.releasing
-def write_report(run_dir: str | Path) -> tuple[Path, Path]:
-    """Write report.html and report.md in ``run_dir``; returns their paths. It writes into
-    the folder, so it holds the folder's lock (a driver writing its report already does)."""
-    folder = RunFolder.open(run_dir)
-    lock.hold(folder.path)
+def write_report(run: str | Path | RunFolder) -> tuple[Path, Path]:
+    """Write report.html and report.md in the run folder; returns their paths. It writes into
+    the folder, so it holds the folder's lock: a driver's folder already does, a folder given
+    by its path is locked for the time of the report."""
+    folder = as_folder(run)
+    taken = not folder.lock.held
+    folder.hold()
+    try:
+        return _write_report(folder)
+    finally:
+        if taken:
+            folder.release()
+
+
+def _write_report(folder: RunFolder) -> tuple[Path, Path]:
     integrity.check(folder.path)
     path, meta = folder.path, folder.meta
     sections_of = SECTIONS.get(meta.get("kind"))
@@ -47,10 +56,11 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     return path / layout.REPORT_HTML, path / layout.REPORT_MD
 
 
-def write_live_report(run_dir: str | Path, out: Path) -> tuple[Path, Path]:
+def write_live_report(run: str | Path | RunFolder, out: Path) -> tuple[Path, Path]:
     """report.html and report.md of a search another process is writing, in ``out`` (not the
     run folder): read without the lock, so the writer is neither refused nor disturbed."""
-    folder = RunFolder.read(run_dir)  # a cut record is refused; a writer appending only adds
+    folder = as_folder(run)
+    integrity.check(folder.path)  # a cut record is refused; a writer appending only adds
     if folder.meta.get("kind") != "evolve":
         raise UserError(f"{folder.path}: a {folder.meta.get('kind')} is running; its report comes at the end "
                         f"(`tsearch status {folder.path}` says where it stands, `tsearch export` tables what "

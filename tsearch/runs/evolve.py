@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..analysis.summary import reevaluated_genomes
@@ -53,9 +54,9 @@ from ..search.fidelity import successive_halving
 from ..search.resample import missing, ran_this_generation, wanted_trainings
 from ..search.state import SearchState, fitness_entry
 from ..seeding import derive_seed
-from ..store import integrity, layout, lock
+from ..store import layout
 from ..store.checkpoint import CheckpointStore
-from ..store.folder import RunFolder
+from ..store.folder import RunFolder, as_folder
 from ..store.provenance import identity_hash
 from ..store.records import EVALUATIONS, result_record, steps_stem
 from ..targets import build_target
@@ -80,7 +81,6 @@ from .progress import LiveDisplay, SilentDisplay
 __all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
 
 
-@lock.releasing
 def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str | None = None,
            resume: str | None = None, executor_kind: str | None = None, address: str | None = None,
            show_progress: bool | str = True, repair: bool = False) -> Path:
@@ -91,36 +91,37 @@ def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str 
     ``resume``: continue the search in that folder; a config that differs from the run's only
     by a larger ``search.generations`` extends it (then re-evaluates the new front), any other
     difference is refused, naming the first; a complete run with nothing to add is left as is."""
-    folder = None
-    if resume is not None:
-        if out is not None:
-            raise UserError("--out and --resume are exclusive (a resumed search writes into its folder)")
-        folder = RunFolder.resume(resume, "evolve", repair=repair)
-        config = resumed_config(folder, config, overrides)
-        if config.search.generations == folder.config.search.generations and complete(folder) \
-                and not folder.repaired:
-            logged = sum(logged_generations(folder).values())  # every phase's
-            print(f"tsearch: {folder.path}: complete ({logged} generations and the re-evaluation); "
-                  "nothing to add (extend it with --set search.generations=N)", file=sys.stderr)
-            return folder.path
-        config = resume_executor(config, executor_kind, address)
-    else:
-        source = config if isinstance(config, Config) else config or default_config_path()
-        config = config if isinstance(config, Config) else load_config(source, overrides)
-        config = with_executor(config, executor_kind, address)
-    check_config(config)
-    with open_executor(config) as executor:  # an unreachable cluster stops here
-        if folder is None:
-            name = config.run.name or (Path(source).stem if not isinstance(source, Config) else "evolve")
-            folder = RunFolder.create("evolve", name, config, out)
-        elif config.search.generations != folder.config.search.generations:
-            folder.extend(config, key="search.generations")
-        display = LiveDisplay(config.search.fitness_metric, show_progress) if show_progress else SilentDisplay()
-        run_evolve(config, folder.path, executor, resume=resume is not None, display=display)
-    write_report(folder.path)
-    # written last: the outputs are complete, and rest on this much of the record
-    integrity.write_outputs(folder.path, generations=logged_generations(folder))
-    return folder.path
+    with ExitStack() as held:  # the folder's lock, released when the search ends
+        folder = None
+        if resume is not None:
+            if out is not None:
+                raise UserError("--out and --resume are exclusive (a resumed search writes into its folder)")
+            folder = held.enter_context(RunFolder.resume(resume, "evolve", repair=repair))
+            config = resumed_config(folder, config, overrides)
+            if config.search.generations == folder.config.search.generations and complete(folder) \
+                    and not folder.repaired:
+                logged = sum(logged_generations(folder).values())  # every phase's
+                print(f"tsearch: {folder.path}: complete ({logged} generations and the re-evaluation); "
+                      "nothing to add (extend it with --set search.generations=N)", file=sys.stderr)
+                return folder.path
+            config = resume_executor(config, executor_kind, address)
+        else:
+            source = config if isinstance(config, Config) else config or default_config_path()
+            config = config if isinstance(config, Config) else load_config(source, overrides)
+            config = with_executor(config, executor_kind, address)
+        check_config(config)
+        with open_executor(config) as executor:  # an unreachable cluster stops here
+            if folder is None:
+                name = config.run.name or (Path(source).stem if not isinstance(source, Config) else "evolve")
+                folder = held.enter_context(RunFolder.create("evolve", name, config, out))
+            elif config.search.generations != folder.config.search.generations:
+                folder.extend(config, key="search.generations")
+            display = LiveDisplay(config.search.fitness_metric, show_progress) if show_progress else SilentDisplay()
+            run_evolve(config, folder, executor, resume=resume is not None, display=display)
+        write_report(folder)
+        # written last: the outputs are complete, and rest on this much of the record
+        folder.write_outputs(generations=logged_generations(folder))
+        return folder.path
 
 
 def dry_run(config_path: str | None, overrides=(), *, executor_kind: str | None = None,
@@ -132,15 +133,15 @@ def dry_run(config_path: str | None, overrides=(), *, executor_kind: str | None 
     return dry_run_text("evolve", config, estimate_evolve(config))
 
 
-def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
+def run_evolve(config: Config, run: str | Path | RunFolder, executor, *, resume: bool = False,
                display=None) -> Path:
-    """Run (or continue) the search in ``run_dir`` to its end, then write its outputs."""
-    display, folder = display or SilentDisplay(), RunFolder.open(run_dir)
+    """Run (or continue) the search in the run folder to its end, then write its outputs."""
+    display, folder = display or SilentDisplay(), as_folder(run)
     target = build_target(config.target)
     state = load_state(folder, config, target, display.warn) if resume else fresh_state(config, target)
     screen_oracle.attach(state, config, executor)  # search.screen_oracle: a screening feature
     logged = {e["step"] for e in folder.records(layout.LOGBOOK)}
-    store = CheckpointStore(run_dir / layout.CHECKPOINTS, keep=config.search.keep_checkpoints)
+    store = CheckpointStore(folder.path / layout.CHECKPOINTS, keep=config.search.keep_checkpoints)
     display.start(sum(s.generations for s in state.strategies.values()), len(state.logbook))
     for phase, strategy in state.strategies.items():
         if phase == "control":
@@ -157,15 +158,15 @@ def run_evolve(config: Config, run_dir: Path, executor, *, resume: bool = False,
             state.logbook.append(entry)
             if entry["step"] not in logged:  # a killed run may have logged it before its checkpoint
                 folder.append(layout.LOGBOOK, entry)
-            # the checkpoint says how much of the record it was built from (runs/integrity.py)
-            store.save(len(state.logbook), {**state.payload(), "record": integrity.claim(folder.path)},
+            # the checkpoint says how much of the record it was built from (store/integrity.py)
+            store.save(len(state.logbook), {**state.payload(), "record": folder.claim.now()},
                        state.genomes(),
                        config_hash=identity_hash(config), config=config_to_dict(config))
             display.generation(entry)
     fresh = reevaluate(state, config, folder, executor, display)
     display.close()
     write_outputs(folder, config, target, state, fresh)
-    return run_dir
+    return folder.path
 
 
 def value_of(state: SearchState, genome: Genome, fraction: float = 1.0) -> float | None:

@@ -21,11 +21,12 @@ study's, and the one of pooling its folders by hand.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..config import Config, load_config, replace_path
 from ..errors import UserError
-from ..store import layout, lock
+from ..store import layout
 from ..store.folder import RunFolder
 from ..store.lock import holder
 from ..store.provenance import command_line, first_difference, now
@@ -42,57 +43,58 @@ def replicate_dir(study_dir: Path, seed: int) -> Path:
     return study_dir / REPLICATES / f"seed-{seed:04d}"
 
 
-@lock.releasing
 def run_study(config_path: str | None, overrides=(), *, replicates: int | None, out: str | None = None,
               resume: str | None = None, executor_kind: str | None = None, address: str | None = None,
               quiet: bool = True) -> Path:
     """Run (or resume) the study; returns its folder. Every user error is raised before a folder
     is created or touched."""
-    if resume is not None:
-        if out is not None:
-            raise UserError("--out and --resume are exclusive (a resumed study writes into its folder)")
-        folder = RunFolder.resume(resume, "study")
-        count = folder.meta.get("replicates")
-        if not isinstance(count, int) or count < 2:
-            raise UserError(f"{folder.path / layout.RUN}: no replicate count (not a study made by --replicates)")
-        if replicates is not None and replicates < count:
-            raise UserError(f"--replicates: the study in {folder.path} has {count}; a study can be "
-                            f"extended, not shortened (given {replicates})")
-        if config_path is not None or overrides:
-            given = load_config(config_path, overrides)
-            why = first_difference(folder.config, given, labels=("in the study", "given"), ignore=MAY_DIFFER)
-            if why:
-                raise UserError(f"{folder.path}: a study of another config ({why})")
-        config = folder.config
-        if replicates is not None and replicates > count:  # a second stage of a planned study
-            extend(folder, replicates)
+    with ExitStack() as held:  # the study folder's lock, released when the study ends
+        if resume is not None:
+            if out is not None:
+                raise UserError("--out and --resume are exclusive (a resumed study writes into its folder)")
+            folder = held.enter_context(RunFolder.resume(resume, "study"))
+            count = folder.meta.get("replicates")
+            if not isinstance(count, int) or count < 2:
+                raise UserError(f"{folder.path / layout.RUN}: no replicate count (not a study made by --replicates)")
+            if replicates is not None and replicates < count:
+                raise UserError(f"--replicates: the study in {folder.path} has {count}; a study can be "
+                                f"extended, not shortened (given {replicates})")
+            if config_path is not None or overrides:
+                given = load_config(config_path, overrides)
+                why = first_difference(folder.config, given, labels=("in the study", "given"), ignore=MAY_DIFFER)
+                if why:
+                    raise UserError(f"{folder.path}: a study of another config ({why})")
+            config = folder.config
+            if replicates is not None and replicates > count:  # a second stage of a planned study
+                extend(folder, replicates)
+                count = replicates
+        else:
+            if replicates is None or replicates < 2:
+                raise UserError("--replicates: a study needs at least 2 replicates (given "
+                                f"{replicates if replicates is not None else 'none'})")
+            config = load_config(config_path or default_config_path(), overrides)
+            check_config(config)
+            if address is not None:  # an unreachable cluster stops here, before the study's folder exists
+                with open_executor(with_executor(config, executor_kind, address)):
+                    pass
+            name = config.run.name or (Path(config_path).stem if config_path else "evolve")
+            folder = held.enter_context(RunFolder.create("study", name, config, out, replicates=replicates))
             count = replicates
-    else:
-        if replicates is None or replicates < 2:
-            raise UserError("--replicates: a study needs at least 2 replicates (given "
-                            f"{replicates if replicates is not None else 'none'})")
-        config = load_config(config_path or default_config_path(), overrides)
-        check_config(config)
-        if address is not None:  # an unreachable cluster stops here, before the study's folder exists
-            with open_executor(with_executor(config, executor_kind, address)):
-                pass
-        name = config.run.name or (Path(config_path).stem if config_path else "evolve")
-        folder = RunFolder.create("study", name, config, out, replicates=replicates)
-        count = replicates
-    runs = []
-    for seed in seeds(config, count):
-        path = replicate_dir(folder.path, seed)
-        started = (path / layout.CONFIG).is_file()  # a start killed before run.json resumes too
-        if started and (path / layout.RUN).is_file() and complete(RunFolder.open(path, "evolve")):
-            runs.append(path)
-            continue
-        runs.append(evolve(None if started else replicate_config(config, seed), out=None if started else str(path),
-                           resume=str(path) if started else None, executor_kind=executor_kind,
-                           address=address, show_progress="lines" if not quiet else False))
-    folders = [RunFolder.open(r, "evolve") for r in runs]
-    # replicates resumed under other code or arithmetic are pooled, and the study says so
-    write_study(folder.path, folders, mixed(folders, [f.read_json(layout.PARETO) for f in folders]))
-    return folder.path
+        runs = []
+        for seed in seeds(config, count):
+            path = replicate_dir(folder.path, seed)
+            started = (path / layout.CONFIG).is_file()  # a start killed before run.json resumes too
+            if started and (path / layout.RUN).is_file() and complete(RunFolder.open(path, "evolve")):
+                runs.append(path)
+                continue
+            runs.append(evolve(None if started else replicate_config(config, seed),
+                               out=None if started else str(path), resume=str(path) if started else None,
+                               executor_kind=executor_kind, address=address,
+                               show_progress="lines" if not quiet else False))
+        folders = [RunFolder.open(r, "evolve") for r in runs]
+        # replicates resumed under other code or arithmetic are pooled, and the study says so
+        write_study(folder.path, folders, mixed(folders, [f.read_json(layout.PARETO) for f in folders]))
+        return folder.path
 
 
 def extend(folder: RunFolder, replicates: int) -> None:

@@ -13,6 +13,7 @@ run.json / config.json):
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -20,38 +21,39 @@ import numpy as np
 from ..analysis.timescales import timescales
 from ..config import Config
 from ..report.render import write_report
-from ..store import layout, lock
-from ..store.folder import RunFolder
+from ..store import layout
+from ..store.folder import RunFolder, as_folder
 from ..store.images import pack_samples
 from ..store.records import scored_record
 from ..tasks import EvalResult, EvalTask, best_record
 from .pipeline import drive, open_executor
 
 
-@lock.releasing
 def run_single(config: Config, *, out: str | Path | None = None, show_progress: bool | str = True) -> Path:
     """Evaluate the training set of size ``config.run.n`` drawn with ``config.run.seed``;
     returns the run folder (created only now: the config was validated by the caller)."""
     task = EvalTask.from_config(config, task_id="run", seed=config.run.seed,
                                 n_train=config.run.n, keep_samples=True)
-    with open_executor(config) as executor:
-        name = config.run.name or f"{config.target.kind}-{config.model.kind}-n{config.run.n}"
-        folder = RunFolder.create("run", name, config, out)
-        results: list[EvalResult] = []
-        drive(executor, [task], results.append, desc="run", show_progress=show_progress)
-    [result] = results
-    if not result.ok:
-        folder.write_json(layout.ERROR, {"error": result.error})
-        raise RuntimeError(f"evaluation failed: {result.error}")
-    write_run_files(folder.path, result, seed=config.run.seed, batch_size=config.train.batch_size)
-    write_report(folder.path)
-    return folder.path
+    with ExitStack() as held:  # the folder's lock, released when the run ends
+        with open_executor(config) as executor:
+            name = config.run.name or f"{config.target.kind}-{config.model.kind}-n{config.run.n}"
+            folder = held.enter_context(RunFolder.create("run", name, config, out))
+            results: list[EvalResult] = []
+            drive(executor, [task], results.append, desc="run", show_progress=show_progress)
+        [result] = results
+        if not result.ok:
+            folder.write_json(layout.ERROR, {"error": result.error})
+            raise RuntimeError(f"evaluation failed: {result.error}")
+        write_run_files(folder, result, seed=config.run.seed, batch_size=config.train.batch_size)
+        write_report(folder)
+        return folder.path
 
 
-def write_run_files(run_dir: Path, result: EvalResult, *, seed: int, batch_size: int | None = None) -> None:
+def write_run_files(run: str | Path | RunFolder, result: EvalResult, *, seed: int,
+                    batch_size: int | None = None) -> None:
     """metrics.jsonl, the sample grids and packed samples, the training set and summary.json of
     a finished run (``seed``: the task's, for re-scoring)."""
-    folder = RunFolder.open(run_dir)
+    folder = as_folder(run)
     records = []
     for scored in result.scored:
         records.append(scored_record(scored))

@@ -28,6 +28,7 @@ import functools
 import itertools
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..analysis.sweep import analyse, analysis_summary, group_by, peak, verdict_lines
@@ -36,8 +37,8 @@ from ..config.grid import N_KEY, GridPoint, expand_grid, metric_of, point_id
 from ..report.render import write_report
 from ..report.sweep_sections import load_evaluations
 from ..search.bisect import NStarSearch
-from ..store import layout, lock
-from ..store.folder import RunFolder
+from ..store import layout
+from ..store.folder import RunFolder, as_folder
 from ..tasks import EvalResult, EvalTask
 from .estimate import dry_run_text, estimate_sweep
 from .pipeline import drive, open_executor, resume_executor, with_executor
@@ -46,36 +47,37 @@ from .supports import bisect_bases, n_max_of, support_of
 __all__ = ["run_sweep", "dry_run", "expand_grid", "load_evaluations", "write_analysis"]
 
 
-@lock.releasing
 def run_sweep(config: Config | None, *, source: str = "<config>", out: str | Path | None = None,
               resume: str | Path | None = None, smoke: bool = False, show_progress: bool | str = True,
               executor_kind: str | None = None, address: str | None = None, repair: bool = False) -> Path:
     """Evaluate every grid point not yet in evaluations.jsonl, then write analysis.json and
     the report. ``config`` may be None with ``resume``: the folder's config rules."""
-    folder = None
-    if resume is not None:
-        folder, config = resumed(resume, config, repair=repair)
-        source = str(folder.path / layout.CONFIG)
-        config = resume_executor(config, executor_kind, address)
-    else:
-        config = smoke_config(config, source=source) if smoke else config
-        config = with_executor(config, executor_kind, address)
-    points = sweep_points(config, source)  # validates everything before any folder exists
-    with open_executor(config) as executor:
-        if folder is None:
-            folder = RunFolder.create("sweep", config.run.name or Path(source).stem, config, out,
-                                      smoke=smoke, n_points=len(points))
-        if config.sweep.search == "bisect":
-            bisect_sweep(executor, folder, config, points, show_progress)
+    with ExitStack() as held:  # the folder's lock, released when the sweep ends
+        folder = None
+        if resume is not None:
+            folder = held.enter_context(RunFolder.resume(resume, "sweep", repair=repair))
+            config = resumed_config(folder, config)
+            source = str(folder.path / layout.CONFIG)
+            config = resume_executor(config, executor_kind, address)
         else:
-            done = {r.get("task_id") for r in folder.records(layout.EVALUATIONS)}
-            todo = {p.task_id: p for p in points if p.task_id not in done}
-            drive(executor, [task_of(p) for p in todo.values()],
-                  lambda result: record(folder, todo[result.task_id], result),
-                  desc="sweep", show_progress=show_progress)
-    write_analysis(folder.path)
-    write_report(folder.path)
-    return folder.path
+            config = smoke_config(config, source=source) if smoke else config
+            config = with_executor(config, executor_kind, address)
+        points = sweep_points(config, source)  # validates everything before any folder exists
+        with open_executor(config) as executor:
+            if folder is None:
+                folder = held.enter_context(RunFolder.create(
+                    "sweep", config.run.name or Path(source).stem, config, out, smoke=smoke, n_points=len(points)))
+            if config.sweep.search == "bisect":
+                bisect_sweep(executor, folder, config, points, show_progress)
+            else:
+                done = {r.get("task_id") for r in folder.records(layout.EVALUATIONS)}
+                todo = {p.task_id: p for p in points if p.task_id not in done}
+                drive(executor, [task_of(p) for p in todo.values()],
+                      lambda result: record(folder, todo[result.task_id], result),
+                      desc="sweep", show_progress=show_progress)
+        write_analysis(folder)
+        write_report(folder)
+        return folder.path
 
 
 def bisect_sweep(executor, folder: RunFolder, config: Config, bases: list[GridPoint],
@@ -137,12 +139,11 @@ def sweep_points(config: Config, source: str) -> list[GridPoint]:
     return bisect_bases(points, source=source) if config.sweep.search == "bisect" else points
 
 
-def resumed(resume: str | Path, given: Config | None, *, repair: bool = False) -> tuple[RunFolder, Config]:
-    """The sweep folder to resume and its config; a given CONFIG must agree with it."""
-    folder = RunFolder.resume(resume, "sweep", repair=repair)
+def resumed_config(folder: RunFolder, given: Config | None) -> Config:
+    """The resumed sweep's config; a given CONFIG must agree with it."""
     if given is not None:
         folder.check_resumable(smoke_config(given) if folder.meta.get("smoke") else given)
-    return folder, folder.config
+    return folder.config
 
 
 def task_of(point: GridPoint) -> EvalTask:
@@ -165,18 +166,18 @@ def record(folder: RunFolder, point: GridPoint, result: EvalResult) -> None:
         print(f"tsearch: evaluation {point.task_id!r} failed: {result.error}", file=sys.stderr)
 
 
-def write_analysis(run_dir: str | Path) -> None:
+def write_analysis(run: str | Path | RunFolder) -> None:
     """analysis.json, the sweep's data product (the report shows the same numbers)."""
-    folder = RunFolder.open(run_dir, "sweep")
+    folder = as_folder(run, "sweep")
     records = load_evaluations(folder)
     if records:
         a = analyse(records, folder.config)
         folder.write_json(layout.ANALYSIS, analysis_summary(a, group_by(records, a.group_axes)))
 
 
-def sweep_verdicts(run_dir: str | Path) -> list[str]:
-    """A bisection sweep's verdict lines (views.analysis.verdict_lines); none for a grid."""
-    folder = RunFolder.open(run_dir, "sweep")
+def sweep_verdicts(run: str | Path | RunFolder) -> list[str]:
+    """A bisection sweep's verdict lines (analysis.sweep.verdict_lines); none for a grid."""
+    folder = as_folder(run, "sweep")
     path = folder.path / layout.ANALYSIS
     if folder.config.sweep.search != "bisect" or not path.exists():
         return []

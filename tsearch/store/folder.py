@@ -24,8 +24,9 @@ from ..atomic import FolderError, safe_path, write_atomic
 from ..config import Config, ConfigError, config_from_dict, config_to_dict, config_to_toml
 from ..errors import UserError
 from ..tasks import EvalResult, ScoredStep
-from . import integrity, layout, lock
+from . import integrity, layout
 from .images import pack_samples, save_grid
+from .lock import FolderLock
 from .provenance import (
     check_identity,
     command_line,
@@ -52,24 +53,27 @@ def check_path_length(path: Path, what: str) -> None:
                         f"{len(str(path).encode())}; file systems allow {NAME_MAX} per name and {PATH_MAX} in all")
 
 
-def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
-    """Create ``out`` (must not exist or be empty) or the next ``results/NNNNN-kind-name``."""
+def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> tuple[Path, FolderLock]:
+    """Create ``out`` (must not exist or be empty) or the next ``results/NNNNN-kind-name``; the
+    folder comes locked (its lock is handed to the RunFolder that writes it)."""
     if out is not None:
         path = Path(out)
         check_path_length(path, "--out")
+        held = FolderLock(path)
         for attempt in range(2):  # checked again once locked: another writer may have started
             if path.is_dir() and not path.is_symlink() and unstarted(path):
                 if attempt:
                     clear_unstarted(path)
-            elif path.exists() and (not path.is_dir() or any(p.name != lock.LOCK_FILE for p in path.iterdir())):
+            elif path.exists() and (not path.is_dir() or any(p.name != layout.LOCK for p in path.iterdir())):
+                held.release()
                 raise UserError(f"{path}: already exists and is not empty (use --resume to continue a run)")
             if attempt == 0:
                 try:
                     path.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise UserError(f"{path}: cannot create ({exc.strerror})") from None
-                lock.hold(path)
-        return path
+                held.take()
+        return path, held
     RESULTS_DIR.mkdir(exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or kind
     while True:
@@ -77,19 +81,20 @@ def new_run_dir(kind: str, name: str, out: str | Path | None = None) -> Path:
         path = RESULTS_DIR / f"{max(numbers, default=-1) + 1:05d}-{kind}-{slug}"
         try:
             path.mkdir()
-            lock.hold(path)
-            return path
+            held = FolderLock(path)
+            held.take()
+            return path, held
         except FileExistsError:  # another process took this number: take the next
             continue
 
 
 # What a start killed before run.json (written last: it commits the folder) can leave behind
-UNSTARTED = {layout.CONFIG, lock.LOCK_FILE}
+UNSTARTED = {layout.CONFIG, layout.LOCK}
 
 
 def unstarted(path: Path) -> bool:
     """A folder whose start was killed before run.json: only config.json and temporaries."""
-    names = [p.name for p in path.iterdir() if p.name != lock.LOCK_FILE]
+    names = [p.name for p in path.iterdir() if p.name != layout.LOCK]
     return bool(names) and layout.RUN not in names and all(
         n in UNSTARTED or atomic.TEMPORARY.match(n) for n in names)
 
@@ -97,26 +102,58 @@ def unstarted(path: Path) -> bool:
 def clear_unstarted(path: Path) -> None:
     warn(f"{path}: an earlier start was killed before writing run.json; starting afresh in it")
     for child in path.iterdir():
-        if child.is_file() and not child.is_symlink() and child.name != lock.LOCK_FILE:
+        if child.is_file() and not child.is_symlink() and child.name != layout.LOCK:
             child.unlink()
 
 
 # ----------------------------------------------------------------------------- the folder
 @dataclasses.dataclass
 class RunFolder:
+    """A run folder, and the one way to read or write it. What it guarantees:
+
+    - **Atomic files.** Every file users keep (.json, .npz, .png) is written to a temporary
+      file, fsynced and renamed: a crash never leaves half a file (tsearch.atomic).
+    - **Append-only records.** evaluations.jsonl, logbook.jsonl, metrics.jsonl only grow, a
+      line at a time; a torn last line is trimmed by the next append (store.records).
+    - **One writer.** A folder is written by one RunFolder of one process, which holds its lock
+      (``lock``, store.lock) from ``create`` or ``resume`` until the command ends
+      (``with folder:``); a second writer is refused with one line naming the holder.
+    - **Integrity.** The writer's claim on its record (``claim``, store.integrity) is in
+      record.json after every line, in each checkpoint and in outputs.json: a record cut
+      short is refused, never read as a smaller run.
+    - **Identity.** config.json is the run's identity: a resume under another config is refused,
+      naming the first difference (store.provenance); run.json says how the folder was made.
+
+    Files are named by store.layout only. A command resolves ``str | Path | RunFolder`` once at
+    its edge (:func:`as_folder`) and hands the object on; it never reopens what it holds.
+    """
+
     path: Path
     meta: dict  # run.json
     config: Config  # config.json
     repaired: bool = False  # resumed with --repair (tsearch.store.integrity.repair)
+    lock: FolderLock = dataclasses.field(init=False, repr=False, compare=False)
+    claim: integrity.RecordClaim = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self.lock = FolderLock(self.path)
+        self.claim = integrity.RecordClaim(self.path)
 
     @classmethod
     def create(cls, kind: str, name: str, config: Config, out: str | Path | None = None,
                **extra: Any) -> "RunFolder":
-        """A new folder with run.json and config.json: call it once every input is valid."""
-        path = new_run_dir(kind, name, out)
-        ACTIVE[:] = [path]  # a fault from here on names this folder in its --resume line
-        write_provenance(path, kind, config, **extra)
-        return cls.open(path, kind)
+        """A new folder with run.json and config.json, locked: call it once every input is
+        valid, and release it when the command ends (``with folder:``)."""
+        path, held = new_run_dir(kind, name, out)
+        try:
+            ACTIVE[:] = [path]  # a fault from here on names this folder in its --resume line
+            write_provenance(path, kind, config, **extra)
+            folder = cls.open(path, kind)
+        except BaseException:
+            held.release()
+            raise
+        folder.lock = held
+        return folder
 
     @classmethod
     def open(cls, run_dir: str | Path, kind: str | None = None) -> "RunFolder":
@@ -141,21 +178,45 @@ class RunFolder:
         path = Path(run_dir)
         if path.is_dir() and not path.is_symlink() and not (path / layout.RUN).exists() \
                 and (path / layout.CONFIG).is_file() and unstarted(path):
-            lock.hold(path)
-            return cls._start_unstarted(path, kind)
+            held = FolderLock(path)
+            held.take()
+            try:
+                folder = cls._start_unstarted(path, kind)
+            except BaseException:
+                held.release()
+                raise
+            folder.lock = held
+            return folder
         folder = cls.open(path, kind)
-        lock.hold(folder.path, quiet=True)  # one writer: a second one stops here, before any change
-        removed = atomic.clean_stale_temporaries(folder.path)
-        if removed:
-            warn(f"{folder.path}: removed {len(removed)} temporary file(s) of an interrupted write")
-        check_identity(folder.path, folder.meta, folder.config)
-        integrity.forget(folder.path)
-        folder.repaired = repair and integrity.repair(folder.path, warn)
-        if not folder.repaired:
-            integrity.check(folder.path, resume=f"tsearch {kind} --resume {folder.path}")
-        lock.announce()  # a dead writer's lock taken over: said once the folder is accepted
+        folder.hold(quiet=True)  # one writer: a second one stops here, before any change
+        try:
+            removed = atomic.clean_stale_temporaries(folder.path)
+            if removed:
+                warn(f"{folder.path}: removed {len(removed)} temporary file(s) of an interrupted write")
+            check_identity(folder.path, folder.meta, folder.config)
+            folder.repaired = repair and integrity.repair(folder.path, warn, folder.claim)
+            if not folder.repaired:
+                integrity.check(folder.path, resume=f"tsearch {kind} --resume {folder.path}")
+        except BaseException:
+            folder.release()
+            raise
+        folder.lock.announce()  # a dead writer's lock taken over: said once the folder is accepted
         ACTIVE[:] = [folder.path]
         return folder
+
+    # -- the writer's lock: held from create or resume until the command ends
+    def hold(self, *, quiet: bool = False) -> None:
+        """Take the folder's lock, to write a folder opened to read (tsearch report DIR)."""
+        self.lock.take(quiet=quiet)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> "RunFolder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
     @classmethod
     def _start_unstarted(cls, path: Path, kind: str) -> "RunFolder":
@@ -228,7 +289,12 @@ class RunFolder:
     def append(self, name: str, record: Any) -> None:
         append_jsonl(self.inside(name), record, root=self.path)
         if name == EVALUATIONS:  # what the record holds now (tsearch.store.integrity)
-            integrity.appended(self.path, dumps(record))
+            self.claim.appended(dumps(record))
+
+    def write_outputs(self, **plan) -> None:
+        """outputs.json, written last: the outputs are complete and rest on this much of the
+        record (store.integrity)."""
+        self.claim.write_outputs(**plan)
 
     def records(self, name: str, key: Callable[[dict], Any] | None = None) -> list[dict]:
         """The complete lines of a record; with ``key``, the first line of each key (a line
@@ -262,3 +328,8 @@ class RunFolder:
                     self.write_grid(f"{stem}.png", scored.samples)
         self.append(EVALUATIONS, {**header, **result_record(result)})
         return True
+
+
+def as_folder(run: "str | Path | RunFolder", kind: str | None = None) -> RunFolder:
+    """The edge of a command: a RunFolder as given, or the folder at that path opened."""
+    return run if isinstance(run, RunFolder) else RunFolder.open(run, kind)

@@ -41,8 +41,6 @@ from ..errors import UserError
 from . import layout
 
 RECORD, MARK, OUTPUTS = layout.EVALUATIONS, layout.RECORD_CLAIM, layout.OUTPUTS
-_CURRENT: dict[Path, tuple[int, str]] = {}  # resolved record path -> (lines, digest) of this writer
-_TIMES: dict[Path, list[float]] = {}  # resolved record path -> when this writer appended its last lines
 RATE_WINDOW = 50  # appends whose times record.json keeps: the folder's own rate (tsearch status)
 
 
@@ -88,40 +86,47 @@ def _whole(raw: bytes) -> bool:
 
 
 # ----------------------------------------------------------------------------- the writer
-def claim(folder: Path) -> dict:
-    """This writer's claim on the folder's record now (read from the file the first time)."""
-    key = (folder / RECORD).resolve()
-    if key not in _CURRENT:
-        s = scan(folder / RECORD)
-        _CURRENT[key] = (s.count, s.digests[-1])
-    lines, digest = _CURRENT[key]
-    return {"lines": lines, "sha256": digest}
+class RecordClaim:
+    """What one writer (a RunFolder) claims of its folder's record: lines and chained digest,
+    and when it appended its last lines. Read from the file on first use, then chained."""
 
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.current: tuple[int, str] | None = None  # (lines, digest) once read
+        self.times: list[float] = []
 
-def appended(folder: Path, line: str) -> None:
-    """One line was appended to the record: advance the claim and write record.json. The
-    first append of a process reads the whole file back (the append may have trimmed a torn
-    tail), later ones chain."""
-    key = (folder / RECORD).resolve()
-    if key in _CURRENT:
-        lines, digest = _CURRENT[key]
-        _CURRENT[key] = (lines + 1, chain(digest, line.encode()))
-    _TIMES[key] = [*_TIMES.get(key, []), time.time()][-RATE_WINDOW:]
-    write_mark(folder, claim(folder))
+    def now(self) -> dict:
+        """The claim on the record now (read from the file the first time)."""
+        if self.current is None:
+            s = scan(self.folder / RECORD)
+            self.current = (s.count, s.digests[-1])
+        lines, digest = self.current
+        return {"lines": lines, "sha256": digest}
 
+    def appended(self, line: str) -> None:
+        """One line was appended to the record: advance the claim and write record.json. The
+        first append reads the whole file back (the append may have trimmed a torn tail),
+        later ones chain."""
+        if self.current is not None:
+            lines, digest = self.current
+            self.current = (lines + 1, chain(digest, line.encode()))
+        self.times = [*self.times, time.time()][-RATE_WINDOW:]
+        self.write_mark(self.now())
 
-def write_mark(folder: Path, mark: dict) -> None:
-    """record.json: the claim, and the times of this writer's last appends (epoch seconds)."""
-    key = (folder / RECORD).resolve()
-    _CURRENT[key] = (mark["lines"], mark["sha256"])
-    times = [round(t, 3) for t in _TIMES.get(key, [])]
-    write_atomic(folder / MARK, json.dumps({RECORD: mark, "appended_at": times}, sort_keys=True) + "\n")
+    def write_mark(self, mark: dict) -> None:
+        """record.json: the claim, and the times of this writer's last appends (epoch seconds)."""
+        self.current = (mark["lines"], mark["sha256"])
+        times = [round(t, 3) for t in self.times]
+        write_atomic(self.folder / MARK, json.dumps({RECORD: mark, "appended_at": times}, sort_keys=True) + "\n")
 
+    def forget(self) -> None:
+        """Drop the claim (read again from the file on the next append)."""
+        self.current, self.times = None, []
 
-def forget(folder: Path) -> None:
-    """Drop this process's claim (read again from the file on the next append)."""
-    _CURRENT.pop((folder / RECORD).resolve(), None)
-    _TIMES.pop((folder / RECORD).resolve(), None)
+    def write_outputs(self, **plan) -> None:
+        """outputs.json, once every output of a finished run is written: the claim now and
+        ``plan`` (the generations of each phase, the re-evaluations)."""
+        write_atomic(self.folder / OUTPUTS, json.dumps({RECORD: self.now(), **plan}, sort_keys=True) + "\n")
 
 
 # ----------------------------------------------------------------------------- readers
@@ -137,12 +142,6 @@ def claims(folder: Path) -> list[tuple[str, dict]]:
     if outputs is not None:
         found.append(("its outputs (outputs.json)", outputs[RECORD]))
     return found
-
-
-def write_outputs(folder: Path, **plan) -> None:
-    """outputs.json, once every output of a finished run is written: this writer's claim now
-    and ``plan`` (the generations of each phase, the re-evaluations)."""
-    write_atomic(folder / OUTPUTS, json.dumps({RECORD: claim(folder), **plan}, sort_keys=True) + "\n")
 
 
 def read_outputs(folder: Path) -> dict | None:
@@ -226,7 +225,7 @@ def check(folder: Path, *, resume: str | None = None) -> None:
 
 
 # ----------------------------------------------------------------------------- --repair
-def repair(folder: Path, warn) -> bool:
+def repair(folder: Path, warn, writer: RecordClaim) -> bool:
     """Go back to the newest state the remaining record covers. Lines lost (the record holds
     fewer than a claim: cut, or a gap in the middle) leave every complete line in place, each
     a whole evaluation, so only the missing ones are computed again; when a line was changed
@@ -257,8 +256,8 @@ def repair(folder: Path, warn) -> bool:
     if stale:  # the outputs are written again once the missing evaluations are
         (folder / OUTPUTS).unlink()
     left = [step for step, _ in checkpoint_claims(folder)]
-    write_mark(folder, {"lines": keep, "sha256": s.digests[keep]})
-    forget(folder)
+    writer.write_mark({"lines": keep, "sha256": s.digests[keep]})
+    writer.forget()
     start = f"checkpoint {max(left)}" if left else "the start"
     warn(f"repairing {folder}: {why}; going back to {start}, keeping the {keep} evaluations it holds"
          + (f", {len(removed)} later checkpoint(s) removed" if removed else "")

@@ -1,7 +1,7 @@
 """One writer per run folder: an OS file lock held for the life of the writing command.
 
 Every command that writes into a run folder (``run``, ``sweep``, ``evolve`` and their
-``--resume``, ``report`` of a folder nobody writes) calls :func:`hold` before its first write. The lock is
+``--resume``, ``report`` of a folder nobody writes) holds its lock before its first write. The lock is
 ``DIR/tsearch.lock``: ``fcntl.flock`` on it (the kernel releases it when the process ends,
 however it ends, SIGKILL included) plus one JSON line inside naming the holder (pid, host,
 command, start time), so that a second writer can say who has the folder:
@@ -17,16 +17,16 @@ Readers (``export``, ``status``, ``score DIR``, ``results.load``, ``report`` of 
 search) never take the lock; :func:`holder` tells them who holds it, asking the kernel
 (/proc/locks) whether anyone does, so that a reused pid is not taken for a live holder.
 
-Within one process the lock is re-entrant (a driver that writes its report holds it once);
-drivers called from Python release what they took when they return (:func:`releasing`).
+The lock belongs to the object that writes the folder: a :class:`FolderLock` on its
+``RunFolder`` (``folder.lock``), taken once per command and released when the command ends
+(``with folder:``), whether it returns or raises. A command holds one RunFolder per folder and
+hands it on (to the report, to the outputs), so there is nothing to re-enter.
 """
 
 from __future__ import annotations
 
-import atexit
 import datetime as _dt
 import fcntl
-import functools
 import json
 import os
 import socket
@@ -38,27 +38,73 @@ from ..errors import UserError
 from . import layout
 
 LOCK_FILE = layout.LOCK
-_HELD: dict[Path, int] = {}  # resolved folder -> the open fd holding its flock
-_PENDING: list[str] = []  # takeover lines not said yet (hold(quiet=True))
 
 
-def hold(folder: str | Path, command: list[str] | None = None, *, quiet: bool = False) -> None:
-    """Take ``folder``'s lock for this process (a no-op if it already holds it); a one-line
-    UserError naming the holder if another process has it. ``quiet``: the line saying that a
-    dead holder's lock was taken over waits for :func:`announce` (a resume says it once its
-    checks pass, so that a refusal stays one line)."""
-    key = Path(folder).resolve()
-    if key in _HELD:
-        return
-    fd = _locked(key / LOCK_FILE, folder)
-    try:
-        _take_over_if_stale(fd, folder, quiet)
-        _write(fd, {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(command or command_line()),
-                    "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds")})
-    except BaseException:
-        os.close(fd)
-        raise
-    _HELD[key] = fd
+class FolderLock:
+    """The lock of one run folder, held by the RunFolder that writes it (its ``lock``)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.fd: int | None = None  # the open fd holding the flock, while held
+        self.pending: list[str] = []  # takeover lines not said yet (take(quiet=True))
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None
+
+    def take(self, command: list[str] | None = None, *, quiet: bool = False) -> None:
+        """Take the folder's lock (a no-op if this object holds it); a one-line UserError naming
+        the holder if another process or object has it. ``quiet``: the line saying that a dead
+        holder's lock was taken over waits for :meth:`announce` (a resume says it once its
+        checks pass, so that a refusal stays one line)."""
+        if self.held:
+            return
+        fd = _locked(self.folder / LOCK_FILE, self.folder)
+        try:
+            self._take_over_if_stale(fd, quiet)
+            _write(fd, {"pid": os.getpid(), "host": socket.gethostname(),
+                        "command": " ".join(command or command_line()),
+                        "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds")})
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+
+    def _take_over_if_stale(self, fd: int, quiet: bool) -> None:
+        """The flock is ours; a holder still named in the file died without clearing it."""
+        previous = _read(fd)
+        if not previous:
+            return
+        folder = self.folder
+        if previous.get("garbage"):  # no tsearch wrote it, and no process holds its lock
+            self.pending.append(f"tsearch: warning: {folder}: replaced a lock file tsearch did not write "
+                                "(no process held its lock)")
+        elif previous.get("host") != socket.gethostname():
+            raise UserError(f"{folder} was locked by {describe(previous)} and that lock is free here, but a "
+                            f"process on another host cannot be checked from {socket.gethostname()}; if it "
+                            f"is gone, remove {folder / LOCK_FILE} (docs/cluster.md)")
+        else:
+            gone = "that process is gone" if not alive(previous.get("pid")) else "no process holds its lock"
+            self.pending.append(f"tsearch: warning: {folder}: took over the lock left by {describe(previous)}: {gone}")
+        if not quiet:
+            self.announce()
+
+    def announce(self) -> None:
+        """Say the takeovers held back by ``take(quiet=True)``."""
+        while self.pending:
+            print(self.pending.pop(0), file=sys.stderr, flush=True)
+
+    def release(self) -> None:
+        """Remove the lock file, then let the folder go (closing the fd releases the flock; a
+        process that opened the old file meanwhile sees it removed and opens a new one)."""
+        if self.fd is None:
+            return
+        try:
+            os.unlink(self.folder / LOCK_FILE)
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = None
 
 
 def _locked(path: Path, folder: str | Path) -> int:
@@ -105,78 +151,11 @@ def command_line() -> list[str]:
     return ["tsearch" if program in ("__main__.py", "-c", "") else program, *sys.argv[1:]]
 
 
-def _take_over_if_stale(fd: int, folder: str | Path, quiet: bool) -> None:
-    """The flock is ours; a holder still named in the file died without clearing it."""
-    previous = _read(fd)
-    if not previous:
-        return
-    if previous.get("garbage"):  # no tsearch wrote it, and no process holds its lock
-        _PENDING.append(f"tsearch: warning: {folder}: replaced a lock file tsearch did not write "
-                        "(no process held its lock)")
-        if not quiet:
-            announce()
-        return
-    if previous.get("host") != socket.gethostname():
-        raise UserError(f"{folder} was locked by {describe(previous)} and that lock is free here, but a "
-                        f"process on another host cannot be checked from {socket.gethostname()}; if it "
-                        f"is gone, remove {Path(folder) / LOCK_FILE} (docs/cluster.md)")
-    gone = "that process is gone" if not alive(previous.get("pid")) else "no process holds its lock"
-    _PENDING.append(f"tsearch: warning: {folder}: took over the lock left by {describe(previous)}: {gone}")
-    if not quiet:
-        announce()
-
-
-def announce() -> None:
-    """Say the takeovers held back by ``hold(quiet=True)``."""
-    while _PENDING:
-        print(_PENDING.pop(0), file=sys.stderr, flush=True)
-
-
-def release(folder: str | Path) -> None:
-    """Remove the lock file, then let the folder go (closing the fd releases the flock; a
-    process that opened the old file meanwhile sees it removed and opens a new one)."""
-    key = Path(folder).resolve()
-    fd = _HELD.pop(key, None)
-    if fd is None:
-        return
-    try:
-        os.unlink(key / LOCK_FILE)
-    except OSError:
-        pass
-    os.close(fd)
-
-
-def release_all() -> None:
-    for key in list(_HELD):
-        release(key)
-
-
-atexit.register(release_all)
-
-
-def releasing(fn):
-    """Decorator for a driver: the locks it took are released when it returns or raises (a
-    Python caller may run several drivers, or a resume of the same folder, in one process)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        before = set(_HELD)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            for key in set(_HELD) - before:
-                release(key)
-
-    return wrapper
-
-
 def holder(folder: str | Path) -> dict | None:
     """Who holds the folder's lock now (pid, host, command, started), or None: for readers.
     It reads the lock file only, never flocks it (even a shared flock taken for a moment
     would refuse a writer starting then): a record naming a process gone from this host is
     None; one naming another host is shown as it is (it cannot be checked from here)."""
-    if Path(folder).resolve() in _HELD:
-        return _read(_HELD[Path(folder).resolve()])
     try:
         fd = os.open(Path(folder) / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
