@@ -28,6 +28,7 @@ import math
 import torch
 
 from .. import torch_seeding
+from ..config import DiffusionConfig as D  # the defaults, stated once
 
 
 def generator_device(generator: torch_seeding.Generators) -> torch.device:
@@ -92,7 +93,7 @@ class Process:
 class OUProcess(Process):
     """Ornstein–Uhlenbeck: dx = -x dt + sqrt(2) dW;  alpha = e^{-t}, sigma = sqrt(1 - e^{-2t})."""
 
-    def __init__(self, *, t_min: float = 1e-3, t_max: float = 4.0):
+    def __init__(self, *, t_min: float = D.t_min, t_max: float = D.t_max):
         self.t_min, self.t_max = float(t_min), float(t_max)
 
     def alpha(self, t):
@@ -117,7 +118,7 @@ class OUProcess(Process):
 class VEProcess(Process):
     """Variance exploding with t = sigma: x_t = x_0 + t z,  dx = sqrt(2 t) dW."""
 
-    def __init__(self, *, sigma_min: float = 0.01, sigma_max: float = 20.0):
+    def __init__(self, *, sigma_min: float = D.sigma_min, sigma_max: float = D.sigma_max):
         self.t_min, self.t_max = float(sigma_min), float(sigma_max)
 
     def alpha(self, t):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 
 from .. import torch_seeding
+from ..config import SamplerConfig as S  # the defaults, stated once
 from .parameterization import ScoreFn
 from .processes import Process, generator_device
 
@@ -35,7 +36,7 @@ def tweedie(score_fn: ScoreFn, process: Process, x: torch.Tensor, t: torch.Tenso
 
 
 class ReverseSDESampler:
-    def __init__(self, *, process: Process, n_steps: int = 100):
+    def __init__(self, *, process: Process, n_steps: int = S.n_steps):
         self.process, self.n_steps = process, n_steps
 
     def sample(self, score_fn: ScoreFn, shape, generator: torch_seeding.Generators) -> torch.Tensor:
@@ -51,8 +52,8 @@ class ReverseSDESampler:
 
 
 class AnnealedLangevinSampler:
-    def __init__(self, *, process: Process, n_steps: int = 100, langevin_steps: int = 5,
-                 snr: float = 0.5):  # the defaults of SamplerConfig (its comment: why 0.5)
+    def __init__(self, *, process: Process, n_steps: int = S.n_steps, langevin_steps: int = S.langevin_steps,
+                 snr: float = S.snr):  # SamplerConfig's comment says why 0.5
         self.process, self.n_steps = process, n_steps
         self.langevin_steps, self.snr = langevin_steps, snr
 
@@ -69,7 +70,7 @@ class AnnealedLangevinSampler:
 
 
 class ProbabilityFlowSampler:
-    def __init__(self, *, process: Process, n_steps: int = 100, solver: str = "heun"):
+    def __init__(self, *, process: Process, n_steps: int = S.n_steps, solver: str = S.solver):
         if solver not in ("euler", "heun"):
             raise ValueError(f"solver must be 'euler' or 'heun', got {solver!r}")
         self.process, self.n_steps, self.solver = process, n_steps, solver

@@ -18,21 +18,10 @@ from ..errors import UserError
 
 # Form on CPU: a fixed rule of (model kind, side), never a timing taken at run time, so that
 # a genetic search killed and resumed on CPU trains every group the same way and gets the
-# same numbers. vmap where it measured faster than the loop, else the loop: on CPU the batched
-# form must never be slower. benchmarks/cpu_forms.py, 2 CPU cores, 2 torch threads, batch 64,
-# default configs, vmap / loop model-steps/s (2026-11-28; docs/benchmarks.md):
-#                  side 8, P=8   side 8, P=4   side 12, P=8   side 16, P=8
-#     mlp              1.81          1.61          1.60           1.47
-#     cnn              0.84            -             -            0.37
-#     unet             1.30          1.09          0.87           0.78
-#     transformer      1.37          1.18          1.02           0.89
-#     polygon          1.31          1.10          1.01           0.92
-# (with 1 thread at side 8, P=8: mlp 1.52, cnn 0.79, unet 1.06, transformer 1.15, polygon 1.18)
-# Only the MLP wins at every size, P and thread count measured on a quiet machine. The modest
-# side-8 gains of unet / transformer / polygon shrink to 1.06-1.18 at P = 4 or 1 thread, and
-# the cpu bench workload (a UNet at side 8, P = 4) ran 0.99x (1 thread) and 0.41x (2 threads,
-# loaded machine) the loop when stacked: they stay on the loop. Largest side at which a kind is stacked on CPU
-# (0: never; mlp above 16: not measured, loop).
+# same numbers. vmap where it measured faster than the loop at every size, stack and thread
+# count (only the MLP: docs/benchmarks.md, "Which form on CPU", benchmarks/cpu_forms.py), else
+# the loop: on CPU the batched form must never be slower. Largest side at which a kind is
+# stacked on CPU (0: never; mlp above 16: not measured, loop).
 CPU_VMAP_MAX_SIDE: dict[str, int] = {
     "mlp": 16,
     "cnn": 0,
@@ -56,12 +45,10 @@ def cuda_device_count() -> int:
     return torch.cuda.device_count()
 
 
-# bf16 autocast on a CPU that computes it natively (AVX-512 BF16, AMX), measured per model kind
-# with benchmarks/bf16_cpu.py (exp2's target, n = 2, 200 steps, 96 samples x 50 steps, one
-# thread; a 2-core Intel Xeon with AVX-512 BF16 and AMX, 2026-12-05): seconds of an evaluation
-# against fp32: UNet (32, 64) 0.76 (training 0.77, sampling 0.63), CNN 16 x 4 1.00, polygon 1.05, MLP 1.14,
-# transformer 1.14. Only the UNet wins, and its values agree with fp32 within seed noise
-# (docs/benchmarks.md); everywhere else bf16 on a CPU is off unless asked for ("on").
+# bf16 autocast on a CPU that computes it natively (AVX-512 BF16, AMX), per model kind: only
+# the UNet ran faster than fp32 (0.76x the time), with values that agree with fp32 within seed
+# noise (benchmarks/bf16_cpu.py, docs/benchmarks.md); everywhere else bf16 on a CPU is off
+# unless asked for ("on").
 CPU_BF16_KINDS = frozenset({"unet"})
 
 

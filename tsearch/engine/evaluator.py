@@ -178,8 +178,8 @@ def choose_form(engine: EngineConfig, device: torch.device, group: list[Job], ch
 def set_threads(threads: int, device: torch.device) -> None:
     """torch's intra-op threads. ``0`` (auto) is 1 on CPU: these models are too small to split
     a matrix product across cores, and when another process shares the cores, 2 threads ran
-    a CNN training step 18x slower than 1 (146 ms against 8 ms, 2 cores, 2026-11-28); on an
-    idle machine 2 threads gained at most 30 % (docs/benchmarks.md). Parallelism across
+    a CNN training step 18x slower than 1; on an idle machine 2 threads gained at most 30 %
+    (docs/benchmarks.md). Parallelism across
     evaluations comes from executors (one process per core or GPU share) instead."""
     if threads or device.type == "cpu":
         torch.set_num_threads(threads or 1)

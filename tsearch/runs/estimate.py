@@ -1,9 +1,8 @@
 """``--dry-run``: the resolved config, how many evaluations it asks for and a rough time.
 
-The time is an estimate from the CPU benchmarks (docs/benchmarks.md, "Which form on CPU",
-loop model-steps/s at side 8, batch 64, 2 threads, 2026-11-28; cnn and unet re-measured on
-2026-12-01, see CPU_STEPS_PER_S), scaled by the work of one
-evaluation, which grows with pixels x images:
+The time is an estimate from the CPU benchmarks (docs/benchmarks.md, "Which form on CPU": loop
+model-steps/s at side 8, batch 64; CPU_STEPS_PER_S), scaled by the work of one evaluation,
+which grows with pixels x images:
 
     train_s  = train.steps x (side^2 / 64) x (batch_size / 64) / rate[model.kind]
     sample_s = n_scored x n_samples x sampler.n_steps x (side^2 / 64) / (3 x 64 x rate)
@@ -28,11 +27,8 @@ from ..config.grid import expand_grid
 from ..tasks import scored_steps
 from .supports import bisect_bases, n_max_of
 
-# loop model-steps/s, side 8, batch 64, 2 threads (docs/benchmarks.md, second series); cnn
-# re-measured per worker with two workers busy on the 2-core AVX2 machine of 2026-12-01
-# (`tsearch bench --workload evolve`, parallel path, 16 evaluations in 108.7 s); unet on the 2-core
-# AVX-512 machine of 2026-12-05 from the packaged evolve run (136 trainings at 10x10, n = 1..3,
-# 2,148 CPU-s: 15.8 s each; the AVX2 machine of experiment 2 was ~3x slower: 11.0 there)
+# loop model-steps/s per worker, side 8, batch 64, on this project's 2-core machines (where each
+# rate was measured: docs/benchmarks.md, "What --dry-run assumes")
 CPU_STEPS_PER_S = {"mlp": 483.0, "cnn": 98.0, "unet": 30.0, "transformer": 75.0, "polygon": 163.0}
 ORACLE_SECONDS = 1.0
 OVERHEAD_SECONDS = 3.0  # set-up and scoring per evaluation (see the docstring)

@@ -11,7 +11,7 @@ tsearch.search.control defines the budget). Run folder (besides run.json / confi
 
     evaluations.jsonl   THE record: every finished evaluation (metrics per scored step),
                         "step" = its generation, "phase" = baseline | search | control
-                        (folders written before 2026-12-01: absent, the logbook line names it);
+                        (absent in older folders: the logbook line names it);
                         re-evaluations: "phase": "reevaluate", "step" = the number of generations
     errors.jsonl        failed evaluations and their reasons
     logbook.jsonl       one line per generation; wall-clock figures only under "timing"

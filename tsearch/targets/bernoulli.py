@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import BernoulliConfig as C  # the defaults, stated once
 from . import MAX_SUPPORT_SIZE, countable, image_bits, image_keys
 from .base import Samples, Target, Validity
 
@@ -22,7 +23,7 @@ EXACT_COMB_MAX_D = 4096
 
 
 class BernoulliTarget(Target):
-    def __init__(self, *, side: int = 6, p: float = 0.2):
+    def __init__(self, *, side: int = C.side, p: float = C.p):
         self.side = int(side)
         self.p = float(p)
         self.log_pmf = binomial_log_pmf(self.d, self.p)  # (d + 1,)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import DotsConfig as C  # the defaults, stated once
 from ..errors import UserError
 from . import uniform_novel_mass
 from .base import Samples, Target, Validity, image_bits
@@ -42,7 +43,7 @@ MAX_REJECTED_PIXELS = 2**27  # bounds the time spent on rejected candidates (a f
 
 
 class DotsTarget(Target):
-    def __init__(self, *, side: int = 8, k: int | tuple[int, int] = 1):
+    def __init__(self, *, side: int = C.side, k: int | tuple[int, int] = C.k):
         lo, hi = (k, k) if np.ndim(k) == 0 else k
         self.side = int(side)
         self.k_range = (int(lo), int(hi))

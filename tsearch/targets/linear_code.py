@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from ..config import LinearCodeConfig as C  # the defaults, stated once
 from ..seeding import numpy_rng
 from . import countable, image_bits, uniform_novel_mass
 from .base import Samples, Target, Validity
 
 
 class LinearCodeTarget(Target):
-    def __init__(self, *, side: int = 6, rate: float = 0.25, code_seed: int = 0):
+    def __init__(self, *, side: int = C.side, rate: float = C.rate, code_seed: int = C.code_seed):
         self.side = int(side)
         self.m = int(round(rate * self.side**2))
         self.generator = numpy_rng(code_seed, "linear_code", self.side, self.m).integers(

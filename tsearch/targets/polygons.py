@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from ..config import PolygonsConfig as C  # the defaults, stated once
 from ..errors import UserError
 from . import image_bits
 from .base import Samples, Target, Validity, image_keys
@@ -31,8 +32,8 @@ MAX_ROUNDS = 100  # rounds of batched draws before giving up (min_area too large
 
 
 class PolygonsTarget(Target):
-    def __init__(self, *, side: int = 16, max_vertices: int = 6, min_area: float = 6.0,
-                 convex: bool = False, tolerance: int = 0, kind: str = "polygons"):
+    def __init__(self, *, side: int = C.side, max_vertices: int = C.max_vertices, min_area: float = C.min_area,
+                 convex: bool = C.convex, tolerance: int = C.tolerance, kind: str = "polygons"):
         self.side = int(side)
         self.max_vertices = int(max_vertices)
         self.min_area = float(min_area)
