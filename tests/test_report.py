@@ -97,6 +97,31 @@ def test_sweep_report_finds_n_star_and_the_right_law(tmp_path, law, expected):
     assert (tmp_path / "figures" / "n_star.png").is_file()
 
 
+@pytest.mark.parametrize("law", [lambda d, s: d / 2 * (1 + s * 0.3), lambda d, s: 2 ** (d / 16 + s * 0.3)])
+def test_the_sweep_report_draws_analysis_json_and_says_what_a_recomputation_would(tmp_path, law):
+    """The report reads the data product (analysis.json) instead of computing it again; what it
+    says is what it said when it computed the analysis itself."""
+    from tsearch.analysis.sweep import analysis_from_summary, analysis_summary, group_by
+    from tsearch.store.folder import RunFolder
+    from tsearch.store.records import dumps
+
+    synthetic_sweep(tmp_path, law)
+    write_report(tmp_path)  # no analysis.json yet: computed from the records
+    recomputed = (tmp_path / "report.md").read_text()
+    write_analysis(tmp_path)
+    summary = json.loads((tmp_path / "analysis.json").read_text())
+    folder = RunFolder.open(tmp_path)
+    a = analysis_from_summary(summary, folder.config)
+    records = [json.loads(line) for line in (tmp_path / "evaluations.jsonl").read_text().splitlines()]
+    assert dumps(analysis_summary(a, group_by(records, a.group_axes))) == dumps(summary)  # read back whole
+    write_report(tmp_path)
+    assert (tmp_path / "report.md").read_text() == recomputed
+    summary["scaling_fits"][next(iter(summary["scaling_fits"]))][0]["formula"] = "n* = read from analysis.json"
+    (tmp_path / "analysis.json").write_text(json.dumps(summary))
+    write_report(tmp_path)
+    assert "n* = read from analysis.json" in (tmp_path / "report.md").read_text()  # read, not recomputed
+
+
 @pytest.mark.parametrize("delta,verdict", [(2.5, "the data prefer the power law (ΔAIC = 2.50, Akaike weight 0.78)"),
                                            (1.5, "AIC does not separate them (ΔAIC = 1.50 < 2)")])
 def test_fit_sentence_prefers_a_law_only_from_a_delta_aic_of_two(delta, verdict):

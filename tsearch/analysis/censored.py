@@ -72,6 +72,12 @@ class CensoredFit:
     def mu(self, d) -> np.ndarray:
         return self.alpha + self.beta * MODELS[self.name][1](np.asarray(d, dtype=float))
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "CensoredFit":
+        """The inverse of :meth:`as_dict` (analysis.json read back)."""
+        return cls(d["name"], d["formula"], math.log(d["a"]), d["exponent"], tuple(d["exponent_ci95"]),
+                   d["sigma_log"], d["loglik"], d["aic"], d["points"], d["censored"], d["akaike_weight"])
+
     def as_dict(self) -> dict:
         return {"name": self.name, "formula": self.formula, "a": math.exp(self.alpha),
                 "exponent": self.beta, "exponent_ci95": list(self.beta_ci), "sigma_log": self.sigma,

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..config.grid import label
 from ..tasks import fitness_record
-from .censored import Point, Verdict, compare, fit_censored, unfit_reason
+from .censored import CensoredFit, Point, Verdict, compare, fit_censored, unfit_reason
 from .stats import akaike_weights, t_quantile
 from .timescales import DEFINITIONS, epochs, tau_gen, tau_mem
 
@@ -399,6 +399,40 @@ def analysis_summary(a: Analysis, groups: dict) -> dict:
         "tau_mem_fit": {g: fit_dict(f) for g, f in a.tau_fits.items()},
         "comparison": [dict(zip(COMPARISON_COLUMNS, row)) for row in comparison_rows(a, groups)],
     }
+
+
+def analysis_from_summary(summary: dict, config) -> Analysis:
+    """The Analysis that analysis_summary wrote, read back (the report draws analysis.json, it
+    does not compute it again). The group axes and batch size come from the config, as in
+    :func:`analyse`; a fit's residual sum of squares is not stored (nothing draws it)."""
+    axes = list(config.sweep.grid)
+    a = Analysis([x for x in axes if x not in (SEED, N, SIDE)], dict(summary["metric"]), summary["threshold"],
+                 batch_size=None if "train.batch_size" in axes else config.train.batch_size)
+
+    def fit(f: dict | None) -> Fit | None:
+        return None if f is None else Fit(f["name"], f["formula"], f["params"],
+                                          {k: tuple(v) for k, v in f["ci95"].items()}, float("nan"),
+                                          f["aic"], f["points"], f["r2"], f["akaike_weight"])
+
+    for g, rows in summary["n_star"].items():
+        a.n_star[g] = {r["d"]: (r["n_star"], {int(k): v for k, v in r["per_seed"].items()}) for r in rows}
+    a.fits = {g: None if fits is None else [fit(f) for f in fits] for g, fits in summary["scaling_fits"].items()}
+    for g, rows in summary["n_star_brackets"].items():
+        a.brackets[g], a.support[g] = {}, {}
+        for r in rows:
+            a.brackets[g].setdefault(r["d"], {})[r["seed"]] = (r["lo"], r["hi"])
+            a.support[g][r["d"]] = r["support_size"]
+    a.verdicts = {g: Verdict([CensoredFit.from_dict(f) for f in v["fits"]], v["verdict"])
+                  for g, v in summary["censored_fits"].items()}
+    a.against_support = dict(summary["against_support"])
+    for g, rows in summary["largest_set_copy"].items():
+        a.memorized[g] = {}
+        for r in rows:
+            a.memorized[g].setdefault(r["d"], {})[r["seed"]] = (r["n"], r["copy_last"])
+    a.timescales = {g: {(r["d"], r["n"]): (r["tau_gen"], r["tau_mem"]) for r in rows}
+                    for g, rows in summary["timescales"].items()}
+    a.tau_fits = {g: fit(f) for g, f in summary["tau_mem_fit"].items()}
+    return a
 
 
 MEMORIZED = 0.9  # copy at the last checkpoint that counts as memorized

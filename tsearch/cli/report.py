@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..report.render import write_live_report, write_report
-from ..store import lock
+from ..runs.sweep import write_analysis
+from ..store import integrity, lock
 from ..store.folder import RunFolder
 from ..store.integrity import require_records
 from . import user_errors
@@ -29,5 +30,10 @@ def command(run_dir, out):
         target.mkdir(parents=True, exist_ok=True)
         html, md = write_live_report(folder, target)
     else:
-        html, md = write_report(folder)
+        with folder:  # the folder's writer for the time of the report
+            folder.hold()
+            integrity.check(folder.path)  # a cut record is refused before anything is rewritten
+            if folder.meta.get("kind") == "sweep":
+                write_analysis(folder)  # the data product the report draws, from the whole record
+            html, md = write_report(folder)
     click.echo(f"{html}\n{md}")

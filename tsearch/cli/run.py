@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import click
 
-from ..config import load_config
 from ..runs.estimate import dry_run_text, estimate_run
-from ..runs.pipeline import with_executor
+from ..runs.pipeline import command_config
 from ..runs.run import run_single
-from . import config_argument, executor_options, user_errors
+from . import executor_options, user_errors
 
 
 @click.command(help="Train one model on one training set and score its samples over training time. "
@@ -23,8 +22,7 @@ from . import config_argument, executor_options, user_errors
 @click.option("--quiet", is_flag=True, help="No progress bar: one log line per finished evaluation instead.")
 @user_errors
 def command(config_path, overrides, out, dry_run, executor_kind, address, quiet):
-    config = load_config(config_argument(config_path), overrides)  # every error stops here
-    config = with_executor(config, executor_kind, address)
+    config = command_config(config_path, overrides, executor_kind=executor_kind, address=address)
     if dry_run:
         click.echo(dry_run_text("run", config, estimate_run(config)), nl=False)
         return

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from ..config import load_config
 from ..errors import UserError
-from . import config_argument, user_errors
+from ..runs.pipeline import command_config
+from . import user_errors
 
 
 @click.command(help="Score samples against a training set (CONFIG --train T.npz --samples S.npz: "
@@ -46,5 +46,5 @@ def command(source: str, train: str | None, samples: str | None, overrides: tupl
         raise UserError("--check re-scores a run folder; give DIR, not a config")
     if not train or not samples:
         raise UserError(f"{source}: scoring with a config needs --train TRAIN.npz and --samples SAMPLES.npz")
-    config = load_config(config_argument(source), overrides)
+    config = command_config(source, overrides)
     click.echo(json.dumps(score_files(config, train, samples), sort_keys=True))

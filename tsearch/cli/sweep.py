@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import click
 
-from ..config import load_config
 from ..errors import UserError
+from ..runs.pipeline import command_config
 from ..runs.sweep import dry_run as sweep_dry_run
 from ..runs.sweep import run_sweep, sweep_verdicts
-from . import config_argument, executor_options, user_errors
+from . import executor_options, user_errors
 
 
 @click.command(help="Evaluate a grid of random training sets (experiments 1, 2, 4). "
@@ -34,8 +34,7 @@ def command(config_path, overrides, out, resume, dry_run, repair, smoke, executo
         raise UserError("give a CONFIG, or --resume DIR")
     if resume is not None and out is not None:
         raise UserError("--out and --resume are exclusive (a resumed sweep writes into its folder)")
-    config_path = config_argument(config_path)
-    config = load_config(config_path, overrides) if config_path is not None else None
+    config = command_config(config_path, overrides) if config_path is not None else None
     if repair and resume is None:
         raise UserError("--repair goes with --resume DIR")
     if dry_run:

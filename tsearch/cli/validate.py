@@ -11,11 +11,11 @@ import json
 
 import click
 
-from ..config import load_config
 from ..errors import UserError
 from ..imageio import load_images
+from ..runs.pipeline import command_config
 from ..targets import build_target
-from . import config_argument, user_errors
+from . import user_errors
 
 
 @click.command(help="Check images (an .npz or a folder of PNGs) against a config's target; "
@@ -30,7 +30,7 @@ from . import config_argument, user_errors
               help="--chance: number of blobs (the images' areas repeated, or target samples').")
 @user_errors
 def command(config: str, images: str | None, overrides: tuple[str, ...], chance: bool, blobs: int) -> None:
-    cfg = load_config(config_argument(config), overrides)
+    cfg = command_config(config, overrides)
     target = build_target(cfg.target)
     if images is None and not chance:
         raise UserError("give IMAGES to validate (or --chance for the chance level of the target)")

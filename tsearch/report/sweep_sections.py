@@ -17,6 +17,7 @@ from ..analysis.sweep import (
     Analysis,
     Fit,
     analyse,
+    analysis_from_summary,
     comparison_rows,
     group_by,
     group_by_fields,
@@ -47,7 +48,7 @@ def report_sections(folder: RunFolder) -> list[Section]:
     if not records:
         return [Section("What was observed", [f"No evaluation has finished (0 of {total})."])]
     (run_dir / layout.FIGURES).mkdir(exist_ok=True)
-    a = analyse(records, config)
+    a = analysis_of(folder, records)
     groups = group_by(records, a.group_axes)
     return [Section("What was observed", observations(a, records, total, bisect)),
             comparison_section(a, groups),
@@ -56,6 +57,14 @@ def report_sections(folder: RunFolder) -> list[Section]:
             timescales_section(run_dir, a),
             *pixel_statistics_section(a, groups),
             samples_section(run_dir, a, groups)]
+
+
+def analysis_of(folder: RunFolder, records: list[dict]) -> Analysis:
+    """The sweep's data product, analysis.json, as the command wrote it; computed here only for
+    a folder without one (records appended by a Python caller that wrote no analysis)."""
+    if (folder.path / layout.ANALYSIS).is_file():
+        return analysis_from_summary(folder.read_json(layout.ANALYSIS), folder.config)
+    return analyse(records, folder.config)
 
 
 def load_evaluations(folder: RunFolder | str | Path) -> list[dict]:

@@ -46,7 +46,7 @@ from pathlib import Path
 
 from ..analysis.summary import reevaluated_genomes
 from ..atomic import to_jsonable
-from ..config import Config, config_to_dict, load_config
+from ..config import Config, config_to_dict
 from ..errors import UserError
 from ..report.render import write_report
 from ..search import Genome
@@ -65,9 +65,9 @@ from . import screen_oracle
 from .estimate import dry_run_text, estimate_evolve
 from .evolve_outputs import log_entry, write_outputs
 from .evolve_state import (
+    DEFAULT_CONFIG,
     check_config,
     complete,
-    default_config_path,
     fresh_state,
     load_state,
     logged_generations,
@@ -75,7 +75,7 @@ from .evolve_state import (
     resumed_config,
 )
 from .evolve_tasks import evaluation_task, training_id, training_set
-from .pipeline import open_executor, results, resume_executor, with_executor
+from .pipeline import command_config, open_executor, results, resume_executor
 from .progress import LiveDisplay, SilentDisplay
 
 __all__ = ["evolve", "dry_run", "run_evolve", "fresh_state", "evaluate_genomes", "SilentDisplay"]
@@ -106,13 +106,13 @@ def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str 
                 return folder.path
             config = resume_executor(config, executor_kind, address)
         else:
-            source = config if isinstance(config, Config) else config or default_config_path()
-            config = config if isinstance(config, Config) else load_config(source, overrides)
-            config = with_executor(config, executor_kind, address)
+            source = config
+            config = command_config(config, overrides, default=DEFAULT_CONFIG, executor_kind=executor_kind,
+                                    address=address)
         check_config(config)
         with open_executor(config) as executor:  # an unreachable cluster stops here
             if folder is None:
-                name = config.run.name or (Path(source).stem if not isinstance(source, Config) else "evolve")
+                name = config.run.name or (Path(source).stem if isinstance(source, (str, Path)) else "evolve")
                 folder = held.enter_context(RunFolder.create("evolve", name, config, out))
             elif config.search.generations != folder.config.search.generations:
                 folder.extend(config, key="search.generations")
@@ -127,8 +127,8 @@ def evolve(config: Config | str | Path | None = None, overrides=(), *, out: str 
 def dry_run(config_path: str | None, overrides=(), *, executor_kind: str | None = None,
             address: str | None = None) -> str:
     """``tsearch evolve --dry-run``: the resolved config and its plan; nothing is written."""
-    config = load_config(config_path or default_config_path(), overrides)
-    config = with_executor(config, executor_kind, address)
+    config = command_config(config_path, overrides, default=DEFAULT_CONFIG, executor_kind=executor_kind,
+                            address=address)
     check_config(config)
     return dry_run_text("evolve", config, estimate_evolve(config))
 

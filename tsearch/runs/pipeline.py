@@ -11,12 +11,27 @@ Every driver goes through an executor, so one config chunks the same way whereve
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
-from ..config import Config, replace_path
+from .. import configs
+from ..config import Config, load_config, replace_path
 from ..executors import Executor, build_executor
 from ..store.records import warn
 from ..tasks import EvalResult, EvalTask
 from .progress import progress
+
+
+def command_config(source: str | Path | Config | None, overrides: Sequence[str] = (), *,
+                   default: str | None = None, executor_kind: str | None = None,
+                   address: str | None = None) -> Config:
+    """The one config entry of every command: ``source`` is a Config (taken as it is), or CONFIG
+    (a TOML file or a packaged config's name; None: the command's packaged ``default``, or the
+    schema's defaults) with ``--set`` overrides applied by the one loader; then where it runs
+    (``--executor``, ``--address``). Every error is a one-line UserError, before any work."""
+    if not isinstance(source, Config):
+        path = configs.resolve(source) if source is not None else configs.path(default) if default else None
+        source = load_config(path, overrides)
+    return with_executor(source, executor_kind, address)
 
 
 def with_executor(config: Config, kind: str | None, address: str | None) -> Config:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..config import Config, load_config, replace_path
+from ..config import Config, replace_path
 from ..errors import UserError
 from ..store import layout
 from ..store.folder import RunFolder
@@ -32,15 +32,13 @@ from ..store.lock import holder
 from ..store.provenance import command_line, first_difference, now
 from ..store.records import write_json
 from .evolve import evolve
-from .evolve_state import check_config, complete, default_config_path
-from .pipeline import open_executor, with_executor
+from .evolve_state import DEFAULT_CONFIG, check_config, complete
+from .pipeline import command_config, open_executor, with_executor
 from .study import MAY_DIFFER, mixed, write_study
-
-REPLICATES = "replicates"  # the folder of the replicates' evolve folders
 
 
 def replicate_dir(study_dir: Path, seed: int) -> Path:
-    return study_dir / REPLICATES / f"seed-{seed:04d}"
+    return study_dir / layout.replicate(seed)
 
 
 def run_study(config_path: str | None, overrides=(), *, replicates: int | None, out: str | None = None,
@@ -60,7 +58,7 @@ def run_study(config_path: str | None, overrides=(), *, replicates: int | None, 
                 raise UserError(f"--replicates: the study in {folder.path} has {count}; a study can be "
                                 f"extended, not shortened (given {replicates})")
             if config_path is not None or overrides:
-                given = load_config(config_path, overrides)
+                given = command_config(config_path, overrides)
                 why = first_difference(folder.config, given, labels=("in the study", "given"), ignore=MAY_DIFFER)
                 if why:
                     raise UserError(f"{folder.path}: a study of another config ({why})")
@@ -72,7 +70,7 @@ def run_study(config_path: str | None, overrides=(), *, replicates: int | None, 
             if replicates is None or replicates < 2:
                 raise UserError("--replicates: a study needs at least 2 replicates (given "
                                 f"{replicates if replicates is not None else 'none'})")
-            config = load_config(config_path or default_config_path(), overrides)
+            config = command_config(config_path, overrides, default=DEFAULT_CONFIG)
             check_config(config)
             if address is not None:  # an unreachable cluster stops here, before the study's folder exists
                 with open_executor(with_executor(config, executor_kind, address)):

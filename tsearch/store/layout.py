@@ -119,6 +119,11 @@ def front_member(size: int, genome_hash: str) -> str:
     return f"{BEST}/n{size:03d}-{genome_hash[:12]}"
 
 
+def replicate(seed: int) -> str:
+    """A study's replicate: an evolve folder inside the study folder."""
+    return f"replicates/seed-{seed:04d}"
+
+
 def figure(name: str) -> str:
     """A sweep report's figure."""
     return f"{FIGURES}/{name}.png"
