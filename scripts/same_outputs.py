@@ -70,7 +70,7 @@ COMMANDS = {"run": RUN, "sweep": SWEEP, "evolve": EVOLVE}
 VOLATILE = {"timings", "peak_memory_mb", "device", "chunk_size", "form", "timing", "appended_at", "git",
             "git_commit", "commit", "started", "finished", "created", "wall_s", "seconds", "evals_per_s",
             "sha256", "host", "hostname", "python", "torch", "platform", "command", "elapsed_s", "pid",
-            "written_at", "time", "cpu_s", "versions", "argv"}
+            "written_at", "time", "cpu_s", "versions", "argv", "at"}
 
 
 def make(out: Path) -> None:
