@@ -145,15 +145,13 @@ class RunFolder:
         """A new folder with run.json and config.json, locked: call it once every input is
         valid, and release it when the command ends (``with folder:``)."""
         path, held = new_run_dir(kind, name, out)
-        try:
+
+        def start() -> RunFolder:
             ACTIVE[:] = [path]  # a fault from here on names this folder in its --resume line
             write_provenance(path, kind, config, **extra)
-            folder = cls.open(path, kind)
-        except BaseException:
-            held.release()
-            raise
-        folder.lock = held
-        return folder
+            return cls.open(path, kind)
+
+        return _handed(held, start)
 
     @classmethod
     def open(cls, run_dir: str | Path, kind: str | None = None) -> "RunFolder":
@@ -180,13 +178,7 @@ class RunFolder:
                 and (path / layout.CONFIG).is_file() and unstarted(path):
             held = FolderLock(path)
             held.take()
-            try:
-                folder = cls._start_unstarted(path, kind)
-            except BaseException:
-                held.release()
-                raise
-            folder.lock = held
-            return folder
+            return _handed(held, lambda: cls._start_unstarted(path, kind))
         folder = cls.open(path, kind)
         folder.hold(quiet=True)  # one writer: a second one stops here, before any change
         try:
@@ -328,6 +320,17 @@ class RunFolder:
                     self.write_grid(f"{stem}.png", scored.samples)
         self.append(EVALUATIONS, {**header, **result_record(result)})
         return True
+
+
+def _handed(held: FolderLock, make: Callable[[], RunFolder]) -> RunFolder:
+    """The folder ``make`` opens, holding the lock ``held`` took for it; released if it fails."""
+    try:
+        folder = make()
+    except BaseException:
+        held.release()
+        raise
+    folder.lock = held
+    return folder
 
 
 def as_folder(run: "str | Path | RunFolder", kind: str | None = None) -> RunFolder:
