@@ -4,6 +4,8 @@ run; run.json records the package versions."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -76,7 +78,30 @@ def test_run_json_records_versions_and_the_command(tmp_path):
 
     assert meta["versions"]["torch"] == torch.__version__ and meta["versions"]["numpy"] == numpy.__version__
     assert {"python", "tsearch", "deap", "shapely"} <= set(meta["versions"])
+    assert meta["format"] == 1  # tsearch.store.layout.FORMAT
     # validate takes config.toml too
     images = tmp_path / "one.npz"
     numpy.savez(images, images=-numpy.ones((1, 4, 4), numpy.int8))
     assert json.loads(cli("validate", tmp_path / "a" / "config.toml", images).splitlines()[0])["index"] == 0
+
+
+@pytest.mark.parametrize("fmt, opens", [(None, True), (1, True), (2, False), ("1", False)])
+def test_a_folder_of_a_newer_format_is_one_line_and_one_without_a_format_opens(tmp_path, fmt, opens):
+    """run.json's format: a folder made before the key existed (None) is format 1; a newer one
+    is refused with one line naming run.json, exit 2, before anything is read or written."""
+    (tmp_path / "tiny.toml").write_text(TINY)
+    cli("run", tmp_path / "tiny.toml", "--out", tmp_path / "a", "--quiet")
+    meta = json.loads((tmp_path / "a" / "run.json").read_text())
+    meta.pop("format")
+    if fmt is not None:
+        meta["format"] = fmt
+    (tmp_path / "a" / "run.json").write_text(json.dumps(meta))
+    before = {p: p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()}
+    out = subprocess.run([sys.executable, "-c", "from tsearch.cli import main; main()", "status", str(tmp_path / "a")],
+                         capture_output=True, text=True)
+    if opens:
+        assert out.returncode == 0, out.stderr
+    else:
+        assert out.returncode == 2 and out.stderr.strip().count("\n") == 0, out.stderr
+        assert "run.json: a run folder of format" in out.stderr and "Traceback" not in out.stderr
+    assert {p: p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()} == before

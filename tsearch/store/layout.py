@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import re
 
-# run.json's "format": a folder made by a newer format is refused, one made before the key
-# existed (no "format") is format 1, the same files and fields as today
+# run.json's "format": the version of everything this module names. A folder of a newer format
+# is refused (store.provenance.read_provenance); one made before the key existed has none and
+# is format 1: the same files and fields. A change of format raises it and keeps a reader for
+# the formats before it.
 FORMAT = 1
 
 RUN = "run.json"

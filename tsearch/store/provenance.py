@@ -1,7 +1,7 @@
 """Provenance of a run folder and the resume identity: what run.json says about a run, and
 the rule that a folder is continued only under the config it started with.
 
-    run.json       {"kind": "run" | "sweep" | "evolve", "created", "command", "git_commit",
+    run.json       {"kind": "run" | "sweep" | "evolve" | "study", "format", "created", "command", "git_commit",
                     "python", "versions", "config_sha256", "config", ...}
     config.json    the resolved config (tsearch.config.config_to_dict); config.toml the same
                    as a file a command takes back
@@ -61,6 +61,7 @@ def write_provenance(run_dir: Path, kind: str, config: Config, **extra: Any) -> 
     write_atomic(run_dir / layout.CONFIG_TOML, config_to_toml(config, kind=kind))
     write_json(run_dir / layout.RUN, {
         "kind": kind,
+        "format": layout.FORMAT,
         "created": now(),
         "command": command_line(run_dir),
         "git_commit": git_commit(),
@@ -119,12 +120,15 @@ def read_provenance(run_dir: str | Path, kind: str | None = None) -> tuple[Path,
     meta = read_json(path / layout.RUN)
     if not isinstance(meta, dict) or meta.get("kind") not in KINDS:
         found = meta.get("kind") if isinstance(meta, dict) else f"a JSON {type(meta).__name__}"
-        raise UserError(f"{path / 'run.json'}: unknown run kind {found!r} (expected one of {', '.join(KINDS)})")
+        raise UserError(f"{path / layout.RUN}: unknown run kind {found!r} (expected one of {', '.join(KINDS)})")
+    if not isinstance(meta.get("format", 1), int) or meta.get("format", 1) > layout.FORMAT:
+        raise UserError(f"{path / layout.RUN}: a run folder of format {meta['format']!r}, newer than this "
+                        f"tsearch reads ({layout.FORMAT}); open it with the tsearch that made it")
     if kind is not None and meta["kind"] != kind:
         raise UserError(f"{path}: is a {meta['kind']!r} run, not a {kind!r} run")
     stored = read_json(path / layout.CONFIG)
     if not isinstance(stored, dict):
-        raise UserError(f"{path / 'config.json'}: a JSON {type(stored).__name__}, not a config")
+        raise UserError(f"{path / layout.CONFIG}: a JSON {type(stored).__name__}, not a config")
     try:
         config = config_from_dict(stored, source=str(path / layout.CONFIG))
     except ConfigError as exc:
