@@ -235,8 +235,26 @@ def test_epochs_give_steps_per_training_image():
     assert load_config(None, []).train.steps == 2000
 
 
+def test_min_steps_is_a_floor_on_the_epochs_budget():
+    """steps(n) = max(min_steps, ceil(epochs n / batch_size)): small sets train min_steps,
+    large ones their epochs; the last scored step (and the work units) follow."""
+    config = load_config(None, ["train.epochs=100", "train.batch_size=32", "train.min_steps=50",
+                                "train.n_checkpoints=4", "train.first_checkpoint=5", 'train.schedule="linear"'])
+    assert config.train.min_steps == 50
+    assert [config.train.steps_for(n) for n in (1, 8, 16, 17, 33)] == [50, 50, 50, 54, 104]
+    assert scored_steps(config, 8)[-1] == 50 and scored_steps(config, 33)[-1] == 104
+    task = EvalTask.from_config(config, task_id="a", seed=0, train_params=tuple(range(8)))
+    assert task.scored_steps[-1] == 50 == task.work_units
+    assert load_config(None, ["train.epochs=100"]).train.min_steps == 0  # the default: no floor
+    assert load_config(None, ["train.epochs=100", "train.batch_size=32"]).train.steps_for(8) == 25
+
+
 @pytest.mark.parametrize("overrides, message", [
     (["train.epochs=10", "train.steps=100"], "train.steps: exclusive with train.epochs"),
+    (["train.steps=100", "train.min_steps=50"], "train.min_steps: a floor on the budget in epochs: needs train.epochs > 0"),
+    (["train.min_steps=50"], "train.min_steps: a floor on the budget in epochs"),  # the default budget is steps
+    (["train.epochs=10", "train.min_steps=-1"], r"train.min_steps: must be in \[0, "),
+    (["train.epochs=10", "train.min_steps=1e8"], r"train.min_steps: must be in \[0, 10,000,000\]"),
     (["train.epochs=-1"], "train.epochs: must be in"),
     (["train.epochs=1e6", "search.n_max=100", "train.batch_size=1"],
      r"train.epochs: 1e\+06 epochs of search.n_max = 100 images are 100,000,000 steps"),

@@ -8,9 +8,11 @@ directly: it loads neither torch nor the engine.
 Training length has one source of truth, ``TrainConfig.steps_for``: ``train.steps`` for every
 training set, or with ``train.epochs`` a budget per training image,
 
-    steps(n) = ceil(epochs * n / batch_size)      (each step draws batch_size of the n images)
+    steps(n) = max(min_steps, ceil(epochs * n / batch_size))   (each step draws batch_size of
+                                                               the n images; min_steps: 0 = none)
 
-so a larger set is not simply less trained. The last scored step of a trained task is its
+so a larger set is not simply less trained, and with ``train.min_steps`` a small set is not
+trained for only a few dozen steps. The last scored step of a trained task is its
 ``steps(n)`` (``scored_steps`` always ends there), and so are the task's progress units.
 """
 

@@ -352,11 +352,14 @@ MAX_EPOCHS = 1_000_000
 @dataclass(frozen=True)
 class TrainConfig:
     """The training budget is ``steps`` (the same for every training set) or ``epochs`` (a
-    budget per training image: a set of n images trains ceil(epochs n / batch_size) steps,
-    :meth:`steps_for`), never both; without either, ``steps`` = 2000."""
+    budget per training image: a set of n images trains max(min_steps, ceil(epochs n /
+    batch_size)) steps, :meth:`steps_for`), never both; without either, ``steps`` = 2000."""
 
     steps: int | None = None  # None: DEFAULT_TRAIN_STEPS, or 0 when epochs is given
     epochs: float = 0.0  # > 0: the budget per training image (0 = off: use steps)
+    # with epochs only: the floor on a set's steps, so that a small set is not trained for a
+    # few dozen steps (600 epochs of n = 8 at batch 32 are 150); 0 = no floor
+    min_steps: int = 0
     batch_size: int = 64
     lr: float = 2e-3
     optimizer: Literal["adam", "sgd"] = "adam"
@@ -384,6 +387,9 @@ class TrainConfig:
         steps = 0 if self.epochs > 0 else DEFAULT_TRAIN_STEPS if self.steps is None else self.steps
         object.__setattr__(self, "steps", steps)  # frozen: the resolved value, an int
         check(self.epochs > 0 or self.steps >= 1, "steps", "must be >= 1 (or 0 with train.epochs > 0)")
+        check_range(self.min_steps, 0, MAX_TRAIN_STEPS, "min_steps")
+        check(self.min_steps == 0 or self.epochs > 0, "min_steps", "a floor on the budget in epochs: "
+              "needs train.epochs > 0 (with train.steps every set trains steps; 0 = no floor)")
         check(self.steps <= MAX_TRAIN_STEPS, "steps", f"{self.steps:,} steps exceed the maximum "
               f"{MAX_TRAIN_STEPS:,} (~{_duration(self.steps / CPU_STEPS_PER_S)} at the "
               f"{CPU_STEPS_PER_S} steps/s measured on CPU)")
@@ -396,13 +402,13 @@ class TrainConfig:
         check_range(self.stop_after_peak, 0, MAX_COUNT, "stop_after_peak")
 
     def steps_for(self, n: int | None) -> int:
-        """Training steps of a set of ``n`` images: ``steps``, or ceil(epochs n / batch_size)
-        (at least 1) when the budget is in epochs."""
+        """Training steps of a set of ``n`` images: ``steps``, or max(min_steps, ceil(epochs n /
+        batch_size)) (at least 1) when the budget is in epochs."""
         if self.epochs <= 0:
             return self.steps
         if n is None:
             raise ValueError("train.epochs needs the training-set size")
-        return max(1, math.ceil(self.epochs * n / self.batch_size))
+        return max(1, self.min_steps, math.ceil(self.epochs * n / self.batch_size))
 
 
 @dataclass(frozen=True)
