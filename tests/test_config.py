@@ -313,7 +313,8 @@ def test_cli_unknown_metric_exits_2_with_one_line_and_no_folder(tmp_path, comman
     ("sweep", "tsearch/configs/exp1.toml", "sampler.n_samples=1e9", "sampler.n_samples: 1,000,000,000 samples of"),
     ("evolve", "tsearch/configs/evolve.toml", "train.epochs=1e12", "train.epochs: must be in [0, 1,000,000]"),
     ("evolve", "tsearch/configs/evolve.toml", "train.steps=600", "train.steps: exclusive with train.epochs"),
-    ("run", "tsearch/configs/dots_small.toml", "train.min_steps=100", "train.min_steps: a floor on the budget in epochs"),
+    ("run", "tsearch/configs/dots_small.toml", "train.min_steps=100",
+     "train.min_steps: a floor on the budget in epochs"),
     ("run", "tsearch/configs/dots_small.toml", "target.side=3", "target.side: score networks need side >= 4, got 3"),
     ("run", "tsearch/configs/dots_small.toml", "diffusion.t_max=inf", "diffusion.t_max: expected a finite number"),
 ])

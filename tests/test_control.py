@@ -251,7 +251,8 @@ def test_min_steps_is_a_floor_on_the_epochs_budget():
 
 @pytest.mark.parametrize("overrides, message", [
     (["train.epochs=10", "train.steps=100"], "train.steps: exclusive with train.epochs"),
-    (["train.steps=100", "train.min_steps=50"], "train.min_steps: a floor on the budget in epochs: needs train.epochs > 0"),
+    (["train.steps=100", "train.min_steps=50"],
+     "train.min_steps: a floor on the budget in epochs: needs train.epochs > 0"),
     (["train.min_steps=50"], "train.min_steps: a floor on the budget in epochs"),  # the default budget is steps
     (["train.epochs=10", "train.min_steps=-1"], r"train.min_steps: must be in \[0, "),
     (["train.epochs=10", "train.min_steps=1e8"], r"train.min_steps: must be in \[0, 10,000,000\]"),

@@ -201,7 +201,8 @@ def training_summary(train: TrainConfig, state, metric: str) -> dict:
     at_last = sum(t["best_step"] == train.steps_for(n) for n, t in entries)
     return {"budget": "epochs" if train.epochs > 0 else "steps", "epochs": train.epochs or None,
             "steps": train.steps or None, "batch_size": train.batch_size, "schedule": train.schedule,
-            "n_checkpoints": train.n_checkpoints, "evaluations": len(entries), "best_at_last_step": at_last}
+            "n_checkpoints": train.n_checkpoints, "evaluations": len(entries), "best_at_last_step": at_last,
+            **({"min_steps": train.min_steps} if train.min_steps else {})}  # absent: no floor
 
 
 def _point(genome, value) -> dict:

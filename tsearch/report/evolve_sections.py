@@ -150,8 +150,10 @@ def headline_paragraphs(summary: dict) -> list[str]:
 
 
 def training_line(t: dict) -> str:
+    steps = f"ceil({t['epochs']:g} n / {t['batch_size']})" if t["budget"] == "epochs" else ""
+    steps = f"max({t['min_steps']}, {steps})" if t.get("min_steps") else steps
     budget = (f"train.epochs = {t['epochs']:g} per training image (a set of n images trains "
-              f"ceil({t['epochs']:g} n / {t['batch_size']}) steps)" if t["budget"] == "epochs"
+              f"{steps} steps)" if t["budget"] == "epochs"
               else f"train.steps = {t['steps']} for every training set, whatever its size")
     return (f"Training budget: {budget}; scored at {t['n_checkpoints']} {t['schedule']}-spaced steps, "
             f"the fitness at the best of them. The best was the last scored step in "
