@@ -105,3 +105,30 @@ def test_a_folder_of_a_newer_format_is_one_line_and_one_without_a_format_opens(t
         assert out.returncode == 2 and out.stderr.strip().count("\n") == 0, out.stderr
         assert "run.json: a run folder of format" in out.stderr and "Traceback" not in out.stderr
     assert {p: p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()} == before
+
+
+# config_hash of the schema's defaults as the code of e7d24d9 (2026-12-07, before train.min_steps)
+# computed it: a folder made then stores this hash and must still be the same run today
+DEFAULTS_HASH_E7D24D9 = "2c93945880615316e77bdc897ea19509840ac3def5b27a8bfba8a7334acc6a58"
+
+
+def test_a_key_added_to_the_schema_leaves_older_folders_the_same_run():
+    """A key added after folders were written is marked schema.ADDED: left out of config.json and
+    of every hash at its default, so a folder written before it resumes (a resume compares the
+    hash in run.json with the config read back). If this fails after adding a key, mark it ADDED;
+    after changing a default on purpose, the hash changes (older folders keep their own values)."""
+    import dataclasses
+
+    from tsearch.config import config_to_dict
+    from tsearch.store.provenance import config_hash
+
+    default = load_config(None)
+    assert config_hash(default) == DEFAULTS_HASH_E7D24D9
+    tables = [(t.name, getattr(default, t.name)) for t in dataclasses.fields(default)]
+    added = [(name, f.name) for name, table in tables if dataclasses.is_dataclass(table)
+             for f in dataclasses.fields(table) if f.metadata.get("omit_at_default")]
+    assert ("train", "min_steps") in added
+    for table, key in added:
+        assert key not in config_to_dict(default)[table]
+    floor = load_config(None, ["train.steps=0", "train.epochs=10", "train.min_steps=5"])
+    assert config_to_dict(floor)["train"]["min_steps"] == 5  # set: written like any key

@@ -56,8 +56,11 @@ def config_from_dict(data: dict, *, source: str = "<dict>") -> Config:
 
 
 def config_to_dict(config: Any) -> Any:
+    """The config as plain data (config.json, and every hash of a config); a key added to the
+    schema after folders were written (schema.ADDED) is left out at its default."""
     if dataclasses.is_dataclass(config):
-        return {f.name: config_to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+        return {f.name: config_to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)
+                if not (f.metadata.get("omit_at_default") and getattr(config, f.name) == f.default)}
     if isinstance(config, tuple):
         return [config_to_dict(v) for v in config]
     if isinstance(config, dict):

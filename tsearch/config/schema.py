@@ -349,6 +349,12 @@ DEFAULT_TRAIN_STEPS = 2000
 MAX_EPOCHS = 1_000_000
 
 
+# A key added after run folders were written: at its default it is left out of config.json and
+# of every hash (tsearch.config.config_to_dict), so a folder written before the key existed is
+# the same run today and resumes; set to another value it is written like any key.
+ADDED = {"omit_at_default": True}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """The training budget is ``steps`` (the same for every training set) or ``epochs`` (a
@@ -359,7 +365,7 @@ class TrainConfig:
     epochs: float = 0.0  # > 0: the budget per training image (0 = off: use steps)
     # with epochs only: the floor on a set's steps, so that a small set is not trained for a
     # few dozen steps (600 epochs of n = 8 at batch 32 are 150); 0 = no floor
-    min_steps: int = 0
+    min_steps: int = field(default=0, metadata=ADDED)
     batch_size: int = 64
     lr: float = 2e-3
     optimizer: Literal["adam", "sgd"] = "adam"
