@@ -79,6 +79,8 @@ def test_the_target_itself_has_n_star_1_on_both_supports(tmp_path):
     assert all(p["n_star_share"] == pytest.approx(1 / p["support_size"]) for p in points)
     assert len(records) == 4  # one probe per search
     assert "n* 1 (n*/S 0.06)" in output  # the printed verdict lines: d = 16, S = 16
+    # n* = 1 everywhere: no search trained its largest set, none needed it memorized
+    assert "no search ended at n* = S, so none needed its largest set memorized" in output
 
 
 def test_a_memorizer_needs_the_whole_support_within_log2_s_plus_2_probes(tmp_path):
@@ -92,7 +94,8 @@ def test_a_memorizer_needs_the_whole_support_within_log2_s_plus_2_probes(tmp_pat
             copies = [r["checkpoints"][-1]["copy"] for r in records if r["d"] == p["d"]]
             assert min(copies) == 1.0  # it only ever copies
         assert analysis["against_support"][group].startswith("n* = S (the whole support) at every d")
-    assert "against S: n* = S" in output and "(all >= 0.9: memorized)" in output
+    assert "against S: n* = S" in output
+    assert "(every search that ended at n* = S had it memorized (>= 0.9))" in output
 
 
 @pytest.mark.parametrize("flag, culprit", [
@@ -126,3 +129,24 @@ def test_n_star_against_the_support_tells_a_fixed_share_from_a_falling_one():
     assert track_support(brackets(lambda s: 2 * s ** 0.5), sizes).startswith("grows slower than S")
     whole = {d: {0: (size - 1, None), 1: (size - 1, None)} for d, size in sizes.items()}
     assert track_support(whole, sizes).startswith("n* = S (the whole support) at every d and seed (10 points)")
+
+
+def test_memorization_is_asked_only_of_the_searches_that_ended_at_the_support():
+    """A search censored at S - 1 with its largest set not memorized is flagged (n* = S may be the
+    budget's); one that passed early never trained its largest set and is not."""
+    from tsearch.analysis.sweep import verdict_lines
+
+    def summary(censored: bool, copy: float) -> dict:
+        bracket = {"d": 16, "seed": 0, "support_size": 16, "censored": censored,
+                   "lo": 15 if censored else 4, "hi": None if censored else 5,
+                   "n_star_share": 1.0 if censored else 5 / 16}
+        return {"n_star_brackets": {"dots": [bracket]}, "censored_fits": {"dots": {"verdict": "cannot tell"}},
+                "against_support": {"dots": "..."},
+                "largest_set_copy": {"dots": [{"d": 16, "seed": 0, "n": 15 if censored else 5, "copy_last": copy}]}}
+
+    [*_, line] = verdict_lines(summary(censored=True, copy=0.5))
+    assert "below 0.9 at d = 16 where a search ended at n* = S" in line
+    [*_, line] = verdict_lines(summary(censored=True, copy=0.95))
+    assert "every search that ended at n* = S had it memorized" in line
+    [*_, line] = verdict_lines(summary(censored=False, copy=0.5))
+    assert "no search ended at n* = S, so none needed its largest set memorized" in line

@@ -465,9 +465,15 @@ def verdict_lines(summary: dict) -> list[str]:
         memo = [f"d={d} n={max(r['n'] for r in rs)}: " + ",".join(
                     "nan" if r["copy_last"] is None else f"{r['copy_last']:.2f}" for r in rs)
                 for d, rs in copies.items()]
-        short = [d for d, rs in copies.items() if any((r["copy_last"] or 0) < MEMORIZED for r in rs)]
+        # memorization matters where a search ended censored (it probed S - 1): there an n* = S
+        # may be the budget's; a search that passed earlier never trained the largest set
+        censored = {(p["d"], p["seed"]) for p in points if p["censored"]}
+        short = [d for d, rs in copies.items()
+                 if any((r["copy_last"] or 0) < MEMORIZED and (d, r["seed"]) in censored for r in rs)]
+        why = (f"below {MEMORIZED} at d = {', '.join(map(str, short))} where a search ended at n* = S: "
+               "not memorized, so n* = S there may be the training budget's, not the support's" if short
+               else f"every search that ended at n* = S had it memorized (>= {MEMORIZED})" if censored
+               else "no search ended at n* = S, so none needed its largest set memorized")
         lines.append(f"{group}: copy at the last checkpoint of the largest set probed: " + "; ".join(memo)
-                     + (f" (below {MEMORIZED} at d = {', '.join(map(str, short))}: not memorized; an n* = S "
-                        "there may be the training budget's, not the support's)"
-                        if short else f" (all >= {MEMORIZED}: memorized)"))
+                     + f" ({why})")
     return lines
