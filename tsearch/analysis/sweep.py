@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config.grid import label
+from ..config.grid import label, varied_keys
 from ..tasks import fitness_record
 from .censored import CensoredFit, Point, Verdict, compare, fit_censored, unfit_reason
 from .stats import akaike_weights, t_quantile
@@ -217,10 +217,8 @@ class Analysis:
 
 
 def analyse(records: Sequence[dict], config) -> Analysis:
-    axes = list(config.sweep.grid)
-    group_axes = [a for a in axes if a not in (SEED, N, SIDE)]
-    result = Analysis(group_axes, {}, config.sweep.threshold,
-                      batch_size=None if "train.batch_size" in axes else config.train.batch_size)
+    group_axes = [a for a in config.sweep.grid if a not in (SEED, N, SIDE)]
+    result = Analysis(group_axes, {}, config.sweep.threshold, batch_size=common_batch_size(config))
     for values, members in group_by(records, group_axes).items():
         label = label_of(group_axes, values)
         kind = members[0]["target_kind"]
@@ -241,6 +239,11 @@ def analyse(records: Sequence[dict], config) -> Analysis:
         result.memorized[label] = {d: largest_set_copy(rs) for d, rs in sorted(by_d.items())}
         result.timescales[label], result.tau_fits[label] = _timescales(members)
     return result
+
+
+def common_batch_size(config) -> int | None:
+    """The batch size of every point, for budgets in epochs (None: the grid varies it)."""
+    return None if "train.batch_size" in varied_keys(config.sweep.grid) else config.train.batch_size
 
 
 def _meaningful(records: Sequence[dict], metric: str, d: int) -> list[dict]:
@@ -407,7 +410,7 @@ def analysis_from_summary(summary: dict, config) -> Analysis:
     :func:`analyse`; a fit's residual sum of squares is not stored (nothing draws it)."""
     axes = list(config.sweep.grid)
     a = Analysis([x for x in axes if x not in (SEED, N, SIDE)], dict(summary["metric"]), summary["threshold"],
-                 batch_size=None if "train.batch_size" in axes else config.train.batch_size)
+                 batch_size=common_batch_size(config))
 
     def fit(f: dict | None) -> Fit | None:
         return None if f is None else Fit(f["name"], f["formula"], f["params"],

@@ -1,6 +1,8 @@
 """A sweep's grid: ``[sweep] grid`` maps dotted config keys (or whole tables, e.g. ``target``)
 to the lists they take; every point of its Cartesian product is one config, validated before
 any work. A point's identity (``task_id``) spells out its overrides (``label`` of each value).
+The axis ``case`` takes named bundles of overrides (schema.SweepConfig); a point says its
+case's name.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 from itertools import product
 
 from .loader import ConfigError, config_from_dict, config_to_dict, replace_path
-from .schema import Config
+from .schema import GRID_CASE, Config
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,36 @@ def expand_grid(config: Config, *, source: str = "<config>") -> list[GridPoint]:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{source}: sweep.grid.{key}: expected a non-empty list")
     # Sorted names: config.json stores tables with sorted keys, and a resumed sweep must
-    # rebuild the same points, ids and indices from it. Whole tables apply first, so that
-    # "target" = [{kind = ...}] and "target.side" compose.
+    # rebuild the same points, ids and indices from it.
     names = sorted(grid)
-    keys = sorted(names, key=lambda k: k.count("."))
     points = []
     for index, values in enumerate(product(*(grid[k] for k in names))):
         overrides = dict(zip(names, values))
-        point = config
-        for key in keys:
-            point = replace_key(point, key, overrides[key], where=f"{source}: sweep.grid point {index}")
+        point = apply_overrides(config, settings(overrides), where=f"{source}: sweep.grid point {index}")
+        if GRID_CASE in overrides:  # a case is named by its name alone
+            overrides[GRID_CASE] = overrides[GRID_CASE]["name"]
         points.append(GridPoint(index, point_id(overrides), overrides, point))
     return points
+
+
+def settings(overrides: dict) -> dict:
+    """A point's config keys: its axes, a case's overrides in place of the case."""
+    case = overrides.get(GRID_CASE) or {}
+    return {**{k: v for k, v in overrides.items() if k != GRID_CASE},
+            **{k: v for k, v in case.items() if k != "name"}}
+
+
+def apply_overrides(config: Config, overrides: dict, *, where: str) -> Config:
+    """Whole tables first, so that "target" = {kind = ...} and "target.side" compose."""
+    for key in sorted(overrides, key=lambda k: (k.count("."), k)):
+        config = replace_key(config, key, overrides[key], where=where)
+    return config
+
+
+def varied_keys(grid: dict) -> set[str]:
+    """The config keys a grid sets: its axes and every case's keys."""
+    return {k for k in grid if k != GRID_CASE} | {k for case in grid.get(GRID_CASE, []) for k in case
+                                                   if k != "name"}
 
 
 def point_id(overrides: dict) -> str:

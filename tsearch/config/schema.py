@@ -22,6 +22,7 @@ This module imports nothing heavy: configs load (and fail) before torch starts.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
@@ -176,6 +177,21 @@ TargetConfig = DotsConfig | LinearCodeConfig | BernoulliConfig | PolygonsConfig
 
 
 # ----------------------------------------------------------------------------- models
+# A key added after run folders were written: at its default it is left out of config.json and
+# of every hash (tsearch.config.config_to_dict), so a folder written before the key existed is
+# the same run today and resumes; set to another value it is written like any key.
+ADDED = {"omit_at_default": True}
+
+# What a network outputs (tsearch.diffusion.parameterization): the noise, or the clean image.
+# On binary images "x0" memorizes far faster: an MLP copies 64 codewords of a linear code
+# (d = 64) in 5,000 steps where "eps" copies half of them (docs/experiments.md, experiment 1).
+PREDICTIONS = ("eps", "x0")
+
+
+def check_predicts(predicts: str) -> None:
+    check(predicts in PREDICTIONS, "predicts", f"must be one of {', '.join(PREDICTIONS)}")
+
+
 def check_time_dim(time_dim: int) -> None:
     check(2 <= time_dim <= MAX_WIDTH and time_dim % 2 == 0, "time_dim", f"must be even, in [2, {MAX_WIDTH:,}]")
 
@@ -183,14 +199,16 @@ def check_time_dim(time_dim: int) -> None:
 @MODELS.register("tsearch.models.mlp:MLPScore", context=("side",), role="network")
 @dataclass(frozen=True)
 class MLPConfig:
-    """Residual MLP on the flattened image (no locality); predicts eps."""
+    """Residual MLP on the flattened image (no locality); predicts eps (or x0)."""
 
     kind: Literal["mlp"] = "mlp"
     width: int = 192
     depth: int = 3  # residual blocks
     time_dim: int = 32  # noise-level embedding width
+    predicts: str = field(default="eps", metadata=ADDED)  # or "x0"
 
     def __post_init__(self):
+        check_predicts(self.predicts)
         check_range(self.width, 1, MAX_WIDTH, "width")
         check_range(self.depth, 1, MAX_DEPTH, "depth")
         check_time_dim(self.time_dim)
@@ -199,7 +217,7 @@ class MLPConfig:
 @MODELS.register("tsearch.models.cnn:CNNScore", context=("side",), role="network")
 @dataclass(frozen=True)
 class CNNConfig:
-    """Plain convolutions; receptive field = 1 + depth * (kernel_size - 1); predicts eps."""
+    """Plain convolutions; receptive field = 1 + depth * (kernel_size - 1); predicts eps (or x0)."""
 
     kind: Literal["cnn"] = "cnn"
     channels: int = 64
@@ -207,8 +225,10 @@ class CNNConfig:
     kernel_size: int = 3
     groups: int = 8  # GroupNorm groups
     time_dim: int = 32
+    predicts: str = field(default="eps", metadata=ADDED)  # or "x0"
 
     def __post_init__(self):
+        check_predicts(self.predicts)
         check_range(self.channels, 1, MAX_WIDTH, "channels")
         check_range(self.depth, 1, MAX_DEPTH, "depth")
         check(1 <= self.kernel_size <= 31 and self.kernel_size % 2 == 1, "kernel_size", "must be odd, in [1, 31]")
@@ -220,15 +240,17 @@ class CNNConfig:
 @MODELS.register("tsearch.models.unet:UNetScore", context=("side",), role="network")
 @dataclass(frozen=True)
 class UNetConfig:
-    """Small UNet: one resolution per ``channels`` entry, skip connections; predicts eps."""
+    """Small UNet: one resolution per ``channels`` entry, skip connections; predicts eps (or x0)."""
 
     kind: Literal["unet"] = "unet"
     channels: tuple[int, ...] = (24, 32, 32)  # one entry per resolution (~160k parameters)
     blocks_per_level: int = 1
     groups: int = 8  # GroupNorm groups
     time_dim: int = 48
+    predicts: str = field(default="eps", metadata=ADDED)  # or "x0"
 
     def __post_init__(self):
+        check_predicts(self.predicts)
         check(1 <= len(self.channels) <= 4, "channels", "needs 1 to 4 resolutions")
         check(self.groups >= 1, "groups", "must be >= 1")
         check(all(c >= 1 and c % self.groups == 0 for c in self.channels), "channels",
@@ -241,7 +263,7 @@ class UNetConfig:
 @MODELS.register("tsearch.models.transformer:TransformerScore", context=("side",), role="network")
 @dataclass(frozen=True)
 class TransformerConfig:
-    """Patch transformer with adaLN-Zero noise conditioning (DiT); predicts eps."""
+    """Patch transformer with adaLN-Zero noise conditioning (DiT); predicts eps (or x0)."""
 
     kind: Literal["transformer"] = "transformer"
     patch: int = 2
@@ -250,8 +272,10 @@ class TransformerConfig:
     heads: int = 4
     mlp_ratio: int = 2
     time_dim: int = 32
+    predicts: str = field(default="eps", metadata=ADDED)  # or "x0"
 
     def __post_init__(self):
+        check_predicts(self.predicts)
         check_range(self.patch, 1, 256, "patch")
         check_range(self.width, 1, MAX_WIDTH, "width")
         check_range(self.depth, 1, MAX_DEPTH, "depth")
@@ -348,11 +372,6 @@ PROCESSES.add("ve", DiffusionConfig, "tsearch.diffusion.processes:VEProcess",
 DEFAULT_TRAIN_STEPS = 2000
 MAX_EPOCHS = 1_000_000
 
-
-# A key added after run folders were written: at its default it is left out of config.json and
-# of every hash (tsearch.config.config_to_dict), so a folder written before the key existed is
-# the same run today and resumes; set to another value it is written like any key.
-ADDED = {"omit_at_default": True}
 
 
 @dataclass(frozen=True)
@@ -527,12 +546,18 @@ SWEEP_SEARCHES = ("grid", "bisect")
 MAX_SWEEP_N = MAX_TRAINING_SET
 
 
+GRID_CASE = "case"  # the grid axis whose values are named bundles of overrides
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     """A Cartesian grid: each key is a dotted config path, each value the list it takes.
 
     e.g. ``grid = {"target.side" = [4, 6, 8], "run.n" = [2, 4, 8], "run.seed" = [0, 1, 2]}``.
-    ``smoke`` holds overrides applied by ``--smoke``.
+    One axis may be ``case``: tables each holding a ``name`` and overrides that go together
+    (e.g. a target with the model and budget that memorize it), applied like grid keys; the
+    point's id and its group in the analysis say the name. ``smoke`` holds overrides applied
+    by ``--smoke``.
     """
 
     grid: dict = field(default_factory=dict)
@@ -559,12 +584,18 @@ class SweepConfig:
             check_name(TARGETS, kind, "metric_by_target")
             check_goal_metric(metric, f"metric_by_target.{kind}")
         for key in self.grid:
-            check_config_path(key, "grid")
+            if key == GRID_CASE:
+                check_cases(self.grid[key], [k for k in self.grid if k != GRID_CASE], "grid")
+            else:
+                check_config_path(key, "grid")
         for key, value in self.smoke.items():
             if key == "grid":
                 check(isinstance(value, dict), "smoke.grid", "expected a table")
                 for grid_key in value:
-                    check_config_path(grid_key, "smoke.grid")
+                    if grid_key == GRID_CASE:
+                        check_cases(value[grid_key], [k for k in value if k != GRID_CASE], "smoke.grid")
+                    else:
+                        check_config_path(grid_key, "smoke.grid")
             else:
                 check_config_path(key, "smoke")
 
@@ -806,6 +837,24 @@ def check_across_tables(config: Config) -> None:
     points = math.prod(len(v) for v in config.sweep.grid.values())
     check(points <= MAX_GRID_POINTS, "sweep.grid",
           f"{points:,} grid points exceed the maximum {MAX_GRID_POINTS:,}")
+
+
+def check_cases(cases: list, axes: list[str], grid: str) -> None:
+    """``sweep.grid.case``: tables with a unique name and overrides of config paths that no
+    other grid axis sets (a case cannot say one thing and an axis another)."""
+    names = []
+    for i, case in enumerate(cases):
+        where = f"{grid}.{GRID_CASE}[{i}]"
+        check(isinstance(case, dict), where, "expected a table (name = ..., then overrides)")
+        name = case.get("name")
+        check(isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_-]+", name or "") is not None, f"{where}.name",
+              "needs a name of letters, digits, '_' or '-'")
+        check(name not in names, f"{where}.name", f"{name!r} is given twice")
+        names.append(name)
+        for key in case:
+            if key != "name":
+                check_config_path(key, where)
+                check(key not in axes, where, f"{key} is also a grid axis")
 
 
 def check_config_path(dotted: str, key: str) -> None:

@@ -5,7 +5,7 @@
 
 ``depth`` k x k convolutions in a chain: the receptive field is 1 + depth (k - 1) pixels wide, so
 the model is local (Kamb & Ganguli 2025, "An analytic theory of creativity in convolutional
-diffusion models"). Zero padding lets it know where the border is. Predicts eps.
+diffusion models"). Zero padding lets it know where the border is. Predicts eps (or x0: model.predicts).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ class CNNScore(nn.Module):
     predicts = "eps"
 
     def __init__(self, *, side: int, channels: int, depth: int, kernel_size: int, groups: int,
-                 time_dim: int):
+                 time_dim: int, predicts: str = "eps"):
         super().__init__()
-        self.side = side
+        self.side, self.predicts = side, predicts
         self.embed = NoiseEmbedding(dim=time_dim)
         self.inp = nn.Conv2d(1, channels, kernel_size, padding=kernel_size // 2)
         self.blocks = nn.ModuleList(

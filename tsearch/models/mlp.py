@@ -3,8 +3,8 @@
     eps_hat(x, sigma) = W_out . LN(h_L),   h_0 = W_in vec(x),
     h_{l+1} = h_l + W_l SiLU(LN(h_l) + U_l SiLU(e(sigma)))          e: NoiseEmbedding
 
-Predicts the noise eps of x = x_0 + sigma eps (preconditioned units); the diffusion code turns
-it into a score.
+Predicts the noise eps of x = x_0 + sigma eps (preconditioned units), or x_0 itself with
+``model.predicts = "x0"``; the diffusion code turns either into a score.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ class MLPBlock(nn.Module):
 class MLPScore(nn.Module):
     predicts = "eps"
 
-    def __init__(self, *, side: int, width: int, depth: int, time_dim: int):
+    def __init__(self, *, side: int, width: int, depth: int, time_dim: int, predicts: str = "eps"):
         super().__init__()
+        self.predicts = predicts
         self.side = side
         self.embed = NoiseEmbedding(dim=time_dim)
         self.inp = nn.Linear(side * side, width)

@@ -7,7 +7,7 @@
     eps_hat = unpatch(W_out (LN(h) (1 + scale) + shift))
 
 The image is zero-padded (right, bottom) to a multiple of ``patch`` and cropped back. Attention is
-written out (softmax(q k^T / sqrt(d_head)) v) so it vmaps everywhere. Predicts eps.
+written out (softmax(q k^T / sqrt(d_head)) v) so it vmaps everywhere. Predicts eps (or x0: model.predicts).
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ class TransformerScore(nn.Module):
     predicts = "eps"
 
     def __init__(self, *, side: int, patch: int, width: int, depth: int, heads: int,
-                 mlp_ratio: int, time_dim: int):
+                 mlp_ratio: int, time_dim: int, predicts: str = "eps"):
         super().__init__()
-        self.side, self.patch = side, patch
+        self.side, self.patch, self.predicts = side, patch, predicts
         self.pad = -side % patch
         self.grid = (side + self.pad) // patch  # patches per row
         self.embed = NoiseEmbedding(dim=time_dim)

@@ -7,7 +7,7 @@
     ResBlock(h, e) = S h + Conv(SiLU(GN(Conv(SiLU(GN(h))) + U SiLU(e(sigma)))))
 
 The image is zero-padded (right, bottom) to side_p, a multiple of 2^(L-1), and cropped back, so
-any side works. Predicts eps.
+any side works. Predicts eps (or x0: model.predicts).
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ class UNetScore(nn.Module):
     predicts = "eps"
 
     def __init__(self, *, side: int, channels: tuple[int, ...], blocks_per_level: int, groups: int,
-                 time_dim: int):
+                 time_dim: int, predicts: str = "eps"):
         super().__init__()
-        self.side = side
+        self.side, self.predicts = side, predicts
         multiple = 2 ** (len(channels) - 1)
         self.pad = -side % multiple
         self.embed = NoiseEmbedding(dim=time_dim)
