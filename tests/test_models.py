@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -10,7 +11,7 @@ import shapely
 import torch
 from torch.func import functional_call, grad, stack_module_state, vmap
 
-from tsearch.config import CNNConfig, MLPConfig, PolygonModelConfig, TransformerConfig, UNetConfig
+from tsearch.config import CNNConfig, MLPConfig, PolygonModelConfig, TransformerConfig, UNetConfig, config_to_dict
 from tsearch.errors import UserError
 from tsearch.models import build_model, count_parameters
 from tsearch.models.polygon import pixel_centres, soft_rasterize, star_polygon
@@ -111,10 +112,21 @@ def denoising_loss(model, x0, sigma, eps):
     return ((model(x_in, sigma) - target) ** 2).mean()
 
 
-@pytest.mark.parametrize("kind", KINDS)
+X0 = {k: dataclasses.replace(cfg, predicts="x0") for k, cfg in SMALL.items() if k != "polygon"}
+
+
+@pytest.mark.parametrize("kind", X0)
+def test_a_network_predicts_what_its_config_says(kind):
+    assert make_model(SMALL[kind], 6).predicts == "eps"
+    assert make_model(X0[kind], 6).predicts == "x0"
+    assert "predicts" not in config_to_dict(SMALL[kind])  # added later: left out at its default
+    assert config_to_dict(X0[kind])["predicts"] == "x0"
+
+
+@pytest.mark.parametrize("kind", KINDS + [f"{k}-x0" for k in X0])
 def test_adam_reduces_denoising_loss(kind):
     side, steps = 6, 40
-    model = make_model(SMALL[kind], side)
+    model = make_model(X0[kind[:-3]] if kind.endswith("-x0") else SMALL[kind], side)
     g = seeded(1)
     x0 = tiny_dataset(side).repeat(4, 1, 1)  # (16, side, side)
     sigma = torch.exp(torch.empty(16).uniform_(-2, 1, generator=g))

@@ -103,6 +103,17 @@ def test_oracle_runs_through_the_same_command(tiny, tmp_path):
     assert record["copy"] >= 0.9  # the empirical score reproduces its 4 training images
 
 
+def test_a_network_predicting_x0_memorizes_a_small_code(tiny, tmp_path):
+    """Known answer through the engine: an MLP predicting x0 copies its 3 codewords (S = 4)."""
+    out = tmp_path / "x0"
+    sets = ["target.kind=linear_code", "target.rate=0.1", "run.n=3", "run.distinct=true", "model.width=64",
+            "model.predicts=x0", "train.lr=5e-3", "train.steps=300", "sampler.n_steps=40"]
+    assert run(tiny, *[a for s in sets for a in ("--set", s)], "--out", out).exit_code == 0
+    last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == 300 and last["copy"] >= 0.9, last["copy"]
+    assert json.loads((out / "config.json").read_text())["model"]["predicts"] == "x0"
+
+
 @pytest.mark.slow
 @pytest.mark.ray
 def test_run_and_sweep_through_ray_give_the_local_numbers(tmp_path, monkeypatch):

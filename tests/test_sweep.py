@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from tiny import tiny_toml
 
 from tsearch.cli import main
-from tsearch.config import ConfigError, load_config, smoke_config
+from tsearch.config import ConfigError, config_from_dict, config_to_dict, load_config, smoke_config
 from tsearch.runs.sweep import expand_grid, load_evaluations
 
 TINY = tiny_toml(seed=0, n=2) + """
@@ -134,3 +134,67 @@ def test_smoke_without_a_smoke_table_exits_2_and_leaves_no_folder(tmp_path):
     assert result.exit_code == 2, result.output
     assert result.output == f"tsearch: error: {plain}: --smoke: the config has no [sweep.smoke] table\n"
     assert not (tmp_path / "out").exists()
+
+
+CASES = tiny_toml(seed=0, n=2) + """
+[sweep]
+metric_by_target = { dots = "coverage_unseen" }
+[sweep.grid]
+"target.side" = [4, 5]
+"run.n" = [2]
+"run.seed" = [0]
+[[sweep.grid.case]]
+name = "dot"
+target = { kind = "dots", k = 1 }
+[[sweep.grid.case]]
+name = "code"
+target = { kind = "linear_code", rate = 0.25 }
+model = { kind = "mlp", width = 8, depth = 1, predicts = "x0" }
+"train.lr" = 5e-3
+"""
+
+
+def test_a_case_bundles_its_overrides_and_axes_compose_with_them(tmp_path):
+    path = tmp_path / "cases.toml"
+    path.write_text(CASES)
+    config = load_config(path)
+    points = expand_grid(config)
+    assert [p.task_id for p in points] == [
+        "case=dot run.n=2 run.seed=0 target.side=4", "case=dot run.n=2 run.seed=0 target.side=5",
+        "case=code run.n=2 run.seed=0 target.side=4", "case=code run.n=2 run.seed=0 target.side=5"]
+    dot, _, code, code5 = (p.config for p in points)
+    assert (dot.target.kind, dot.model.width, dot.model.predicts, dot.train.lr) == ("dots", 16, "eps", 2e-3)
+    assert (code.target.kind, code.target.rate, code.target.side) == ("linear_code", 0.25, 4)
+    assert (code.model.width, code.model.predicts, code.train.lr, code5.target.side) == (8, "x0", 5e-3, 5)
+    assert points[2].overrides == {"case": "code", "run.n": 2, "run.seed": 0, "target.side": 4}
+    # a resumed sweep rebuilds its points from config.json: the same ids and configs
+    again = expand_grid(config_from_dict(json.loads(json.dumps(config_to_dict(config)))))
+    assert [(p.task_id, p.config) for p in again] == [(p.task_id, p.config) for p in points]
+
+
+@pytest.mark.parametrize("edit, culprit", [
+    (('name = "code"', ''), "sweep.grid.case[1].name: needs a name"),
+    (('name = "code"', 'name = "dot"'), "sweep.grid.case[1].name: 'dot' is given twice"),
+    (('"train.lr" = 5e-3', '"train.lrr" = 5e-3'), "sweep.grid.case[1]: train.lrr: unknown key"),
+    (('"train.lr" = 5e-3', '"run.seed" = 3'), "sweep.grid.case[1]: run.seed is also a grid axis"),
+    (('predicts = "x0"', 'predicts = "x1"'), "model.predicts: must be one of eps, x0"),
+])
+def test_a_bad_case_is_one_line_exit_2_and_no_folder(tmp_path, edit, culprit):
+    path = tmp_path / "cases.toml"
+    path.write_text(CASES.replace(*edit))
+    result = CliRunner().invoke(main, ["sweep", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and culprit in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_a_case_sweep_runs_and_is_analysed_per_case(tmp_path):
+    path, out = tmp_path / "cases.toml", tmp_path / "s"
+    path.write_text(CASES)
+    result = CliRunner().invoke(main, ["sweep", str(path), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    records = load_evaluations(out)
+    assert sorted((r["overrides"]["case"], r["target_kind"], r["d"]) for r in records) == [
+        ("code", "linear_code", 16), ("code", "linear_code", 25), ("dot", "dots", 16), ("dot", "dots", 25)]
+    analysis = json.loads((out / "analysis.json").read_text())
+    assert analysis["metric"] == {"case=code": "g_rel", "case=dot": "coverage_unseen"}
+    assert json.loads((out / "config.json").read_text())["sweep"]["grid"]["case"][1]["model"]["predicts"] == "x0"
