@@ -21,11 +21,12 @@ from collections.abc import Callable
 import torch
 
 from .. import torch_seeding
+from ..config import PREDICTIONS
 from .processes import Process, generator_device
 
 NetFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_in (..., H, W), sigma_hat (...))
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x (..., H, W), t) -> score
-PREDICTS = ("eps", "x0")
+PREDICTS = PREDICTIONS  # what a network may output: "eps" or "x0" (model.predicts)
 
 
 def score_from_x0(x0_hat: torch.Tensor, x: torch.Tensor, alpha, sigma) -> torch.Tensor:
