@@ -96,6 +96,9 @@ def test_a_memorizer_needs_the_whole_support_within_log2_s_plus_2_probes(tmp_pat
         assert analysis["against_support"][group].startswith("n* = S (the whole support) at every d")
     assert "against S: n* = S" in output
     assert "(every search that ended at n* = S had it memorized (>= 0.9))" in output
+    report = (tmp_path / "empirical" / "report.md").read_text()  # the report says what the verdict says
+    assert report.count("n* = S at every d and seed (censored at the support's size)") == 4  # 2 groups, 2 places
+    assert "needs a larger n_max" not in report
 
 
 @pytest.mark.parametrize("flag, culprit", [

@@ -439,6 +439,15 @@ def analysis_from_summary(summary: dict, config) -> Analysis:
 
 
 MEMORIZED = 0.9  # copy at the last checkpoint that counts as memorized
+AT_SUPPORT = ("n* = S at every d and seed (censored at the support's size): no measured n* to fit; "
+              "n* grows as S does")
+
+
+def censored_at_support(a: Analysis, label: str) -> bool:
+    """Every search of the group ended at n* = S: not reached at S - 1, its largest probe."""
+    brackets = a.brackets.get(label) or {}
+    return bool(brackets) and all(hi is None and lo == (a.support[label].get(d) or 0) - 1
+                                  for d, seeds in brackets.items() for lo, hi in seeds.values())
 
 
 def verdict_lines(summary: dict) -> list[str]:
@@ -458,9 +467,7 @@ def verdict_lines(summary: dict) -> list[str]:
             cells.append(f"d={d} S={ps[0]['support_size']}: n* {stars}{share}")
         lines.append(f"{group}: " + "; ".join(cells))
         at_support = all(p["censored"] and p["lo"] == (p["support_size"] or 0) - 1 for p in points)
-        lines.append(f"{group}: in d: " + ("n* = S at every d and seed (censored at the support's size): "
-                                           "no measured n* to fit; n* grows as S does" if at_support
-                                           else summary["censored_fits"][group]["verdict"]))
+        lines.append(f"{group}: in d: " + (AT_SUPPORT if at_support else summary["censored_fits"][group]["verdict"]))
         lines.append(f"{group}: against S: {summary['against_support'][group]}")
         copies = {}
         for row in summary.get("largest_set_copy", {}).get(group, []):

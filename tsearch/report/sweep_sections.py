@@ -12,12 +12,14 @@ from typing import Sequence
 import numpy as np
 
 from ..analysis.sweep import (
+    AT_SUPPORT,
     COMPARISON_COLUMNS,
     CURVE_METRICS,
     Analysis,
     Fit,
     analyse,
     analysis_from_summary,
+    censored_at_support,
     comparison_rows,
     group_by,
     group_by_fields,
@@ -96,7 +98,9 @@ def observations(a: Analysis, records: Sequence[dict], total: int, bisect: bool 
         reached = {s for _, (_, per_seed) in by_d.items() for s in per_seed.values() if s is not None}
         reached_d = [d for d, (_, per_seed) in by_d.items() if any(v is not None for v in per_seed.values())]
         verdict = a.verdicts.get(label)
-        if verdict is not None:
+        if censored_at_support(a, label):
+            out.append(f"{label}: {AT_SUPPORT}.")
+        elif verdict is not None:
             out.append(f"{label}: censored fit of every seed's n*: {verdict.sentence}.")
         if fits:
             out.append(fit_sentence(label, fits))
@@ -232,7 +236,8 @@ def censored_part(run_dir: Path, a: Analysis, section: Section) -> None:
     section.paragraphs.append("Censored maximum-likelihood fits (log n* normal about the law; a seed "
                               "that never reached the threshold counts as n* > the largest n tried; "
                               "95% profile-likelihood intervals): " +
-                              " ".join(f"{label}: {v.sentence}." for label, v in a.verdicts.items()))
+                              " ".join(f"{label}: {AT_SUPPORT if censored_at_support(a, label) else v.sentence}."
+                                       for label, v in a.verdicts.items()))
     if fit_rows:
         section.tables.append(Table(["group", "model", "exponent b or c [95% profile CI]", "sigma (log n*)",
                                      "AIC", "Akaike weight", "points", "censored"], fit_rows))
