@@ -176,15 +176,16 @@ class PolygonsConfig:
 TargetConfig = DotsConfig | LinearCodeConfig | BernoulliConfig | PolygonsConfig
 
 
-# ----------------------------------------------------------------------------- models
 # A key added after run folders were written: at its default it is left out of config.json and
 # of every hash (tsearch.config.config_to_dict), so a folder written before the key existed is
 # the same run today and resumes; set to another value it is written like any key.
 ADDED = {"omit_at_default": True}
 
+
+# ----------------------------------------------------------------------------- models
 # What a network outputs (tsearch.diffusion.parameterization): the noise, or the clean image.
-# On binary images "x0" memorizes far faster: an MLP copies 64 codewords of a linear code
-# (d = 64) in 5,000 steps where "eps" copies half of them (docs/experiments.md, experiment 1).
+# On binary images "x0" memorizes far faster: an MLP copies its 63 codewords of a linear code
+# (d = 64) in 5,000 steps (copy 0.99) where "eps" copies half (0.52; docs/experiments.md, exp. 1).
 PREDICTIONS = ("eps", "x0")
 
 
